@@ -1,0 +1,201 @@
+import { ParleyError } from './error-catalogue.js';
+import type { ClientFrame, ClientFrameType, Ref, Role } from './frames.js';
+import { ROLES } from './frames.js';
+
+/** The outcome of parsing one text frame: a typed frame, or an error (with the ref, if readable). */
+export type ParseResult =
+  | { readonly ok: true; readonly frame: ClientFrame }
+  | { readonly ok: false; readonly error: ParleyError; readonly ref?: Ref };
+
+/** Channel ids on the wire: `general`, `team-7`, `dm:…`. */
+export const CHANNEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:_.-]{0,99}$/;
+/** Names a user may give a new channel: lowercase, digits, `-` and `_`, up to 64 characters. */
+export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** The longest `client_msg_id` accepted. */
+export const MAX_CLIENT_MSG_ID = 64;
+/** The longest user id accepted (on the wire and in tokens). */
+export const MAX_USER_ID = 128;
+const MAX_TOKEN = 8192;
+const MAX_TITLE = 200;
+
+class FieldError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function str(o: Obj, key: string, max: number, required: true): string;
+function str(o: Obj, key: string, max: number, required: false): string | undefined;
+function str(o: Obj, key: string, max: number, required: boolean): string | undefined {
+  const v = o[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string') throw new FieldError(`"${key}" must be a string`);
+  if (v.length === 0) throw new FieldError(`"${key}" must not be empty`);
+  if (v.length > max) throw new FieldError(`"${key}" is longer than ${max} characters`);
+  return v;
+}
+
+function seq(o: Obj, key: string): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new FieldError(`"${key}" must be a non-negative integer`);
+  }
+  return v;
+}
+
+function channel(o: Obj, key = 'channel'): string {
+  const v = str(o, key, 100, true);
+  if (!CHANNEL_ID_PATTERN.test(v)) throw new FieldError(`"${key}" is not a valid channel id`);
+  return v;
+}
+
+function role(o: Obj): Role | undefined {
+  const v = o.role;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(ROLES as readonly string[]).includes(v)) {
+    throw new FieldError(`"role" must be one of ${ROLES.join(', ')}`);
+  }
+  return v as Role;
+}
+
+function readRef(o: Obj): Ref | undefined {
+  const v = o.ref;
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && v.length <= 64) return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  throw new FieldError('"ref" must be a string of at most 64 characters or an integer');
+}
+
+function withRef<T extends object>(frame: T, ref: Ref | undefined): T {
+  return ref === undefined ? frame : { ...frame, ref };
+}
+
+const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined) => ClientFrame } = {
+  auth: (o, ref) => withRef({ type: 'auth', token: str(o, 'token', MAX_TOKEN, true) }, ref),
+  refresh: (o, ref) => withRef({ type: 'refresh', token: str(o, 'token', MAX_TOKEN, true) }, ref),
+  ping: (_o, ref) => withRef({ type: 'ping' }, ref),
+  subscribe: (o, ref) => {
+    const history = seq(o, 'history');
+    const since = seq(o, 'since');
+    const epoch = str(o, 'epoch', 64, false);
+    return withRef(
+      {
+        type: 'subscribe',
+        channel: channel(o),
+        ...(history === undefined ? {} : { history }),
+        ...(since === undefined ? {} : { since }),
+        ...(epoch === undefined ? {} : { epoch }),
+      },
+      ref,
+    );
+  },
+  unsubscribe: (o, ref) => withRef({ type: 'unsubscribe', channel: channel(o) }, ref),
+  publish: (o, ref) => {
+    const text = o.text;
+    if (typeof text !== 'string') throw new FieldError('"text" must be a string');
+    if (text.trim().length === 0) throw new FieldError('"text" must not be blank');
+    return withRef(
+      {
+        type: 'publish',
+        channel: channel(o),
+        text,
+        client_msg_id: str(o, 'client_msg_id', MAX_CLIENT_MSG_ID, true),
+      },
+      ref,
+    );
+  },
+  history: (o, ref) => {
+    const before = seq(o, 'before');
+    const after = seq(o, 'after');
+    const limit = seq(o, 'limit');
+    if (before !== undefined && after !== undefined) {
+      throw new FieldError('give "before" or "after", not both');
+    }
+    return withRef(
+      {
+        type: 'history',
+        channel: channel(o),
+        ...(before === undefined ? {} : { before }),
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit }),
+      },
+      ref,
+    );
+  },
+  typing: (o) => ({ type: 'typing', channel: channel(o) }),
+  presence: (o, ref) => withRef({ type: 'presence', channel: channel(o) }, ref),
+  channel_create: (o, ref) => {
+    const name = str(o, 'channel', 64, true);
+    if (!CHANNEL_NAME_PATTERN.test(name)) {
+      throw new FieldError('"channel" must be 1–64 of a-z, 0-9, "-" and "_", starting with a letter or digit');
+    }
+    const priv = o.private;
+    if (priv !== undefined && typeof priv !== 'boolean') throw new FieldError('"private" must be a boolean');
+    const title = str(o, 'title', MAX_TITLE, false);
+    return withRef(
+      {
+        type: 'channel_create',
+        channel: name,
+        ...(priv === undefined ? {} : { private: priv }),
+        ...(title === undefined ? {} : { title }),
+      },
+      ref,
+    );
+  },
+  member_add: (o, ref) => {
+    const r = role(o);
+    return withRef(
+      {
+        type: 'member_add',
+        channel: channel(o),
+        user_id: str(o, 'user_id', MAX_USER_ID, true),
+        ...(r === undefined ? {} : { role: r }),
+      },
+      ref,
+    );
+  },
+  member_remove: (o, ref) =>
+    withRef({ type: 'member_remove', channel: channel(o), user_id: str(o, 'user_id', MAX_USER_ID, true) }, ref),
+  dm_open: (o, ref) => withRef({ type: 'dm_open', user_id: str(o, 'user_id', MAX_USER_ID, true) }, ref),
+};
+
+/**
+ * Parses one text frame from a client into a typed frame. Never throws: malformed JSON gives
+ * `invalid_json`, an unknown `type` gives `unknown_type`, a bad field gives `bad_request`.
+ */
+export function parseClientFrame(text: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: new ParleyError('invalid_json', 'frame is not valid JSON') };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: new ParleyError('bad_request', 'frame must be a JSON object') };
+  }
+  const o = value as Obj;
+  let ref: Ref | undefined;
+  try {
+    ref = readRef(o);
+  } catch (err) {
+    return { ok: false, error: new ParleyError('bad_request', (err as Error).message) };
+  }
+  const type = o.type;
+  if (typeof type !== 'string') {
+    return withRef({ ok: false, error: new ParleyError('bad_request', 'frame has no "type"') }, ref);
+  }
+  const parse = Object.hasOwn(PARSERS, type) ? PARSERS[type as ClientFrameType] : undefined;
+  if (parse === undefined) {
+    return withRef(
+      { ok: false, error: new ParleyError('unknown_type', `unknown frame type "${type.slice(0, 40)}"`) },
+      ref,
+    );
+  }
+  try {
+    return { ok: true, frame: parse(o, ref) };
+  } catch (err) {
+    if (err instanceof FieldError) {
+      return withRef({ ok: false, error: new ParleyError('bad_request', `${type}: ${err.message}`) }, ref);
+    }
+    throw err;
+  }
+}
