@@ -104,6 +104,7 @@ export interface HistoryFrame {
 /** "I am typing" in a channel; relayed to its other subscribers, never stored. */
 export interface TypingFrame {
   readonly type: 'typing';
+  readonly ref?: Ref;
   readonly channel: string;
 }
 /** Who is online in a channel. */

@@ -121,7 +121,7 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
       ref,
     );
   },
-  typing: (o) => ({ type: 'typing', channel: channel(o) }),
+  typing: (o, ref) => withRef({ type: 'typing', channel: channel(o) }, ref),
   presence: (o, ref) => withRef({ type: 'presence', channel: channel(o) }, ref),
   channel_create: (o, ref) => {
     const name = str(o, 'channel', 64, true);

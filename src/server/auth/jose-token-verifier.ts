@@ -1,0 +1,101 @@
+import { errors, type JWTPayload, jwtVerify } from 'jose';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import { MAX_USER_ID } from '../../protocol/parse-client-frame.js';
+import type { JwtConfig } from '../config.js';
+import type { Identity, TokenVerifier } from './token-verifier.js';
+
+const MAX_USERNAME = 100;
+// Control characters have no place in ids or names shown to other users.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Verifies HS256 (or another allowlisted HMAC algorithm) JWTs with `jose`, the way a web app
+ * signs them with firebase/php-jwt: `exp` and `nbf` always, `iss`/`aud` when configured, and a
+ * token without `exp` only while its `iat` is younger than `maxAgeSeconds`.
+ */
+export class JoseTokenVerifier implements TokenVerifier {
+  readonly #config: JwtConfig;
+  readonly #now: () => number;
+
+  constructor(config: JwtConfig, now: () => number = Date.now) {
+    this.#config = config;
+    this.#now = now;
+  }
+
+  async verify(token: string): Promise<Identity> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#config.secret, {
+        algorithms: [...this.#config.algorithms],
+        ...(this.#config.issuer === undefined ? {} : { issuer: this.#config.issuer }),
+        ...(this.#config.audience === undefined ? {} : { audience: this.#config.audience }),
+        clockTolerance: this.#config.clockToleranceSeconds,
+        currentDate: new Date(this.#now()),
+      }));
+    } catch (err) {
+      throw toParleyError(err);
+    }
+    return {
+      userId: this.#userId(payload),
+      username: this.#username(payload),
+      expiresAt: this.#expiresAt(payload),
+    };
+  }
+
+  #expiresAt(payload: JWTPayload): number {
+    if (typeof payload.exp === 'number') return payload.exp * 1000;
+    if (typeof payload.iat !== 'number') {
+      throw new ParleyError('auth_failed', 'token has neither "exp" nor "iat"');
+    }
+    const expiresAt = (payload.iat + this.#config.maxAgeSeconds) * 1000;
+    if (expiresAt + this.#config.clockToleranceSeconds * 1000 <= this.#now()) {
+      throw new ParleyError('token_expired', 'token has no "exp" and its "iat" is older than the allowed maximum age');
+    }
+    return expiresAt;
+  }
+
+  #userId(payload: JWTPayload): string {
+    const claim = this.#config.userIdClaim;
+    const raw = payload[claim] ?? payload.sub;
+    let id: string;
+    if (typeof raw === 'number' && Number.isSafeInteger(raw)) id = String(raw);
+    else if (typeof raw === 'string') id = raw.trim();
+    else if (raw === undefined) throw new ParleyError('auth_failed', `token has no "${claim}" (or "sub") claim`);
+    else throw new ParleyError('auth_failed', `token claim "${claim}" must be a string or an integer`);
+    if (id.length === 0) throw new ParleyError('auth_failed', `token claim "${claim}" is empty`);
+    if (id.length > MAX_USER_ID) {
+      throw new ParleyError('auth_failed', `token claim "${claim}" is longer than ${MAX_USER_ID} characters`);
+    }
+    if (CONTROL.test(id)) throw new ParleyError('auth_failed', `token claim "${claim}" contains control characters`);
+    return id;
+  }
+
+  #username(payload: JWTPayload): string {
+    const raw = payload[this.#config.usernameClaim] ?? payload.name;
+    const name = typeof raw === 'string' ? raw.replace(/[\u0000-\u001f\u007f]/g, '').trim() : '';
+    if (name.length === 0) return this.#userId(payload);
+    return name.slice(0, MAX_USERNAME);
+  }
+}
+
+function toParleyError(err: unknown): ParleyError {
+  if (err instanceof ParleyError) return err;
+  if (err instanceof errors.JWTExpired) return new ParleyError('token_expired', 'token has expired', { cause: err });
+  if (err instanceof errors.JOSEAlgNotAllowed) {
+    return new ParleyError('auth_failed', 'token algorithm is not allowed', { cause: err });
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return new ParleyError('auth_failed', 'token signature is invalid', { cause: err });
+  }
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const reason =
+      err.claim === 'nbf'
+        ? 'token is not valid yet ("nbf" is in the future)'
+        : err.claim === 'iat'
+          ? 'token "iat" is invalid'
+          : `token claim "${err.claim}" is not accepted`;
+    return new ParleyError('auth_failed', reason, { cause: err });
+  }
+  if (err instanceof errors.JOSEError) return new ParleyError('auth_failed', 'token is malformed or unsupported', { cause: err });
+  return new ParleyError('auth_failed', 'token could not be verified', { cause: err });
+}

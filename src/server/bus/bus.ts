@@ -1,0 +1,38 @@
+import type { Message, Role, UserInfo } from '../../protocol/frames.js';
+
+/** What travels on the bus between nodes. */
+export type BusEvent =
+  | { readonly kind: 'message'; readonly message: Message }
+  | { readonly kind: 'presence'; readonly channel: string; readonly event: 'join' | 'leave'; readonly user: UserInfo }
+  | { readonly kind: 'typing'; readonly channel: string; readonly user: UserInfo }
+  | { readonly kind: 'member'; readonly channel: string; readonly userId: string; readonly role: Role | null }
+  | { readonly kind: 'kick'; readonly userId: string; readonly reason: string };
+
+/** Receives every event published on a topic this node subscribed to. */
+export type BusHandler = (topic: string, event: BusEvent) => void;
+
+/** The topic of a channel's messages, presence and typing events. */
+export function channelTopic(channel: string): string {
+  return `ch:${channel}`;
+}
+
+/** The topic every node subscribes to, for membership changes and kicks. */
+export const CONTROL_TOPIC = 'control';
+
+/**
+ * Fan-out between nodes. Delivery is at most once: an event may be lost (a node notices by the
+ * seq gap and re-reads the Store), but never duplicated by the bus and never reordered between
+ * one publisher and one topic. A node receives its own publications, always through the
+ * handler. Events published after `subscribe` resolves reach this node.
+ */
+export interface Bus {
+  /** Sets the one handler of this node's events. */
+  setHandler(handler: BusHandler): void;
+  /** Starts receiving `topic`. Resolves once events published from now on will arrive. */
+  subscribe(topic: string): Promise<void>;
+  /** Stops receiving `topic`. */
+  unsubscribe(topic: string): Promise<void>;
+  /** Sends `event` to every node subscribed to `topic`. */
+  publish(topic: string, event: BusEvent): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+import type { ChannelKind, Role } from '../../protocol/frames.js';
+
+/**
+ * Parley's permission rules, as pure functions of a channel's kind and the caller's role
+ * (undefined = not a member). Checked on every action by ChatService.
+ */
+
+/** May the user read (subscribe, history, presence) the channel? Public channels: anyone. */
+export function canRead(kind: ChannelKind, role: Role | undefined): boolean {
+  return kind === 'public' || role !== undefined;
+}
+
+/** May the user post (and show typing) in the channel? Read-only members may not. */
+export function canPost(_kind: ChannelKind, role: Role | undefined): boolean {
+  return role === 'owner' || role === 'admin' || role === 'member';
+}
+
+/** Does subscribing or posting make a non-member a member? Only in public channels. */
+export function joinsOnUse(kind: ChannelKind, role: Role | undefined): boolean {
+  return kind === 'public' && role === undefined;
+}
+
+const RANK: Readonly<Record<Role, number>> = { owner: 3, admin: 2, member: 1, readonly: 0 };
+
+/**
+ * May `actor` give `target` the role `next` (undefined = remove them)? Owners manage everyone;
+ * admins manage members and read-only members, and may not grant admin or owner; anyone may
+ * remove themselves; direct-message channels have fixed members.
+ */
+export function canManageMember(
+  kind: ChannelKind,
+  actor: { readonly id: string; readonly role: Role | undefined },
+  target: { readonly id: string; readonly role: Role | undefined },
+  next: Role | undefined,
+): boolean {
+  if (kind === 'dm') return false;
+  if (next === undefined && actor.id === target.id && actor.role !== undefined) return true;
+  if (actor.role === 'owner') return true;
+  if (actor.role !== 'admin') return false;
+  const targetRank = target.role === undefined ? -1 : RANK[target.role];
+  const nextRank = next === undefined ? -1 : RANK[next];
+  return targetRank < RANK.admin && nextRank < RANK.admin;
+}

@@ -1,0 +1,305 @@
+import { CloseCode } from '../protocol/close-codes.js';
+import type { Message, UserInfo } from '../protocol/frames.js';
+import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from './bus/bus.js';
+
+/** A local connection as the hub sees it: somewhere to write encoded frames. */
+export interface HubClient {
+  readonly id: string;
+  readonly userId: string;
+  /** Writes one encoded frame (UTF-8 JSON). The client enforces its own send-queue limit. */
+  sendEncoded(data: Buffer): void;
+  /** Closes the connection with a protocol close code. */
+  close(code: number, reason: string): void;
+}
+
+/** Where the hub reads messages it missed on the bus (the Store, or a cache in front of it). */
+export interface MessageSource {
+  after(channelId: string, after: number, limit: number): Promise<readonly Message[]>;
+}
+
+/** Options of a Hub. */
+export interface HubOptions {
+  /** How long an out-of-order message waits for the missing ones before the hub reads them. */
+  readonly holdMs?: number;
+  /** Largest read when filling a gap. */
+  readonly fillPageMax?: number;
+  /** Messages buffered for one subscription while its history is read; beyond it, `onOverflow`. */
+  readonly pendingMax?: number;
+  /** Events that are not for a channel's subscribers (membership changes, kicks). */
+  readonly onControl?: (event: BusEvent) => void;
+  readonly onError?: (err: unknown, what: string) => void;
+}
+
+interface Encoded {
+  readonly seq: number;
+  readonly data: Buffer;
+}
+
+/** One connection's subscription to one channel, owned by the hub. */
+export class Subscription {
+  readonly channel: string;
+  readonly client: HubClient;
+  /** The highest seq this client has been sent. */
+  lastSeq = 0;
+  /** False while the client's history is being read; live messages are buffered meanwhile. */
+  active = false;
+  closed = false;
+  buffer: Encoded[] = [];
+
+  constructor(channel: string, client: HubClient) {
+    this.channel = channel;
+    this.client = client;
+  }
+}
+
+interface ChannelState {
+  readonly id: string;
+  readonly subs: Set<Subscription>;
+  readonly ready: Promise<void>;
+  /** The highest seq delivered in order on this node; undefined until the first subscriber's read. */
+  delivered: number | undefined;
+  /** Messages that arrived ahead of a missing seq (or before `delivered` was known). */
+  readonly held: Map<number, Message>;
+  fillTimer: NodeJS.Timeout | undefined;
+  filling: boolean;
+}
+
+/** Encodes a message as the `message` frame every subscriber receives. */
+export function encodeMessage(m: Message): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      type: 'message',
+      id: m.id,
+      channel: m.channel,
+      seq: m.seq,
+      user_id: m.user_id,
+      username: m.username,
+      text: m.text,
+      ts: m.ts,
+      client_msg_id: m.client_msg_id,
+    }),
+  );
+}
+
+/**
+ * Local delivery on one node. Receives bus events, puts each channel's messages in seq order
+ * (dropping repeats, holding early ones and reading missed ones from the Store), encodes each
+ * event once and writes the same bytes to every local subscriber.
+ */
+export class Hub {
+  readonly #bus: Bus;
+  readonly #source: MessageSource;
+  readonly #channels = new Map<string, ChannelState>();
+  readonly #holdMs: number;
+  readonly #fillPageMax: number;
+  readonly #pendingMax: number;
+  readonly #onControl: (event: BusEvent) => void;
+  readonly #onError: (err: unknown, what: string) => void;
+
+  constructor(bus: Bus, source: MessageSource, options: HubOptions = {}) {
+    this.#bus = bus;
+    this.#source = source;
+    this.#holdMs = options.holdMs ?? 100;
+    this.#fillPageMax = options.fillPageMax ?? 500;
+    this.#pendingMax = options.pendingMax ?? 10_000;
+    this.#onControl = options.onControl ?? (() => {});
+    this.#onError = options.onError ?? (() => {});
+    bus.setHandler((_topic, event) => this.#handle(event));
+  }
+
+  /** Starts receiving control events (membership changes, kicks). */
+  async start(): Promise<void> {
+    await this.#bus.subscribe(CONTROL_TOPIC);
+  }
+
+  /** Number of channels with local subscribers. */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
+  /**
+   * Registers a pending subscription. Resolves once the bus delivers the channel's events to
+   * this node, so a history read made after it misses nothing: live messages are buffered until
+   * `activate`.
+   */
+  async subscribe(channel: string, client: HubClient): Promise<Subscription> {
+    let ch = this.#channels.get(channel);
+    if (ch === undefined) {
+      ch = {
+        id: channel,
+        subs: new Set(),
+        ready: this.#bus.subscribe(channelTopic(channel)),
+        delivered: undefined,
+        held: new Map(),
+        fillTimer: undefined,
+        filling: false,
+      };
+      this.#channels.set(channel, ch);
+    }
+    const sub = new Subscription(channel, client);
+    ch.subs.add(sub);
+    try {
+      await ch.ready;
+    } catch (err) {
+      this.unsubscribe(sub);
+      throw err;
+    }
+    return sub;
+  }
+
+  /**
+   * Makes a pending subscription live. `lastSeq` is the highest seq the client already has (from
+   * the history or resume it was just sent); the hub sends everything after it, in order, once.
+   */
+  async activate(sub: Subscription, lastSeq: number): Promise<void> {
+    const ch = this.#channels.get(sub.channel);
+    if (ch === undefined || sub.closed) return;
+    sub.lastSeq = lastSeq;
+    if (ch.delivered === undefined) {
+      ch.delivered = lastSeq;
+      this.#drainHeld(ch);
+    }
+    // Messages delivered on this node before this subscription registered, but after the
+    // client's read, are neither in its history nor in its buffer: read them.
+    const upTo = sub.buffer.length > 0 ? sub.buffer[0]!.seq - 1 : ch.delivered;
+    if (upTo > sub.lastSeq) {
+      try {
+        const missed = await this.#source.after(sub.channel, sub.lastSeq, upTo - sub.lastSeq);
+        for (const m of missed) this.#write(sub, m.seq, encodeMessage(m));
+      } catch (err) {
+        this.#onError(err, 'activate');
+      }
+    }
+    if (sub.closed) return;
+    for (const e of sub.buffer) this.#write(sub, e.seq, e.data);
+    sub.buffer = [];
+    sub.active = true;
+  }
+
+  /** Ends a subscription; the node stops receiving the channel when its last one ends. */
+  unsubscribe(sub: Subscription): void {
+    sub.closed = true;
+    sub.buffer = [];
+    const ch = this.#channels.get(sub.channel);
+    if (ch === undefined || !ch.subs.delete(sub) || ch.subs.size > 0) return;
+    this.#channels.delete(sub.channel);
+    if (ch.fillTimer !== undefined) clearTimeout(ch.fillTimer);
+    this.#bus.unsubscribe(channelTopic(sub.channel)).catch((err) => this.#onError(err, 'bus unsubscribe'));
+  }
+
+  /** Stops all timers. */
+  close(): void {
+    for (const ch of this.#channels.values()) {
+      if (ch.fillTimer !== undefined) clearTimeout(ch.fillTimer);
+      for (const sub of ch.subs) sub.closed = true;
+    }
+    this.#channels.clear();
+  }
+
+  #handle(event: BusEvent): void {
+    switch (event.kind) {
+      case 'message':
+        this.#onMessage(event.message);
+        return;
+      case 'presence':
+        this.#broadcast(
+          event.channel,
+          { type: 'presence', channel: event.channel, event: event.event, user: event.user },
+          undefined,
+        );
+        return;
+      case 'typing':
+        this.#broadcast(event.channel, { type: 'typing', channel: event.channel, user: event.user }, event.user);
+        return;
+      case 'member':
+      case 'kick':
+        this.#onControl(event);
+        return;
+      default: {
+        const never: never = event;
+        this.#onError(new Error(`unknown bus event ${JSON.stringify(never)}`), 'bus');
+      }
+    }
+  }
+
+  #broadcast(channel: string, frame: object, except: UserInfo | undefined): void {
+    const ch = this.#channels.get(channel);
+    if (ch === undefined) return;
+    let data: Buffer | undefined;
+    for (const sub of ch.subs) {
+      if (!sub.active || (except !== undefined && sub.client.userId === except.id)) continue;
+      data ??= Buffer.from(JSON.stringify(frame));
+      sub.client.sendEncoded(data);
+    }
+  }
+
+  #onMessage(m: Message): void {
+    const ch = this.#channels.get(m.channel);
+    if (ch === undefined) return;
+    if (ch.delivered === undefined || m.seq > ch.delivered + 1) {
+      if (ch.delivered === undefined || m.seq > ch.delivered) ch.held.set(m.seq, m);
+      if (ch.delivered !== undefined) this.#scheduleFill(ch);
+      return;
+    }
+    if (m.seq <= ch.delivered) return;
+    this.#deliver(ch, m);
+    this.#drainHeld(ch);
+  }
+
+  #drainHeld(ch: ChannelState): void {
+    if (ch.delivered === undefined) return;
+    for (const seq of [...ch.held.keys()]) if (seq <= ch.delivered) ch.held.delete(seq);
+    for (let next = ch.held.get(ch.delivered + 1); next !== undefined; next = ch.held.get(ch.delivered + 1)) {
+      ch.held.delete(next.seq);
+      this.#deliver(ch, next);
+    }
+    if (ch.held.size > 0) this.#scheduleFill(ch);
+    else if (ch.fillTimer !== undefined) {
+      clearTimeout(ch.fillTimer);
+      ch.fillTimer = undefined;
+    }
+  }
+
+  #scheduleFill(ch: ChannelState): void {
+    if (ch.fillTimer !== undefined || ch.filling) return;
+    ch.fillTimer = setTimeout(() => {
+      ch.fillTimer = undefined;
+      void this.#fill(ch);
+    }, this.#holdMs);
+  }
+
+  async #fill(ch: ChannelState): Promise<void> {
+    if (ch.delivered === undefined || ch.held.size === 0 || this.#channels.get(ch.id) !== ch) return;
+    ch.filling = true;
+    try {
+      const missing = Math.min(...ch.held.keys()) - ch.delivered - 1;
+      const found = await this.#source.after(ch.id, ch.delivered, Math.min(missing, this.#fillPageMax));
+      for (const m of found) this.#onMessage(m);
+    } catch (err) {
+      this.#onError(err, 'gap fill');
+    } finally {
+      ch.filling = false;
+    }
+    if (ch.held.size > 0) this.#scheduleFill(ch);
+  }
+
+  #deliver(ch: ChannelState, m: Message): void {
+    ch.delivered = m.seq;
+    let data: Buffer | undefined;
+    for (const sub of ch.subs) {
+      data ??= encodeMessage(m);
+      if (sub.active) {
+        this.#write(sub, m.seq, data);
+      } else {
+        sub.buffer.push({ seq: m.seq, data });
+        if (sub.buffer.length > this.#pendingMax) sub.client.close(CloseCode.SlowConsumer, 'slow consumer');
+      }
+    }
+  }
+
+  #write(sub: Subscription, seq: number, data: Buffer): void {
+    if (seq <= sub.lastSeq || sub.closed) return;
+    sub.lastSeq = seq;
+    sub.client.sendEncoded(data);
+  }
+}

@@ -1,0 +1,112 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { TokenVerifier } from './auth/token-verifier.js';
+import type { Bus } from './bus/bus.js';
+import { ChatService } from './chat/chat-service.js';
+import type { Config } from './config.js';
+import { HttpApi } from './http/http-api.js';
+import { Hub } from './hub.js';
+import type { Presence } from './presence/presence.js';
+import type { Store } from './store/store.js';
+import { WsGateway } from './transport/ws-gateway.js';
+
+/** The pluggable parts a node runs on; chosen by main.ts (or a test). */
+export interface ServerParts {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly presence: Presence;
+  readonly verifier: TokenVerifier;
+  readonly logger: Logger;
+}
+
+/**
+ * One Parley node: HTTP API and WebSocket gateway on one port, wired to the chat services,
+ * the hub, and the given Store, Bus and Presence. `close()` drains it.
+ */
+export class ParleyServer {
+  readonly #config: Config;
+  readonly #parts: ServerParts;
+  readonly #http: Server;
+  readonly #gateway: WsGateway;
+  readonly #hub: Hub;
+  readonly chat: ChatService;
+  #migrated = false;
+
+  private constructor(config: Config, parts: ServerParts) {
+    this.#config = config;
+    this.#parts = parts;
+    const { logger } = parts;
+    const onError = (err: unknown, what: string) => logger.error({ err }, what);
+    let chat: ChatService | undefined;
+    this.#hub = new Hub(parts.bus, parts.store, {
+      onControl: (event) => chat?.onControl(event),
+      onError,
+    });
+    chat = new ChatService({
+      store: parts.store,
+      bus: parts.bus,
+      hub: this.#hub,
+      presence: parts.presence,
+      limits: config.limits,
+      observer: { error: onError },
+    });
+    this.chat = chat;
+    this.#gateway = new WsGateway({
+      path: '/ws',
+      allowedOrigins: config.allowedOrigins,
+      anyOrigin: config.dev,
+      chat,
+      verifier: parts.verifier,
+      limits: config.limits,
+      heartbeatMs: config.limits.heartbeatMs,
+      logger,
+    });
+    const api = new HttpApi({ ready: async () => this.#migrated && (await parts.store.ping()) });
+    this.#http = createServer((req, res) => {
+      api.handle(req, res).catch((err) => {
+        logger.error({ err }, 'http request failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    this.#http.on('upgrade', (req, socket, head) => this.#gateway.handleUpgrade(req, socket, head));
+  }
+
+  /** Migrates the store, creates the default channels, and listens. */
+  static async start(config: Config, parts: ServerParts): Promise<ParleyServer> {
+    const server = new ParleyServer(config, parts);
+    await parts.store.migrate();
+    server.#migrated = true;
+    await server.chat.ensureChannels(config.defaultChannels);
+    await server.#hub.start();
+    await new Promise<void>((resolve, reject) => {
+      server.#http.once('error', reject);
+      server.#http.listen(config.port, config.host, () => {
+        server.#http.off('error', reject);
+        resolve();
+      });
+    });
+    return server;
+  }
+
+  /** The port listened on (useful with port 0). */
+  get port(): number {
+    return (this.#http.address() as AddressInfo).port;
+  }
+
+  /**
+   * Drains the node: stops accepting, closes every client with "reconnect elsewhere" (4000),
+   * finishes pending commits, then closes the store, bus and presence.
+   */
+  async close(): Promise<void> {
+    const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    await this.#gateway.close();
+    this.#http.closeAllConnections();
+    await httpClosed;
+    this.#hub.close();
+    await this.#parts.store.close();
+    await this.#parts.bus.close();
+    await this.#parts.presence.close();
+  }
+}

@@ -1,0 +1,16 @@
+import type { UserInfo } from '../../protocol/frames.js';
+
+/**
+ * Who is online in each channel, counted per connection so that a user with two tabs leaves
+ * only when the last one goes. Entries of a node that dies expire (implementations that span
+ * nodes); the memory implementation serves one node.
+ */
+export interface Presence {
+  /** Records the connection; true when the user was not present in the channel before. */
+  join(channel: string, connectionId: string, user: UserInfo): Promise<boolean>;
+  /** Forgets the connection; returns the user when it was their last one in the channel. */
+  leave(channel: string, connectionId: string): Promise<UserInfo | undefined>;
+  /** The users present in the channel, each once, ordered by id. */
+  list(channel: string): Promise<readonly UserInfo[]>;
+  close(): Promise<void>;
+}

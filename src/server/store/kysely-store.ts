@@ -1,0 +1,696 @@
+import { randomBytes } from 'node:crypto';
+import { type ColumnType, type Insertable, type Kysely, type Selectable, sql } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import { type ChannelKind, type Message, ROLES, type Role } from '../../protocol/frames.js';
+import { classifyDatabaseError } from './classify-database-error.js';
+import { GroupCommit } from './group-commit.js';
+import { runMigrations } from './migrations.js';
+import type { AppendResult, NewMessage, Store, StoredChannel, StoredMember, StoredUser } from './store.js';
+import { DIALECT_CAPABILITIES, type DialectCapabilities, type StoreDialect } from './store-dialect.js';
+
+/** A BIGINT column: pg returns it as a string, mysql2 as a string when it exceeds 2^53. */
+type Int64 = ColumnType<number | string, number, number>;
+
+/** The `users` table, as Kysely sees it. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  created_at: Int64;
+}
+
+/** The `channels` table, as Kysely sees it. */
+export interface ChannelsTable {
+  id: string;
+  kind: string;
+  title: string;
+  epoch: string;
+  last_seq: ColumnType<number | string, number | undefined, number>;
+  created_by: string | null;
+  created_at: Int64;
+}
+
+/** The `members` table, as Kysely sees it. */
+export interface MembersTable {
+  channel_id: string;
+  user_id: string;
+  role: string;
+  joined_at: Int64;
+}
+
+/** The `messages` table, as Kysely sees it. */
+export interface MessagesTable {
+  id: string;
+  channel_id: string;
+  seq: Int64;
+  user_id: string;
+  username: string;
+  text: string;
+  timestamp: Int64;
+  client_msg_id: string | null;
+}
+
+/** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
+export interface StoreTables {
+  users: UsersTable;
+  channels: ChannelsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+}
+
+/** Options of a `KyselyStore`. */
+export interface KyselyStoreOptions {
+  /** The database; the store owns it and destroys it on `close()`. */
+  readonly db: Kysely<StoreTables>;
+  readonly dialect: StoreDialect;
+  /** Most appends committed in one transaction. Default 500. */
+  readonly maxBatch?: number;
+  /**
+   * How many times a batch runs before giving up when it loses a race to another process
+   * (a unique clash on a client id stored meanwhile, a deadlock). Default 5.
+   */
+  readonly maxAppendAttempts?: number;
+  /** Called after each committed batch of appends with its size and duration (metrics). */
+  readonly onBatch?: (size: number, ms: number) => void;
+}
+
+/** The default of `KyselyStoreOptions.maxAppendAttempts`. */
+export const DEFAULT_MAX_APPEND_ATTEMPTS = 5;
+
+// Column limits of the schema, checked before a value reaches SQL: SQLite does not enforce
+// varchar lengths and PostgreSQL/MySQL would fail the whole append batch for one long value.
+const MAX_CHANNEL_ID = 100;
+const MAX_USER_ID = 128;
+const MAX_USERNAME = 200;
+const MAX_TITLE = 200;
+const MAX_CLIENT_MSG_ID = 64;
+/** MySQL's TEXT holds 65,535 bytes; the same cap applies everywhere so dialects agree. */
+const MAX_TEXT_BYTES = 65_535;
+
+// Rows per INSERT and keys per duplicate lookup: far below every dialect's bound-parameter
+// limit (SQLite 32,766; MySQL and PostgreSQL 65,535) and SQLite's expression depth (1,000).
+const INSERT_CHUNK = 1000;
+const LOOKUP_CHUNK = 200;
+
+const KINDS: readonly ChannelKind[] = ['public', 'private', 'dm'];
+
+/**
+ * The SQL `Store`: one implementation for SQLite, MySQL/MariaDB and PostgreSQL, through Kysely.
+ *
+ * Appends go through a `GroupCommit` queue: each batch is one transaction that, per channel in
+ * id order (so two processes lock channels in the same order and cannot deadlock), looks up
+ * client ids already stored, bumps `channels.last_seq` by the number of new messages and takes
+ * the seqs below it, then stores all new messages with one multi-row INSERT. The `last_seq`
+ * update holds the channel row's lock until commit (on SQLite, `BEGIN IMMEDIATE` holds the
+ * database's), which is what keeps seqs gap-free and in commit order across processes. A
+ * unique clash at insert means another process stored one of the client ids after the lookup:
+ * the batch is rolled back and runs again, and the lookup then finds it.
+ */
+export class KyselyStore implements Store {
+  /** The SQL dialect of the database. */
+  readonly dialect: StoreDialect;
+  readonly #db: Kysely<StoreTables>;
+  readonly #caps: DialectCapabilities;
+  readonly #queue: GroupCommit<NewMessage, AppendResult>;
+  readonly #maxAttempts: number;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: KyselyStoreOptions) {
+    this.dialect = options.dialect;
+    this.#db = options.db;
+    this.#caps = DIALECT_CAPABILITIES[options.dialect];
+    this.#maxAttempts = options.maxAppendAttempts ?? DEFAULT_MAX_APPEND_ATTEMPTS;
+    this.#queue = new GroupCommit({
+      commit: (items) => this.#commitBatch(items),
+      ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+      closedError: () => new ParleyError('unavailable', 'the store is closed'),
+    });
+  }
+
+  async migrate(): Promise<void> {
+    this.#assertOpen();
+    try {
+      await runMigrations(this.#db, this.dialect);
+    } catch (error) {
+      if (classifyDatabaseError(error) === 'unavailable') throw unavailable('migrating the schema', error);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ParleyError('internal', `database migration failed: ${reason}`, { cause: error });
+    }
+  }
+
+  upsertUser(user: { readonly id: string; readonly username: string }): Promise<StoredUser> {
+    checkLength('user id', user.id, MAX_USER_ID);
+    checkLength('username', user.username, MAX_USERNAME);
+    return this.#guard('saving a user', async () => {
+      const insert = this.#db
+        .insertInto('users')
+        .values({ id: user.id, username: user.username, password_hash: null, created_at: Date.now() });
+      const upsert =
+        this.#caps.upsert === 'on-conflict'
+          ? insert.onConflict((oc) => oc.column('id').doUpdateSet({ username: user.username }))
+          : insert.onDuplicateKeyUpdate({ username: user.username });
+      const row = this.#caps.returning
+        ? await upsert.returning(['id', 'username', 'created_at']).executeTakeFirst()
+        : await upsert.execute().then(() => this.#selectUser(user.id));
+      if (row === undefined) throw new Error(`user ${user.id} vanished right after its upsert`);
+      return toUser(row);
+    });
+  }
+
+  getUser(id: string): Promise<StoredUser | undefined> {
+    return this.#guard('reading a user', async () => {
+      const row = await this.#selectUser(id);
+      return row === undefined ? undefined : toUser(row);
+    });
+  }
+
+  createChannel(channel: {
+    readonly id: string;
+    readonly kind: ChannelKind;
+    readonly title: string;
+    readonly owner: string | null;
+  }): Promise<StoredChannel> {
+    checkLength('channel id', channel.id, MAX_CHANNEL_ID);
+    checkLength('channel title', channel.title, MAX_TITLE);
+    if (channel.owner !== null) checkLength('user id', channel.owner, MAX_USER_ID);
+    return this.#guard('creating a channel', async () => {
+      const stored: StoredChannel = {
+        id: channel.id,
+        kind: channel.kind,
+        title: channel.title,
+        epoch: randomBytes(8).toString('hex'),
+        lastSeq: 0,
+        createdBy: channel.owner,
+        createdAt: Date.now(),
+      };
+      try {
+        await this.#transaction(async (trx) => {
+          await trx
+            .insertInto('channels')
+            .values({
+              id: stored.id,
+              kind: stored.kind,
+              title: stored.title,
+              epoch: stored.epoch,
+              last_seq: 0,
+              created_by: stored.createdBy,
+              created_at: stored.createdAt,
+            })
+            .execute();
+          if (channel.owner !== null) {
+            await trx
+              .insertInto('members')
+              .values({
+                channel_id: stored.id,
+                user_id: channel.owner,
+                role: 'owner',
+                joined_at: stored.createdAt,
+              })
+              .execute();
+          }
+        });
+      } catch (error) {
+        const kind = classifyDatabaseError(error);
+        if (kind === 'unique_violation') {
+          throw new ParleyError('conflict', `channel ${channel.id} already exists`, { cause: error });
+        }
+        if (kind === 'foreign_key_violation') {
+          throw new ParleyError('not_found', `user ${channel.owner} does not exist`, { cause: error });
+        }
+        throw error;
+      }
+      return stored;
+    });
+  }
+
+  getChannel(id: string): Promise<StoredChannel | undefined> {
+    return this.#guard('reading a channel', async () => {
+      const row = await this.#db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toChannel(row);
+    });
+  }
+
+  listChannelsFor(userId: string): Promise<readonly (StoredChannel & { readonly role: Role | null })[]> {
+    return this.#guard('listing channels', async () => {
+      const rows = await this.#db
+        .selectFrom('channels as c')
+        .leftJoin('members as m', (join) => join.onRef('m.channel_id', '=', 'c.id').on('m.user_id', '=', userId))
+        .selectAll('c')
+        .select('m.role')
+        .where((eb) => eb.or([eb('c.kind', '=', 'public'), eb('m.user_id', 'is not', null)]))
+        .orderBy('c.id')
+        .execute();
+      return rows.map((row) => ({ ...toChannel(row), role: row.role === null ? null : toRole(row.role) }));
+    });
+  }
+
+  getRole(channelId: string, userId: string): Promise<Role | undefined> {
+    return this.#guard('reading a role', async () => {
+      const row = await this.#db
+        .selectFrom('members')
+        .select('role')
+        .where('channel_id', '=', channelId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toRole(row.role);
+    });
+  }
+
+  setMember(channelId: string, userId: string, role: Role): Promise<void> {
+    return this.#guard('saving a member', async () => {
+      const insert = this.#db
+        .insertInto('members')
+        .values({ channel_id: channelId, user_id: userId, role, joined_at: Date.now() });
+      const upsert =
+        this.#caps.upsert === 'on-conflict'
+          ? insert.onConflict((oc) => oc.columns(['channel_id', 'user_id']).doUpdateSet({ role }))
+          : insert.onDuplicateKeyUpdate({ role });
+      try {
+        await upsert.execute();
+      } catch (error) {
+        if (classifyDatabaseError(error) === 'foreign_key_violation') {
+          throw new ParleyError('not_found', `channel ${channelId} or user ${userId} does not exist`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    });
+  }
+
+  removeMember(channelId: string, userId: string): Promise<boolean> {
+    return this.#guard('removing a member', async () => {
+      const result = await this.#db
+        .deleteFrom('members')
+        .where('channel_id', '=', channelId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  listMembers(channelId: string): Promise<readonly StoredMember[]> {
+    return this.#guard('listing members', async () => {
+      const rows = await this.#db
+        .selectFrom('members as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .select(['m.channel_id', 'm.user_id', 'u.username', 'm.role', 'm.joined_at'])
+        .where('m.channel_id', '=', channelId)
+        .orderBy('m.user_id')
+        .execute();
+      return rows.map((row) => ({
+        channelId: row.channel_id,
+        userId: row.user_id,
+        username: row.username,
+        role: toRole(row.role),
+        joinedAt: toInt(row.joined_at),
+      }));
+    });
+  }
+
+  append(message: NewMessage): Promise<AppendResult> {
+    try {
+      this.#assertOpen();
+      checkLength('channel id', message.channelId, MAX_CHANNEL_ID);
+      checkLength('user id', message.userId, MAX_USER_ID);
+      checkLength('username', message.username, MAX_USERNAME);
+      if (message.clientMsgId !== null) checkLength('client_msg_id', message.clientMsgId, MAX_CLIENT_MSG_ID);
+      checkText(message.text);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#queue.push(message);
+  }
+
+  latest(channelId: string, limit: number): Promise<readonly Message[]> {
+    return this.#page('reading history', limit, async (n) => {
+      const rows = await this.#db
+        .selectFrom('messages')
+        .selectAll()
+        .where('channel_id', '=', channelId)
+        .orderBy('seq', 'desc')
+        .limit(n)
+        .execute();
+      return rows.reverse();
+    });
+  }
+
+  before(channelId: string, before: number, limit: number): Promise<readonly Message[]> {
+    return this.#page('reading history', limit, async (n) => {
+      const rows = await this.#db
+        .selectFrom('messages')
+        .selectAll()
+        .where('channel_id', '=', channelId)
+        .where('seq', '<', before)
+        .orderBy('seq', 'desc')
+        .limit(n)
+        .execute();
+      return rows.reverse();
+    });
+  }
+
+  after(channelId: string, after: number, limit: number): Promise<readonly Message[]> {
+    return this.#page('reading history', limit, (n) =>
+      this.#db
+        .selectFrom('messages')
+        .selectAll()
+        .where('channel_id', '=', channelId)
+        .where('seq', '>', after)
+        .orderBy('seq', 'asc')
+        .limit(n)
+        .execute(),
+    );
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closing !== undefined) return false;
+    try {
+      await sql`select 1`.execute(this.#db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#queue.close();
+      await this.#db.destroy();
+    })();
+    return this.#closing;
+  }
+
+  // ─── appends ──────────────────────────────────────────────────────────────────────────────
+
+  /** Commits one group-commit batch, running it again when it lost a race to another writer. */
+  async #commitBatch(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transaction((trx) => this.#appendBatch(trx, items));
+      } catch (error) {
+        const kind = classifyDatabaseError(error);
+        if (kind !== 'unique_violation' && kind !== 'retryable') throw toStoreError('appending messages', error);
+        if (attempt >= this.#maxAttempts) {
+          throw new ParleyError(
+            'unavailable',
+            `appending messages lost ${attempt} races to concurrent writers in a row`,
+            { cause: error },
+          );
+        }
+      }
+    }
+  }
+
+  /** The body of one append transaction (see the class comment). */
+  async #appendBatch(trx: Kysely<StoreTables>, items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
+    const results: (AppendResult | Error | undefined)[] = new Array(items.length);
+    const byChannel = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      const group = byChannel.get(item.channelId);
+      if (group === undefined) byChannel.set(item.channelId, [i]);
+      else group.push(i);
+    });
+    // Code-point order, the same in every process, so channel row locks never cross.
+    const channelIds = [...byChannel.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ts = Date.now();
+    const rows: Insertable<MessagesTable>[] = [];
+
+    for (const channelId of channelIds) {
+      const group = byChannel.get(channelId) ?? [];
+      const stored = await this.#storedByClientId(trx, channelId, group.map((i) => items[i] as NewMessage));
+
+      const fresh: number[] = [];
+      const firstInBatch = new Map<string, number>();
+      const repeats: (readonly [item: number, first: number])[] = [];
+      for (const i of group) {
+        const item = items[i] as NewMessage;
+        if (item.clientMsgId === null) {
+          fresh.push(i);
+          continue;
+        }
+        const key = this.#clientKey(item.userId, item.clientMsgId);
+        const earlier = stored.get(key);
+        const first = firstInBatch.get(key);
+        if (earlier !== undefined) results[i] = { message: earlier, duplicate: true };
+        else if (first !== undefined) repeats.push([i, first]);
+        else {
+          firstInBatch.set(key, i);
+          fresh.push(i);
+        }
+      }
+      if (fresh.length === 0) continue;
+
+      const lastSeq = await this.#reserveSeqs(trx, channelId, fresh.length);
+      if (lastSeq === undefined) {
+        for (const i of group) results[i] = new ParleyError('not_found', `channel ${channelId} does not exist`);
+        continue;
+      }
+      let seq = lastSeq - fresh.length + 1;
+      for (const i of fresh) {
+        const item = items[i] as NewMessage;
+        const message: Message = {
+          id: uuidv7(),
+          channel: channelId,
+          seq: seq++,
+          user_id: item.userId,
+          username: item.username,
+          text: item.text,
+          ts,
+          client_msg_id: item.clientMsgId,
+        };
+        rows.push({
+          id: message.id,
+          channel_id: channelId,
+          seq: message.seq,
+          user_id: message.user_id,
+          username: message.username,
+          text: message.text,
+          timestamp: ts,
+          client_msg_id: message.client_msg_id,
+        });
+        results[i] = { message, duplicate: false };
+      }
+      for (const [i, first] of repeats) {
+        const original = results[first] as AppendResult;
+        results[i] = { message: original.message, duplicate: true };
+      }
+    }
+
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+      await trx
+        .insertInto('messages')
+        .values(rows.slice(start, start + INSERT_CHUNK))
+        .execute();
+    }
+    return results.map((result) => result ?? new Error('append batch left an item without a result'));
+  }
+
+  /** The messages of `channelId` already stored under the client ids of `items`, by client key. */
+  async #storedByClientId(
+    trx: Kysely<StoreTables>,
+    channelId: string,
+    items: readonly NewMessage[],
+  ): Promise<Map<string, Message>> {
+    const keys = new Map<string, { readonly userId: string; readonly clientMsgId: string }>();
+    for (const item of items) {
+      if (item.clientMsgId !== null) {
+        keys.set(this.#clientKey(item.userId, item.clientMsgId), {
+          userId: item.userId,
+          clientMsgId: item.clientMsgId,
+        });
+      }
+    }
+    const stored = new Map<string, Message>();
+    const wanted = [...keys.values()];
+    for (let start = 0; start < wanted.length; start += LOOKUP_CHUNK) {
+      // Each OR term names the whole (channel, user, client id) unique key, so every
+      // dialect answers it with index lookups instead of scanning the channel's messages.
+      const rows = await trx
+        .selectFrom('messages')
+        .selectAll()
+        .where((eb) =>
+          eb.or(
+            wanted
+              .slice(start, start + LOOKUP_CHUNK)
+              .map((key) =>
+                eb.and([
+                  eb('channel_id', '=', channelId),
+                  eb('user_id', '=', key.userId),
+                  eb('client_msg_id', '=', key.clientMsgId),
+                ]),
+              ),
+          ),
+        )
+        .execute();
+      for (const row of rows) {
+        if (row.client_msg_id !== null) stored.set(this.#clientKey(row.user_id, row.client_msg_id), toMessage(row));
+      }
+    }
+    return stored;
+  }
+
+  /**
+   * Raises the channel's `last_seq` by `count` and returns the new value (the seqs
+   * `value - count + 1 … value` are now this transaction's), or undefined when the channel does
+   * not exist. The UPDATE takes the channel row's write lock, held until commit.
+   */
+  async #reserveSeqs(trx: Kysely<StoreTables>, channelId: string, count: number): Promise<number | undefined> {
+    const bump = trx
+      .updateTable('channels')
+      .set({ last_seq: sql<number>`last_seq + ${count}` })
+      .where('id', '=', channelId);
+    if (this.#caps.returning) {
+      const row = await bump.returning('last_seq').executeTakeFirst();
+      return row === undefined ? undefined : toInt(row.last_seq);
+    }
+    await bump.execute();
+    // Our own uncommitted update is visible to us; the row lock keeps anyone else out.
+    const row = await trx.selectFrom('channels').select('last_seq').where('id', '=', channelId).executeTakeFirst();
+    return row === undefined ? undefined : toInt(row.last_seq);
+  }
+
+  /**
+   * The in-memory key of a (user, client id) pair within one channel. MySQL's collations are
+   * PAD SPACE (`'a'` = `'a '` in comparisons and unique keys), so there trailing spaces do not
+   * count here either; otherwise a stored `'a'` would not be recognised as the duplicate of
+   * `'a '` and the INSERT would hit the unique key on every retry.
+   */
+  #clientKey(userId: string, clientMsgId: string): string {
+    return this.dialect === 'mysql'
+      ? `${userId.replace(/ +$/, '')}\u0000${clientMsgId.replace(/ +$/, '')}`
+      : `${userId}\u0000${clientMsgId}`;
+  }
+
+  // ─── plumbing ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs `fn` in one transaction: `BEGIN IMMEDIATE` on SQLite (see
+   * `DialectCapabilities.databaseWriteLock`), READ COMMITTED elsewhere, so that each statement
+   * sees what other processes committed before it (the duplicate lookup after a lost race).
+   */
+  #transaction<T>(fn: (trx: Kysely<StoreTables>) => Promise<T>): Promise<T> {
+    if (this.#caps.isolationLevels) {
+      return this.#db.transaction().setIsolationLevel('read committed').execute(fn);
+    }
+    if (!this.#caps.databaseWriteLock) return this.#db.transaction().execute(fn);
+    return this.#db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (error) {
+        // Also after a failed COMMIT, which leaves the transaction open.
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async #selectUser(id: string): Promise<Pick<Selectable<UsersTable>, 'id' | 'username' | 'created_at'> | undefined> {
+    return this.#db.selectFrom('users').select(['id', 'username', 'created_at']).where('id', '=', id).executeTakeFirst();
+  }
+
+  #page(
+    doing: string,
+    limit: number,
+    read: (limit: number) => Promise<readonly Selectable<MessagesTable>[]>,
+  ): Promise<readonly Message[]> {
+    return this.#guard(doing, async () => {
+      if (!(limit >= 1)) return [];
+      const rows = await read(Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER));
+      return rows.map(toMessage);
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new ParleyError('unavailable', 'the store is closed');
+  }
+
+  /** Runs a read or a small write, turning connection failures into `unavailable`. */
+  async #guard<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    try {
+      return await fn();
+    } catch (error) {
+      throw toStoreError(doing, error);
+    }
+  }
+}
+
+/** `error` as the Store contract promises it: ParleyErrors as they are, outages as `unavailable`. */
+function toStoreError(doing: string, error: unknown): unknown {
+  if (error instanceof ParleyError) return error;
+  return classifyDatabaseError(error) === 'unavailable' ? unavailable(doing, error) : error;
+}
+
+function unavailable(doing: string, cause: unknown): ParleyError {
+  return new ParleyError('unavailable', `the database is unavailable (${doing})`, { cause });
+}
+
+/** Throws `bad_request` when `value` has more code points than its column holds. */
+function checkLength(field: string, value: string, max: number): void {
+  // Columns count characters (code points); .length counts UTF-16 units, so it can only
+  // over-count: check it first, and count code points only for the rare long value.
+  if (value.length > max && [...value].length > max) {
+    throw new ParleyError('bad_request', `${field} is longer than ${max} characters`);
+  }
+}
+
+/** Throws `bad_request` for text no dialect can store exactly. */
+function checkText(text: string): void {
+  if (text.length * 3 > MAX_TEXT_BYTES && Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) {
+    throw new ParleyError('bad_request', `message text is longer than ${MAX_TEXT_BYTES} bytes`);
+  }
+  // PostgreSQL text cannot hold U+0000.
+  if (text.includes('\u0000')) throw new ParleyError('bad_request', 'message text contains a NUL character');
+}
+
+function toInt(value: number | string | bigint): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`database returned a non-integer where one was expected: ${value}`);
+  return n;
+}
+
+function toRole(value: string): Role {
+  const role = ROLES.find((r) => r === value);
+  if (role === undefined) throw new Error(`database holds an unknown role: ${value}`);
+  return role;
+}
+
+function toKind(value: string): ChannelKind {
+  const kind = KINDS.find((k) => k === value);
+  if (kind === undefined) throw new Error(`database holds an unknown channel kind: ${value}`);
+  return kind;
+}
+
+function toUser(row: Pick<Selectable<UsersTable>, 'id' | 'username' | 'created_at'>): StoredUser {
+  return { id: row.id, username: row.username, createdAt: toInt(row.created_at) };
+}
+
+function toChannel(row: Selectable<ChannelsTable>): StoredChannel {
+  return {
+    id: row.id,
+    kind: toKind(row.kind),
+    title: row.title,
+    epoch: row.epoch,
+    lastSeq: toInt(row.last_seq),
+    createdBy: row.created_by,
+    createdAt: toInt(row.created_at),
+  };
+}
+
+function toMessage(row: Selectable<MessagesTable>): Message {
+  return {
+    id: row.id,
+    channel: row.channel_id,
+    seq: toInt(row.seq),
+    user_id: row.user_id,
+    username: row.username,
+    text: row.text,
+    ts: toInt(row.timestamp),
+    client_msg_id: row.client_msg_id,
+  };
+}

@@ -1,0 +1,176 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { createPool } from 'mysql2';
+import pg from 'pg';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import { KyselyStore, type StoreTables } from './kysely-store.js';
+import type { Store } from './store.js';
+import type { StoreDialect } from './store-dialect.js';
+
+/** Options of `openStore`; every one has a default. */
+export interface OpenStoreOptions {
+  /** Most appends committed in one transaction (group commit). Default 500. */
+  readonly commitBatchMax?: number;
+  /** Connections in the pool (MySQL/MariaDB, PostgreSQL). Default 10. */
+  readonly poolSize?: number;
+  /** How long to wait for a MySQL/PostgreSQL server to accept a connection. Default 10,000 ms. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * SQLite's `synchronous` pragma. `full` (default) makes every commit survive power loss;
+   * `normal` may lose the last commits on power loss (not on a crash of the process). With
+   * group commit the difference in throughput is small.
+   */
+  readonly sqliteSynchronous?: 'full' | 'normal';
+  /** How long a SQLite writer waits for another process's write lock. Default 5,000 ms. */
+  readonly sqliteBusyTimeoutMs?: number;
+  /** Called after each committed batch of appends with its size and duration (metrics). */
+  readonly onBatch?: (size: number, ms: number) => void;
+}
+
+/** The defaults of `OpenStoreOptions`. */
+export const OPEN_STORE_DEFAULTS = {
+  commitBatchMax: 500,
+  poolSize: 10,
+  connectTimeoutMs: 10_000,
+  sqliteSynchronous: 'full',
+  sqliteBusyTimeoutMs: 5_000,
+} as const satisfies Required<Omit<OpenStoreOptions, 'onBatch'>>;
+
+const SUPPORTED =
+  'sqlite:PATH (e.g. sqlite:./data/parley.db), sqlite::memory:, mysql://…, mariadb://…, postgres://… or postgresql://…';
+
+/**
+ * Opens the SQL store the URL names and checks that the database answers:
+ * - `sqlite:./data/parley.db` (the parent directory is created), `sqlite:///abs/path.db`,
+ *   `sqlite::memory:`; WAL journal, foreign keys on;
+ * - `mysql://user:pass@host:3306/db` or `mariadb://…` (a mysql2 pool, utf8mb4);
+ * - `postgres://user:pass@host:5432/db` or `postgresql://…` (a pg pool).
+ *
+ * Runs no migration: call `store.migrate()`. Throws `ParleyError('bad_request')` for an
+ * unsupported or malformed URL and `ParleyError('unavailable')` when the database cannot be
+ * opened or reached; neither message contains the password.
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const poolSize = options.poolSize ?? OPEN_STORE_DEFAULTS.poolSize;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new ParleyError('bad_request', `poolSize must be a positive integer, got ${poolSize}`);
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  let dialect: StoreDialect;
+  let db: Kysely<StoreTables>;
+  let target: string;
+  switch (scheme) {
+    case 'sqlite': {
+      dialect = 'sqlite';
+      ({ db, target } = await openSqlite(url, options));
+      break;
+    }
+    case 'mysql':
+    case 'mariadb': {
+      dialect = 'mysql';
+      // mysql2 reads host, user, password, database and query options from the URL; the
+      // scheme only picks the driver.
+      const uri = `mysql:${url.slice(scheme.length + 1)}`;
+      target = `MySQL/MariaDB at ${describeServer(uri)}`;
+      const pool = createPool({
+        uri,
+        charset: 'utf8mb4',
+        supportBigNumbers: true,
+        connectionLimit: poolSize,
+        connectTimeout: options.connectTimeoutMs ?? OPEN_STORE_DEFAULTS.connectTimeoutMs,
+      });
+      db = new Kysely<StoreTables>({ dialect: new MysqlDialect({ pool }) });
+      break;
+    }
+    case 'postgres':
+    case 'postgresql': {
+      dialect = 'postgres';
+      target = `PostgreSQL at ${describeServer(url)}`;
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: poolSize,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? OPEN_STORE_DEFAULTS.connectTimeoutMs,
+      });
+      // An idle client losing its connection emits 'error' on the pool, which would crash the
+      // process unhandled; the next query that needs a connection reports the outage instead.
+      pool.on('error', () => undefined);
+      db = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
+      break;
+    }
+    default:
+      throw new ParleyError(
+        'bad_request',
+        `unsupported database URL${scheme === undefined ? '' : ` scheme "${scheme}:"`}; use ${SUPPORTED}`,
+      );
+  }
+
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new ParleyError('unavailable', `cannot connect to ${target}: ${describeError(error)}`, { cause: error });
+  }
+  return new KyselyStore({
+    db,
+    dialect,
+    maxBatch: options.commitBatchMax ?? OPEN_STORE_DEFAULTS.commitBatchMax,
+    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+  });
+}
+
+async function openSqlite(
+  url: string,
+  options: OpenStoreOptions,
+): Promise<{ db: Kysely<StoreTables>; target: string }> {
+  let path = url.slice('sqlite:'.length);
+  // sqlite:///abs/file.db and sqlite://./rel.db are common spellings of sqlite:PATH.
+  if (path.startsWith('//')) path = path.slice(2);
+  if (path === '') throw new ParleyError('bad_request', `the SQLite URL names no file; use ${SUPPORTED}`);
+  const memory = path === ':memory:';
+  const target = memory ? 'SQLite in memory' : `SQLite file ${resolve(path)}`;
+  const synchronous = options.sqliteSynchronous ?? OPEN_STORE_DEFAULTS.sqliteSynchronous;
+  let database: Database.Database;
+  try {
+    if (!memory) await mkdir(dirname(resolve(path)), { recursive: true });
+    database = new Database(path, {
+      timeout: options.sqliteBusyTimeoutMs ?? OPEN_STORE_DEFAULTS.sqliteBusyTimeoutMs,
+    });
+  } catch (error) {
+    throw new ParleyError('unavailable', `cannot open ${target}: ${describeError(error)}`, { cause: error });
+  }
+  try {
+    // WAL: readers never block the writer, and a commit is one sequential append.
+    if (!memory) database.pragma('journal_mode = WAL');
+    database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    database.pragma('foreign_keys = ON');
+  } catch (error) {
+    database.close();
+    throw new ParleyError('unavailable', `cannot open ${target}: ${describeError(error)}`, { cause: error });
+  }
+  return { db: new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }), target };
+}
+
+/** `user@host:port/db` of a server URL: what an operator needs to find it, and no password. */
+function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const user = parsed.username === '' ? '' : `${decodeURIComponent(parsed.username)}@`;
+    return `${user}${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    throw new ParleyError('bad_request', `the database URL is not a valid URL; use ${SUPPORTED}`);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) {
+    return describeError(error.errors[0]);
+  }
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    if (error.message === '') return code ?? error.name;
+    return code === undefined || error.message.includes(code) ? error.message : `${error.message} (${code})`;
+  }
+  return String(error);
+}

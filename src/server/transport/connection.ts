@@ -1,0 +1,331 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { CloseCode } from '../../protocol/close-codes.js';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { ClientFrame, ErrorFrame, Ref, ServerFrame, UserInfo } from '../../protocol/frames.js';
+import { parseClientFrame } from '../../protocol/parse-client-frame.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ChatService } from '../chat/chat-service.js';
+import type { Session } from '../chat/session.js';
+import { TokenBucket } from '../chat/token-bucket.js';
+import type { Limits } from '../config.js';
+import type { Subscription } from '../hub.js';
+
+const TEXT = { binary: false } as const;
+// setTimeout's longest delay; later expiries are re-armed.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a Connection needs from the node. */
+export interface ConnectionDeps {
+  readonly chat: ChatService;
+  readonly verifier: TokenVerifier;
+  readonly limits: Limits;
+  readonly heartbeatMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * One WebSocket's protocol state: authentication by first frame within a deadline, token
+ * expiry and refresh, rate limits, the send-queue limit, and dispatch of each parsed frame to
+ * the chat service. Frames of one connection are handled in order.
+ */
+export class Connection implements Session {
+  readonly id = randomUUID();
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly typingAt = new Map<string, number>();
+  readonly publishBucket: TokenBucket;
+  /** False once a heartbeat ping went unanswered. */
+  alive = true;
+
+  readonly #ws: WebSocket;
+  readonly #deps: ConnectionDeps;
+  readonly #frames: TokenBucket;
+  #user: UserInfo | undefined;
+  #state: 'hello' | 'authenticating' | 'open' | 'closed' = 'hello';
+  #chain: Promise<void> = Promise.resolve();
+  #dropped = 0;
+  #timers: NodeJS.Timeout[] = [];
+  #expiryTimers: NodeJS.Timeout[] = [];
+  #expiresAt = 0;
+
+  constructor(ws: WebSocket, deps: ConnectionDeps) {
+    this.#ws = ws;
+    this.#deps = deps;
+    this.publishBucket = new TokenBucket(deps.limits.publishPerSecond, deps.limits.publishBurst);
+    this.#frames = new TokenBucket(deps.limits.framesPerSecond, deps.limits.framesBurst);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('close', () => this.#onClose());
+    ws.on('error', (err) => deps.logger.debug({ err: err.message, conn: this.id }, 'socket error'));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    this.#timers.push(
+      setTimeout(() => {
+        if (this.#state === 'hello' || this.#state === 'authenticating') {
+          this.#sendError(undefined, new ParleyError('auth_timeout', `no auth frame within ${deps.limits.helloTimeoutMs} ms`));
+          this.close(CloseCode.AuthTimeout, 'auth timeout');
+        }
+      }, deps.limits.helloTimeoutMs),
+    );
+  }
+
+  /** The authenticated user. Only valid once the connection is open. */
+  get user(): UserInfo {
+    if (this.#user === undefined) throw new Error('connection is not authenticated');
+    return this.#user;
+  }
+
+  get userId(): string {
+    return this.#user?.id ?? '';
+  }
+
+  /** True once authenticated and until closed. */
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendEncoded(Buffer.from(JSON.stringify(frame)));
+  }
+
+  sendEncoded(data: Buffer): void {
+    if (this.#state === 'closed') return;
+    if (this.#ws.bufferedAmount + data.length > this.#deps.limits.sendQueueMaxBytes) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer');
+      return;
+    }
+    this.#ws.send(data, TEXT);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#markClosed();
+    this.#ws.close(code, reason);
+    // A close frame queued behind a full send buffer may never leave: cut the socket then.
+    const kill = setTimeout(() => this.#ws.terminate(), 2000);
+    kill.unref();
+    this.#ws.once('close', () => clearTimeout(kill));
+  }
+
+  /** Calls `fn` once the socket is fully closed. */
+  onClosed(fn: () => void): void {
+    if (this.#ws.readyState === this.#ws.CLOSED) fn();
+    else this.#ws.once('close', fn);
+  }
+
+  /** Pings the peer; terminates it when the previous ping went unanswered. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.#deps.logger.debug({ conn: this.id }, 'heartbeat timeout');
+      this.#markClosed();
+      this.#ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.#ws.ping();
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    if (!this.#frames.take()) {
+      this.#dropped++;
+      if (this.#dropped === 1) {
+        this.#sendError(undefined, new ParleyError('rate_limited', 'too many frames; some were dropped'));
+      }
+      if (this.#dropped > this.#deps.limits.framesBurst) this.close(CloseCode.RateLimited, 'flood');
+      return;
+    }
+    this.#dropped = 0;
+    if (isBinary) {
+      this.#sendError(undefined, new ParleyError('bad_request', 'binary frames are not supported; send JSON text'));
+      return;
+    }
+    const parsed = parseClientFrame(data.toString());
+    if (!parsed.ok) {
+      this.#sendError(parsed.ref, parsed.error);
+      return;
+    }
+    const frame = parsed.frame;
+    if (this.#state !== 'open') {
+      if (frame.type === 'auth' && this.#state === 'hello') {
+        this.#state = 'authenticating';
+        this.#chain = this.#chain.then(() => this.#authenticate(frame.token, frame.ref));
+      } else {
+        this.#sendError(frame.ref, new ParleyError('not_authenticated', 'send an auth frame first'));
+      }
+      return;
+    }
+    this.#chain = this.#chain.then(() => this.#dispatch(frame));
+  }
+
+  async #authenticate(token: string, ref: Ref | undefined): Promise<void> {
+    try {
+      const identity = await this.#deps.verifier.verify(token);
+      if (this.#state !== 'authenticating') return;
+      this.#user = { id: identity.userId, username: identity.username };
+      await this.#deps.chat.sessionOpened(this);
+      if (this.#state !== 'authenticating') {
+        await this.#deps.chat.sessionClosed(this);
+        return;
+      }
+      this.#state = 'open';
+      this.#armExpiry(identity.expiresAt);
+      this.send({
+        type: 'welcome',
+        ...(ref === undefined ? {} : { ref }),
+        user: this.#user,
+        session_id: this.id,
+        heartbeat_ms: this.#deps.heartbeatMs,
+        expires_at: identity.expiresAt,
+        limits: {
+          max_message_chars: this.#deps.limits.maxMessageChars,
+          max_payload_bytes: this.#deps.limits.maxPayloadBytes,
+          history_page_max: this.#deps.limits.historyPageMax,
+        },
+      });
+      this.#deps.logger.debug({ conn: this.id, user: identity.userId }, 'authenticated');
+    } catch (err) {
+      const error = err instanceof ParleyError ? err : new ParleyError('auth_failed', 'token could not be verified');
+      if (!(err instanceof ParleyError)) this.#deps.logger.error({ err }, 'authentication failed unexpectedly');
+      this.#deps.logger.debug({ conn: this.id, reason: error.message }, 'auth refused');
+      this.#sendError(ref, error);
+      this.close(CloseCode.AuthFailed, error.code);
+    }
+  }
+
+  async #dispatch(frame: ClientFrame): Promise<void> {
+    if (this.#state !== 'open') return;
+    const chat = this.#deps.chat;
+    const ref = frame.ref;
+    try {
+      switch (frame.type) {
+        case 'auth':
+          throw new ParleyError('bad_request', 'already authenticated; use refresh to replace the token');
+        case 'refresh':
+          await this.#refresh(frame.token, ref);
+          return;
+        case 'ping':
+          this.#reply(ref, { type: 'pong', ts: Date.now() });
+          return;
+        case 'subscribe':
+          // ChatService sends the reply itself: it must precede the first live message.
+          await chat.subscribe(this, frame);
+          return;
+        case 'unsubscribe':
+          await chat.unsubscribe(this, frame.channel);
+          this.#reply(ref, { type: 'unsubscribed', channel: frame.channel, reason: 'requested' });
+          return;
+        case 'publish': {
+          // The chain waits only until the message is queued for commit, so one connection's
+          // publishes keep their order and still share group commits.
+          const { committed } = await chat.publish(this, frame);
+          committed.catch((err: unknown) => this.#sendError(ref, err, frame.channel));
+          return;
+        }
+        case 'history':
+          this.#reply(ref, await chat.history(this, frame));
+          return;
+        case 'typing':
+          await chat.typing(this, frame.channel);
+          return;
+        case 'presence':
+          this.#reply(ref, await chat.presence(this, frame.channel));
+          return;
+        case 'channel_create':
+          this.#reply(ref, await chat.createChannel(this, frame));
+          return;
+        case 'member_add':
+          this.#reply(ref, await chat.setMember(this, frame.channel, frame.user_id, frame.role ?? 'member'));
+          return;
+        case 'member_remove':
+          this.#reply(ref, await chat.removeMember(this, frame.channel, frame.user_id));
+          return;
+        case 'dm_open':
+          this.#reply(ref, await chat.openDm(this, frame.user_id));
+          return;
+        default: {
+          const never: never = frame;
+          throw new ParleyError('unknown_type', `unknown frame ${JSON.stringify(never).slice(0, 40)}`);
+        }
+      }
+    } catch (err) {
+      this.#sendError(ref, err, 'channel' in frame ? frame.channel : undefined);
+    }
+  }
+
+  async #refresh(token: string, ref: Ref | undefined): Promise<void> {
+    let identity: Awaited<ReturnType<TokenVerifier['verify']>>;
+    try {
+      identity = await this.#deps.verifier.verify(token);
+    } catch (err) {
+      this.#sendError(ref, err);
+      return;
+    }
+    if (identity.userId !== this.user.id) {
+      throw new ParleyError('auth_failed', 'refresh token is for another user');
+    }
+    this.#armExpiry(identity.expiresAt);
+    this.#reply(ref, { type: 'refreshed', expires_at: identity.expiresAt });
+  }
+
+  #armExpiry(expiresAt: number): void {
+    for (const t of this.#expiryTimers) clearTimeout(t);
+    this.#expiryTimers = [];
+    this.#expiresAt = expiresAt;
+    const now = Date.now();
+    const warnIn = expiresAt - this.#deps.limits.tokenExpiryWarningMs - now;
+    if (warnIn > 0 && warnIn < MAX_TIMER_MS) {
+      this.#expiryTimers.push(setTimeout(() => this.send({ type: 'token_expiring', expires_at: expiresAt }), warnIn));
+    } else if (warnIn <= 0) {
+      this.send({ type: 'token_expiring', expires_at: expiresAt });
+    }
+    const expireIn = Math.min(expiresAt - now, MAX_TIMER_MS);
+    this.#expiryTimers.push(
+      setTimeout(() => {
+        if (Date.now() >= this.#expiresAt) {
+          this.#sendError(undefined, new ParleyError('token_expired', 'token expired; reconnect with a fresh one'));
+          this.close(CloseCode.TokenExpired, 'token expired');
+        } else {
+          this.#armExpiry(this.#expiresAt);
+        }
+      }, Math.max(0, expireIn)),
+    );
+  }
+
+  #reply(ref: Ref | undefined, frame: ServerFrame): void {
+    this.send(ref === undefined ? frame : ({ ...frame, ref } as ServerFrame));
+  }
+
+  #sendError(ref: Ref | undefined, err: unknown, channel?: string): void {
+    let error: ParleyError;
+    if (err instanceof ParleyError) error = err;
+    else {
+      this.#deps.logger.error({ err, conn: this.id }, 'request failed');
+      error = new ParleyError('internal', 'internal error');
+    }
+    const frame: ErrorFrame = {
+      type: 'error',
+      ...(ref === undefined ? {} : { ref }),
+      code: error.code,
+      message: error.message,
+      ...(channel === undefined ? {} : { channel }),
+      ...(error.details ?? {}),
+    };
+    this.send(frame);
+  }
+
+  #markClosed(): void {
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closed';
+    for (const t of [...this.#timers, ...this.#expiryTimers]) clearTimeout(t);
+    if (wasOpen) {
+      this.#deps.chat.sessionClosed(this).catch((err) => this.#deps.logger.error({ err }, 'session close failed'));
+    }
+  }
+
+  #onClose(): void {
+    this.#markClosed();
+  }
+}

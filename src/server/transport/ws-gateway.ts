@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CloseCode } from '../../protocol/close-codes.js';
+import { Connection, type ConnectionDeps } from './connection.js';
+
+/** Options of the WebSocket gateway. */
+export interface WsGatewayOptions extends ConnectionDeps {
+  /** The path WebSockets upgrade on. */
+  readonly path: string;
+  /** Allowed `Origin` values; empty = same host only. Requests without Origin (non-browsers) pass. */
+  readonly allowedOrigins: readonly string[];
+  /** Accept any Origin (development). */
+  readonly anyOrigin: boolean;
+}
+
+/**
+ * The WebSocket handshake: path, Origin allowlist and payload caps; then one Connection per
+ * socket. Owns the heartbeat of all its connections.
+ */
+export class WsGateway {
+  readonly #wss: WebSocketServer;
+  readonly #options: WsGatewayOptions;
+  readonly #connections = new Set<Connection>();
+  readonly #heartbeat: NodeJS.Timeout;
+  #accepting = true;
+
+  constructor(options: WsGatewayOptions) {
+    this.#options = options;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.limits.maxPayloadBytes,
+      maxFragments: options.limits.maxFragments,
+      perMessageDeflate: false,
+      clientTracking: false,
+    } as ConstructorParameters<typeof WebSocketServer>[0]);
+    this.#heartbeat = setInterval(() => {
+      for (const c of this.#connections) c.heartbeat();
+    }, options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Open connections (authenticated or not). */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Handles an HTTP upgrade request; refuses wrong paths and Origins with an HTTP error. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!this.#accepting) return reject(socket, 503, 'Service Unavailable');
+    if (url.pathname !== this.#options.path) return reject(socket, 404, 'Not Found');
+    if (!this.#originAllowed(req)) return reject(socket, 403, 'Forbidden');
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new Connection(ws, this.#options);
+      this.#connections.add(conn);
+      ws.once('close', () => this.#connections.delete(conn));
+    });
+  }
+
+  /** Stops accepting, and closes every connection with `code` (reconnect elsewhere by default). */
+  async close(code: number = CloseCode.ServerShutdown): Promise<void> {
+    this.#accepting = false;
+    clearInterval(this.#heartbeat);
+    const closed = [...this.#connections].map(
+      (c) => new Promise<void>((resolve) => c.onClosed(resolve)),
+    );
+    for (const c of this.#connections) c.close(code, 'server shutting down');
+    await Promise.all(closed);
+  }
+
+  #originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined || this.#options.anyOrigin) return true;
+    if (this.#options.allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

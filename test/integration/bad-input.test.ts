@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer, type TestServer } from '../support/start-server.js';
+import { TestClient } from '../support/test-client.js';
+
+describe('bad input gets an error code, and the server and other clients carry on', () => {
+  let server: TestServer;
+  const clients: TestClient[] = [];
+  const connect = async (id: string) => {
+    const c = await TestClient.authed(server.url, await server.token(id, id));
+    clients.push(c);
+    return c;
+  };
+  const alive = async (c: TestClient) => assert.equal((await c.request({ type: 'ping' })).type, 'pong');
+
+  before(async () => {
+    server = await startTestServer({
+      limits: {
+        maxPayloadBytes: 16 * 1024,
+        maxMessageChars: 1000,
+        publishPerSecond: 5,
+        publishBurst: 5,
+        framesPerSecond: 50,
+        framesBurst: 50,
+      },
+    });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  it('answers malformed JSON with invalid_json and keeps the connection', async () => {
+    const c = await connect('json');
+    c.send('{"type": "publish", "channel": ');
+    assert.equal((await c.next((f) => f.type === 'error')).code, 'invalid_json');
+    await alive(c);
+  });
+
+  it('answers an unknown type with unknown_type and wrong field types with bad_request', async () => {
+    const c = await connect('types');
+    assert.equal((await c.request({ type: 'teleport' })).code, 'unknown_type');
+    const bad = await c.request({ type: 'publish', channel: 'general', text: { html: '<b>' }, client_msg_id: 'x' });
+    assert.equal(bad.code, 'bad_request');
+    assert.match(String(bad.message), /text/);
+    await alive(c);
+  });
+
+  it('refuses binary frames and a second auth without dropping the connection', async () => {
+    const c = await connect('binary');
+    c.send(Buffer.from([1, 2, 3]));
+    assert.equal((await c.next((f) => f.type === 'error')).code, 'bad_request');
+    assert.equal((await c.request({ type: 'auth', token: await server.token('binary', 'b') })).code, 'bad_request');
+    await alive(c);
+  });
+
+  it('refuses a message over maxMessageChars with message_too_long and stores nothing', async () => {
+    const c = await connect('long');
+    await c.request({ type: 'subscribe', channel: 'general' });
+    const before = await c.request({ type: 'history', channel: 'general', limit: 1 });
+    const r = await c.request({ type: 'publish', channel: 'general', text: 'x'.repeat(1001), client_msg_id: 'l1' });
+    assert.equal(r.code, 'message_too_long');
+    const afterPage = await c.request({ type: 'history', channel: 'general', limit: 1 });
+    assert.deepEqual(afterPage.messages, before.messages);
+    await alive(c);
+  });
+
+  it('closes a socket that sends a frame over maxPayloadBytes with 1009, leaving others connected', async () => {
+    const other = await connect('bystander');
+    const c = await connect('huge');
+    c.send(JSON.stringify({ type: 'publish', channel: 'general', text: 'x'.repeat(20_000), client_msg_id: 'h' }));
+    assert.equal(await c.closed, 1009);
+    await alive(other);
+  });
+
+  it('rate-limits publishes with rate_limited and retry_after_ms, and accepts them again later', async () => {
+    const c = await connect('flood');
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        c.request({ type: 'publish', channel: 'general', text: `f${i}`, client_msg_id: `f${i}` }),
+      ),
+    );
+    const limited = replies.filter((r) => r.code === 'rate_limited');
+    assert.equal(replies.filter((r) => r.type === 'ack').length, 5);
+    assert.equal(limited.length, 5);
+    const wait = Number(limited[0]!.retry_after_ms);
+    assert.ok(wait > 0 && wait <= 1000);
+    await new Promise((r) => setTimeout(r, wait + 50));
+    assert.equal((await c.request({ type: 'publish', channel: 'general', text: 'later', client_msg_id: 'f-later' })).type, 'ack');
+  });
+
+  it('closes a connection that floods frames far past the limit with 4004', async () => {
+    const c = await connect('frames');
+    for (let i = 0; i < 400; i++) c.send({ type: 'ping' });
+    assert.ok(c.frames.length >= 0);
+    assert.equal(await c.closed, 4004);
+    assert.ok(c.frames.some((f) => f.type === 'error' && f.code === 'rate_limited'));
+  });
+
+  it('keeps every stored message after all of the above', async () => {
+    const c = await connect('checker');
+    const page = await c.request({ type: 'history', channel: 'general', limit: 100 });
+    const texts = (page.messages as { text: string }[]).map((m) => m.text);
+    assert.deepEqual(texts.filter((t) => /^f\d$/.test(t)), ['f0', 'f1', 'f2', 'f3', 'f4']);
+    assert.ok(texts.includes('later'));
+  });
+});
+
+describe('slow consumers', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      limits: { sendQueueMaxBytes: 64 * 1024, publishPerSecond: 100_000, publishBurst: 100_000, framesPerSecond: 100_000, framesBurst: 100_000 },
+    });
+  });
+  after(() => server.close());
+
+  it('closes with 4001 when a subscriber stops reading and its send queue passes the limit', async () => {
+    const slow = await TestClient.authed(server.url, await server.token('slow', 'slow'));
+    const fast = await TestClient.authed(server.url, await server.token('fast', 'fast'));
+    await slow.request({ type: 'subscribe', channel: 'general' });
+    await fast.request({ type: 'subscribe', channel: 'general' });
+    // Stop reading: the kernel buffers fill, then the server's send queue.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const text = 'y'.repeat(3500);
+    let closedWith: number | undefined;
+    void slow.closed.then((code) => {
+      closedWith = code;
+    });
+    const serverSawClose = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (server.server.chat.sessionCount === 1) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+    });
+    for (let batch = 0; batch < 40 && server.server.chat.sessionCount > 1; batch++) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          fast.request({ type: 'publish', channel: 'general', text, client_msg_id: `s${batch}-${i}` }, 20_000),
+        ),
+      );
+    }
+    await serverSawClose;
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await slow.closed;
+    assert.equal(closedWith, 4001);
+    // The fast client is unaffected and got every message.
+    await fast.request({ type: 'ping' });
+    fast.close();
+  });
+});

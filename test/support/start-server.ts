@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { pino } from 'pino';
+import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { MemoryBus } from '../../src/server/bus/memory-bus.js';
+import { type Limits, loadConfig } from '../../src/server/config.js';
+import { ParleyServer } from '../../src/server/parley-server.js';
+import { MemoryPresence } from '../../src/server/presence/memory-presence.js';
+import { openStore } from '../../src/server/store/open-store.js';
+
+/** A Parley node started for a test on 127.0.0.1 and a free port. */
+export interface TestServer {
+  /** ws://127.0.0.1:PORT/ws */
+  readonly url: string;
+  /** http://127.0.0.1:PORT */
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly secret: string;
+  readonly databaseUrl: string;
+  readonly server: ParleyServer;
+  /** Signs an HS256 token for the user, valid for `ttlSeconds` (default one hour). */
+  token(userId: string | number, username: string, ttlSeconds?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Options of startTestServer. */
+export interface TestServerOptions {
+  /** Defaults to a fresh SQLite file in a temporary directory. */
+  readonly databaseUrl?: string;
+  readonly secret?: string;
+  readonly port?: number;
+  readonly limits?: Partial<Limits>;
+  /** Extra environment for loadConfig (PARLEY_JWT_ISSUER, …). */
+  readonly env?: Record<string, string>;
+}
+
+/** Starts a real Parley node (real store, real sockets) for a test. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const secret = options.secret ?? randomBytes(32).toString('hex');
+  let dir: string | undefined;
+  let databaseUrl = options.databaseUrl;
+  if (databaseUrl === undefined) {
+    dir = await mkdtemp(join(tmpdir(), 'parley-test-'));
+    databaseUrl = `sqlite:${join(dir, 'parley.db')}`;
+  }
+  const base = loadConfig({ PARLEY_JWT_SECRET: secret, ...options.env }, { port: options.port ?? 0, host: '127.0.0.1', databaseUrl });
+  const config = { ...base, limits: { ...base.limits, ...options.limits } };
+  const store = await openStore(databaseUrl);
+  const server = await ParleyServer.start(config, {
+    store,
+    bus: new MemoryBus(),
+    presence: new MemoryPresence(),
+    verifier: new JoseTokenVerifier(config.jwt),
+    logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
+  });
+  const port = server.port;
+  const key = new TextEncoder().encode(secret);
+  let closed = false;
+  return {
+    url: `ws://127.0.0.1:${port}/ws`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    port,
+    secret,
+    databaseUrl,
+    server,
+    token: (userId, username, ttlSeconds = 3600) =>
+      new SignJWT({ user_id: userId, username })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+        .sign(key),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

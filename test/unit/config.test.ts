@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/server/config.js';
+
+describe('loadConfig', () => {
+  it('refuses to start without PARLEY_JWT_SECRET, saying what to set', () => {
+    assert.throws(() => loadConfig({}), /PARLEY_JWT_SECRET is not set.*--dev/);
+  });
+
+  it('refuses a secret shorter than 32 bytes', () => {
+    assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: 'short-secret' }), /at least 32/);
+  });
+
+  it('generates a throwaway secret in --dev and says so', () => {
+    const c = loadConfig({}, { dev: true });
+    assert.equal(c.jwt.secretGenerated, true);
+    assert.ok(c.jwt.secret.length >= 32);
+  });
+
+  it('reads limits from the environment and refuses nonsense', () => {
+    const secret = 'k'.repeat(32);
+    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_MAX_MESSAGE_CHARS: '10' }).limits.maxMessageChars, 10);
+    assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_MAX_MESSAGE_CHARS: '-1' }), /positive integer/);
+    assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'none' }), /not supported/);
+  });
+
+  it('defaults to SQLite under ./data, port 8080 and the general channel', () => {
+    const c = loadConfig({ PARLEY_JWT_SECRET: 'k'.repeat(32) });
+    assert.equal(c.databaseUrl, 'sqlite:./data/parley.db');
+    assert.equal(c.port, 8080);
+    assert.deepEqual(c.defaultChannels, ['general']);
+    assert.deepEqual(c.jwt.algorithms, ['HS256']);
+  });
+});
