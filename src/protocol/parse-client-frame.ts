@@ -126,7 +126,9 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
   channel_create: (o, ref) => {
     const name = str(o, 'channel', 64, true);
     if (!CHANNEL_NAME_PATTERN.test(name)) {
-      throw new FieldError('"channel" must be 1–64 of a-z, 0-9, "-" and "_", starting with a letter or digit');
+      throw new FieldError(
+        '"channel" must be 1–64 of a-z, 0-9, "-" and "_", starting with a letter or digit',
+      );
     }
     const priv = o.private;
     if (priv !== undefined && typeof priv !== 'boolean') throw new FieldError('"private" must be a boolean');
@@ -154,7 +156,10 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
     );
   },
   member_remove: (o, ref) =>
-    withRef({ type: 'member_remove', channel: channel(o), user_id: str(o, 'user_id', MAX_USER_ID, true) }, ref),
+    withRef(
+      { type: 'member_remove', channel: channel(o), user_id: str(o, 'user_id', MAX_USER_ID, true) },
+      ref,
+    ),
   dm_open: (o, ref) => withRef({ type: 'dm_open', user_id: str(o, 'user_id', MAX_USER_ID, true) }, ref),
 };
 

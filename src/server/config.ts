@@ -134,7 +134,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 /** Parses `30s`, `15m`, `24h`, `7d` or a plain number of seconds. */
 export function parseDuration(raw: string, name: string): number {
   const m = /^(\d+)\s*(s|m|h|d)?$/.exec(raw.trim());
-  if (m === null) throw new ParleyError('bad_request', `${name} must look like 30s, 15m, 24h or 7d, got "${raw}"`);
+  if (m === null)
+    throw new ParleyError('bad_request', `${name} must look like 30s, 15m, 24h or 7d, got "${raw}"`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   return n * ({ s: 1, m: 60, h: 3600, d: 86400 } as const)[unit as 's' | 'm' | 'h' | 'd'];
@@ -178,11 +179,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   const algorithms = list(env.PARLEY_JWT_ALGORITHMS);
   for (const alg of algorithms) {
     if (!['HS256', 'HS384', 'HS512'].includes(alg)) {
-      throw new ParleyError('bad_request', `PARLEY_JWT_ALGORITHMS: "${alg}" is not supported (HS256, HS384, HS512)`);
+      throw new ParleyError(
+        'bad_request',
+        `PARLEY_JWT_ALGORITHMS: "${alg}" is not supported (HS256, HS384, HS512)`,
+      );
     }
   }
   const limits = Object.fromEntries(
-    (Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]).map((k) => [k, positiveInt(env, LIMIT_ENV[k], DEFAULT_LIMITS[k])]),
+    (Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]).map((k) => [
+      k,
+      positiveInt(env, LIMIT_ENV[k], DEFAULT_LIMITS[k]),
+    ]),
   ) as unknown as Limits;
   if (limits.historyDefault > limits.historyPageMax) {
     throw new ParleyError('bad_request', 'PARLEY_HISTORY_DEFAULT must not exceed PARLEY_HISTORY_PAGE_MAX');
@@ -203,11 +210,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       userIdClaim: env.PARLEY_JWT_USER_ID_CLAIM || 'user_id',
       usernameClaim: env.PARLEY_JWT_USERNAME_CLAIM || 'username',
       maxAgeSeconds: parseDuration(env.PARLEY_JWT_MAX_AGE ?? '24h', 'PARLEY_JWT_MAX_AGE'),
-      clockToleranceSeconds: parseDuration(env.PARLEY_JWT_CLOCK_TOLERANCE ?? '30s', 'PARLEY_JWT_CLOCK_TOLERANCE'),
+      clockToleranceSeconds: parseDuration(
+        env.PARLEY_JWT_CLOCK_TOLERANCE ?? '30s',
+        'PARLEY_JWT_CLOCK_TOLERANCE',
+      ),
     },
     limits,
     allowedOrigins: list(env.PARLEY_ALLOWED_ORIGINS),
-    defaultChannels: env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
+    defaultChannels:
+      env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
   };
 }
 

@@ -209,7 +209,11 @@ export class Hub {
         );
         return;
       case 'typing':
-        this.#broadcast(event.channel, { type: 'typing', channel: event.channel, user: event.user }, event.user);
+        this.#broadcast(
+          event.channel,
+          { type: 'typing', channel: event.channel, user: event.user },
+          event.user,
+        );
         return;
       case 'member':
       case 'kick':

@@ -71,7 +71,10 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     logger.debug({ err }, 'start failed');
     return 1;
   }
-  logger.info({ port: server.port, host: config.host, db: redactUrl(config.databaseUrl) }, 'parley listening');
+  logger.info(
+    { port: server.port, host: config.host, db: redactUrl(config.databaseUrl) },
+    'parley listening',
+  );
   process.stdout.write(`Parley listening on http://${config.host}:${server.port} (WebSocket: /ws)\n`);
 
   return new Promise<number>((resolve) => {

@@ -25,7 +25,6 @@ export interface ServerParts {
  * the hub, and the given Store, Bus and Presence. `close()` drains it.
  */
 export class ParleyServer {
-  readonly #config: Config;
   readonly #parts: ServerParts;
   readonly #http: Server;
   readonly #gateway: WsGateway;
@@ -34,7 +33,6 @@ export class ParleyServer {
   #migrated = false;
 
   private constructor(config: Config, parts: ServerParts) {
-    this.#config = config;
     this.#parts = parts;
     const { logger } = parts;
     const onError = (err: unknown, what: string) => logger.error({ err }, what);

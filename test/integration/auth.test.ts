@@ -7,7 +7,10 @@ import { TestClient } from '../support/test-client.js';
 const ISS = 'https://shop.example';
 const AUD = 'parley';
 
-async function refused(server: TestServer, token: string): Promise<{ code: string; close: number; message: string }> {
+async function refused(
+  server: TestServer,
+  token: string,
+): Promise<{ code: string; close: number; message: string }> {
   const c = await TestClient.open(server.url);
   c.send({ type: 'auth', token });
   const err = await c.next((f) => f.type === 'error');
@@ -51,7 +54,9 @@ describe('authentication', () => {
   });
 
   it('refuses alg "none"', async () => {
-    const token = new UnsecuredJWT({ iss: ISS, aud: AUD, user_id: 1, username: 'mallory' }).setIssuedAt().encode();
+    const token = new UnsecuredJWT({ iss: ISS, aud: AUD, user_id: 1, username: 'mallory' })
+      .setIssuedAt()
+      .encode();
     const r = await refused(server, token);
     assert.equal(r.code, 'auth_failed');
     assert.equal(r.close, 4501);
@@ -64,7 +69,10 @@ describe('authentication', () => {
   });
 
   it('refuses an expired token with token_expired', async () => {
-    const r = await refused(server, await tutorial({ iat: now() - 7200, nbf: now() - 7200, exp: now() - 3600 }));
+    const r = await refused(
+      server,
+      await tutorial({ iat: now() - 7200, nbf: now() - 7200, exp: now() - 3600 }),
+    );
     assert.equal(r.code, 'token_expired');
     assert.equal(r.close, 4501);
   });

@@ -40,7 +40,12 @@ describe('bad input gets an error code, and the server and other clients carry o
   it('answers an unknown type with unknown_type and wrong field types with bad_request', async () => {
     const c = await connect('types');
     assert.equal((await c.request({ type: 'teleport' })).code, 'unknown_type');
-    const bad = await c.request({ type: 'publish', channel: 'general', text: { html: '<b>' }, client_msg_id: 'x' });
+    const bad = await c.request({
+      type: 'publish',
+      channel: 'general',
+      text: { html: '<b>' },
+      client_msg_id: 'x',
+    });
     assert.equal(bad.code, 'bad_request');
     assert.match(String(bad.message), /text/);
     await alive(c);
@@ -50,7 +55,10 @@ describe('bad input gets an error code, and the server and other clients carry o
     const c = await connect('binary');
     c.send(Buffer.from([1, 2, 3]));
     assert.equal((await c.next((f) => f.type === 'error')).code, 'bad_request');
-    assert.equal((await c.request({ type: 'auth', token: await server.token('binary', 'b') })).code, 'bad_request');
+    assert.equal(
+      (await c.request({ type: 'auth', token: await server.token('binary', 'b') })).code,
+      'bad_request',
+    );
     await alive(c);
   });
 
@@ -58,7 +66,12 @@ describe('bad input gets an error code, and the server and other clients carry o
     const c = await connect('long');
     await c.request({ type: 'subscribe', channel: 'general' });
     const before = await c.request({ type: 'history', channel: 'general', limit: 1 });
-    const r = await c.request({ type: 'publish', channel: 'general', text: 'x'.repeat(1001), client_msg_id: 'l1' });
+    const r = await c.request({
+      type: 'publish',
+      channel: 'general',
+      text: 'x'.repeat(1001),
+      client_msg_id: 'l1',
+    });
     assert.equal(r.code, 'message_too_long');
     const afterPage = await c.request({ type: 'history', channel: 'general', limit: 1 });
     assert.deepEqual(afterPage.messages, before.messages);
@@ -68,7 +81,9 @@ describe('bad input gets an error code, and the server and other clients carry o
   it('closes a socket that sends a frame over maxPayloadBytes with 1009, leaving others connected', async () => {
     const other = await connect('bystander');
     const c = await connect('huge');
-    c.send(JSON.stringify({ type: 'publish', channel: 'general', text: 'x'.repeat(20_000), client_msg_id: 'h' }));
+    c.send(
+      JSON.stringify({ type: 'publish', channel: 'general', text: 'x'.repeat(20_000), client_msg_id: 'h' }),
+    );
     assert.equal(await c.closed, 1009);
     await alive(other);
   });
@@ -86,7 +101,11 @@ describe('bad input gets an error code, and the server and other clients carry o
     const wait = Number(limited[0]!.retry_after_ms);
     assert.ok(wait > 0 && wait <= 1000);
     await new Promise((r) => setTimeout(r, wait + 50));
-    assert.equal((await c.request({ type: 'publish', channel: 'general', text: 'later', client_msg_id: 'f-later' })).type, 'ack');
+    assert.equal(
+      (await c.request({ type: 'publish', channel: 'general', text: 'later', client_msg_id: 'f-later' }))
+        .type,
+      'ack',
+    );
   });
 
   it('closes a connection that floods frames far past the limit with 4004', async () => {
@@ -101,7 +120,10 @@ describe('bad input gets an error code, and the server and other clients carry o
     const c = await connect('checker');
     const page = await c.request({ type: 'history', channel: 'general', limit: 100 });
     const texts = (page.messages as { text: string }[]).map((m) => m.text);
-    assert.deepEqual(texts.filter((t) => /^f\d$/.test(t)), ['f0', 'f1', 'f2', 'f3', 'f4']);
+    assert.deepEqual(
+      texts.filter((t) => /^f\d$/.test(t)),
+      ['f0', 'f1', 'f2', 'f3', 'f4'],
+    );
     assert.ok(texts.includes('later'));
   });
 });
@@ -110,7 +132,13 @@ describe('slow consumers', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({
-      limits: { sendQueueMaxBytes: 64 * 1024, publishPerSecond: 100_000, publishBurst: 100_000, framesPerSecond: 100_000, framesBurst: 100_000 },
+      limits: {
+        sendQueueMaxBytes: 64 * 1024,
+        publishPerSecond: 100_000,
+        publishBurst: 100_000,
+        framesPerSecond: 100_000,
+        framesBurst: 100_000,
+      },
     });
   });
   after(() => server.close());
@@ -138,7 +166,10 @@ describe('slow consumers', () => {
     for (let batch = 0; batch < 40 && server.server.chat.sessionCount > 1; batch++) {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
-          fast.request({ type: 'publish', channel: 'general', text, client_msg_id: `s${batch}-${i}` }, 20_000),
+          fast.request(
+            { type: 'publish', channel: 'general', text, client_msg_id: `s${batch}-${i}` },
+            20_000,
+          ),
         ),
       );
     }

@@ -14,7 +14,9 @@ describe('messages: durable, ordered, resumable', () => {
   const seqs = (frames: readonly Record<string, unknown>[]) => frames.map((f) => Number(f.seq));
 
   before(async () => {
-    server = await startTestServer({ limits: { publishPerSecond: 10_000, publishBurst: 10_000, resumeMaxGap: 50 } });
+    server = await startTestServer({
+      limits: { publishPerSecond: 10_000, publishBurst: 10_000, resumeMaxGap: 50 },
+    });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -28,7 +30,12 @@ describe('messages: durable, ordered, resumable', () => {
     const sub = await bob.request({ type: 'subscribe', channel: 'acks' });
     assert.equal(sub.type, 'subscribed');
     assert.equal(sub.last_seq, 0);
-    const ack = await alice.request({ type: 'publish', channel: 'acks', text: 'hello 👋', client_msg_id: 'm1' });
+    const ack = await alice.request({
+      type: 'publish',
+      channel: 'acks',
+      text: 'hello 👋',
+      client_msg_id: 'm1',
+    });
     assert.equal(ack.type, 'ack');
     assert.equal(ack.seq, 1);
     assert.equal(ack.duplicate, false);
@@ -63,7 +70,9 @@ describe('messages: durable, ordered, resumable', () => {
       senders.map(async (s, i) => {
         const acks = [];
         for (let n = 0; n < perSender; n++) {
-          acks.push(s.request({ type: 'publish', channel: 'race', text: `${i}:${n}`, client_msg_id: `${i}-${n}` }));
+          acks.push(
+            s.request({ type: 'publish', channel: 'race', text: `${i}:${n}`, client_msg_id: `${i}-${n}` }),
+          );
         }
         await Promise.all(acks);
       }),
@@ -85,7 +94,10 @@ describe('messages: durable, ordered, resumable', () => {
     const texts = watchers[0]!.messages('race').map((f) => String(f.text));
     for (let i = 0; i < senders.length; i++) {
       const mine = texts.filter((t) => t.startsWith(`${i}:`)).map((t) => Number(t.split(':')[1]));
-      assert.deepEqual(mine, [...mine].sort((a, b) => a - b));
+      assert.deepEqual(
+        mine,
+        [...mine].sort((a, b) => a - b),
+      );
     }
   });
 
@@ -106,8 +118,13 @@ describe('messages: durable, ordered, resumable', () => {
     await more;
     const history = seqs(sub.messages as Record<string, unknown>[]);
     assert.equal(history.length, 10);
-    const live = seqs(await bob.collect((f) => f.type === 'message' && f.channel === 'hist', 50 - history.at(-1)!));
-    assert.deepEqual([...history, ...live], Array.from({ length: history.length + live.length }, (_, i) => history[0]! + i));
+    const live = seqs(
+      await bob.collect((f) => f.type === 'message' && f.channel === 'hist', 50 - history.at(-1)!),
+    );
+    assert.deepEqual(
+      [...history, ...live],
+      Array.from({ length: history.length + live.length }, (_, i) => history[0]! + i),
+    );
     assert.equal([...history, ...live].at(-1), 50);
   });
 
@@ -135,7 +152,12 @@ describe('messages: durable, ordered, resumable', () => {
     bob1.ws.terminate();
     await bob1.closed;
     for (let i = 1; i <= 10; i++) {
-      await alice.request({ type: 'publish', channel: 'resume', text: `missed ${i}`, client_msg_id: `r${i}` });
+      await alice.request({
+        type: 'publish',
+        channel: 'resume',
+        text: `missed ${i}`,
+        client_msg_id: `r${i}`,
+      });
     }
     const bob2 = await connect('bob');
     const resumed = await bob2.request({ type: 'subscribe', channel: 'resume', since: 1, epoch: sub.epoch });
@@ -164,13 +186,26 @@ describe('messages: durable, ordered, resumable', () => {
     const alice = await connect('alice');
     const { epoch } = await alice.request({ type: 'subscribe', channel: 'hist' });
     // hist holds 50 messages; resumeMaxGap is 50.
-    const within = await (await connect('dave')).request({ type: 'subscribe', channel: 'hist', since: 0, epoch });
+    const within = await (await connect('dave')).request({
+      type: 'subscribe',
+      channel: 'hist',
+      since: 0,
+      epoch,
+    });
     assert.equal(within.recovered, true);
     assert.equal((within.messages as unknown[]).length, 50);
     await alice.request({ type: 'publish', channel: 'hist', text: 'one more', client_msg_id: 'h51' });
-    const beyond = await (await connect('erin')).request({ type: 'subscribe', channel: 'hist', since: 0, epoch });
+    const beyond = await (await connect('erin')).request({
+      type: 'subscribe',
+      channel: 'hist',
+      since: 0,
+      epoch,
+    });
     assert.equal(beyond.recovered, false);
     assert.equal(beyond.last_seq, 51);
-    assert.deepEqual(seqs(beyond.messages as Record<string, unknown>[]), Array.from({ length: 50 }, (_, i) => i + 2));
+    assert.deepEqual(
+      seqs(beyond.messages as Record<string, unknown>[]),
+      Array.from({ length: 50 }, (_, i) => i + 2),
+    );
   });
 });

@@ -19,12 +19,26 @@ describe('channels and permissions, checked on every action', () => {
 
   before(async () => {
     server = await startTestServer();
-    [owner, admin, member, reader, outsider] = await Promise.all(
+    [owner, admin, member, reader, outsider] = (await Promise.all(
       ['owner', 'admin', 'member', 'reader', 'outsider'].map(connect),
-    ) as [TestClient, TestClient, TestClient, TestClient, TestClient];
-    const created = await owner.request({ type: 'channel_create', channel: 'secret', private: true, title: 'Secret plans' });
-    assert.deepEqual(created.channel, { id: 'secret', kind: 'private', title: 'Secret plans', role: 'owner' });
-    for (const [id, role] of [['admin', 'admin'], ['member', 'member'], ['reader', 'readonly']] as const) {
+    )) as [TestClient, TestClient, TestClient, TestClient, TestClient];
+    const created = await owner.request({
+      type: 'channel_create',
+      channel: 'secret',
+      private: true,
+      title: 'Secret plans',
+    });
+    assert.deepEqual(created.channel, {
+      id: 'secret',
+      kind: 'private',
+      title: 'Secret plans',
+      role: 'owner',
+    });
+    for (const [id, role] of [
+      ['admin', 'admin'],
+      ['member', 'member'],
+      ['reader', 'readonly'],
+    ] as const) {
       const r = await owner.request({ type: 'member_add', channel: 'secret', user_id: id, role });
       assert.equal(r.role, role);
     }
@@ -38,7 +52,12 @@ describe('channels and permissions, checked on every action', () => {
     const sub = await outsider.request({ type: 'subscribe', channel: 'general' });
     assert.equal(sub.type, 'subscribed');
     assert.equal(sub.kind, 'public');
-    const ack = await outsider.request({ type: 'publish', channel: 'general', text: 'hi all', client_msg_id: 'g1' });
+    const ack = await outsider.request({
+      type: 'publish',
+      channel: 'general',
+      text: 'hi all',
+      client_msg_id: 'g1',
+    });
     assert.equal(ack.type, 'ack');
   });
 
@@ -49,11 +68,16 @@ describe('channels and permissions, checked on every action', () => {
       { type: 'history', channel },
       { type: 'presence', channel },
     ];
-    for (const [secret, missing] of actions('secret').map((a, i) => [a, actions('no-such-channel')[i]!] as const)) {
+    for (const [secret, missing] of actions('secret').map(
+      (a, i) => [a, actions('no-such-channel')[i]!] as const,
+    )) {
       const a = await outsider.request(secret);
       const b = await outsider.request(missing);
       assert.equal(a.code, 'forbidden', JSON.stringify(secret));
-      assert.equal(String(a.message).replace('secret', 'X'), String(b.message).replace('no-such-channel', 'X'));
+      assert.equal(
+        String(a.message).replace('secret', 'X'),
+        String(b.message).replace('no-such-channel', 'X'),
+      );
       assert.ok(!JSON.stringify(a).includes('Secret plans'));
     }
   });
@@ -62,27 +86,66 @@ describe('channels and permissions, checked on every action', () => {
     for (const c of [admin, member, reader]) {
       assert.equal((await c.request({ type: 'subscribe', channel: 'secret' })).type, 'subscribed');
     }
-    assert.equal((await member.request({ type: 'publish', channel: 'secret', text: 'ok', client_msg_id: 'm1' })).type, 'ack');
-    const denied = await reader.request({ type: 'publish', channel: 'secret', text: 'no', client_msg_id: 'r1' });
+    assert.equal(
+      (await member.request({ type: 'publish', channel: 'secret', text: 'ok', client_msg_id: 'm1' })).type,
+      'ack',
+    );
+    const denied = await reader.request({
+      type: 'publish',
+      channel: 'secret',
+      text: 'no',
+      client_msg_id: 'r1',
+    });
     assert.equal(denied.code, 'forbidden');
   });
 
   it('lets admins manage members but not grant admin or touch the owner', async () => {
-    assert.equal((await admin.request({ type: 'member_add', channel: 'secret', user_id: 'outsider', role: 'readonly' })).role, 'readonly');
-    assert.equal((await admin.request({ type: 'member_add', channel: 'secret', user_id: 'outsider', role: 'admin' })).code, 'forbidden');
-    assert.equal((await admin.request({ type: 'member_remove', channel: 'secret', user_id: 'owner' })).code, 'forbidden');
-    assert.equal((await member.request({ type: 'member_add', channel: 'secret', user_id: 'outsider', role: 'member' })).code, 'forbidden');
-    assert.equal((await admin.request({ type: 'member_remove', channel: 'secret', user_id: 'outsider' })).role, null);
-    assert.equal((await owner.request({ type: 'member_add', channel: 'secret', user_id: 'nobody-ever-seen' })).code, 'not_found');
+    assert.equal(
+      (await admin.request({ type: 'member_add', channel: 'secret', user_id: 'outsider', role: 'readonly' }))
+        .role,
+      'readonly',
+    );
+    assert.equal(
+      (await admin.request({ type: 'member_add', channel: 'secret', user_id: 'outsider', role: 'admin' }))
+        .code,
+      'forbidden',
+    );
+    assert.equal(
+      (await admin.request({ type: 'member_remove', channel: 'secret', user_id: 'owner' })).code,
+      'forbidden',
+    );
+    assert.equal(
+      (await member.request({ type: 'member_add', channel: 'secret', user_id: 'outsider', role: 'member' }))
+        .code,
+      'forbidden',
+    );
+    assert.equal(
+      (await admin.request({ type: 'member_remove', channel: 'secret', user_id: 'outsider' })).role,
+      null,
+    );
+    assert.equal(
+      (await owner.request({ type: 'member_add', channel: 'secret', user_id: 'nobody-ever-seen' })).code,
+      'not_found',
+    );
   });
 
   it('applies a role change to the next action, not the next connection', async () => {
     await owner.request({ type: 'member_add', channel: 'secret', user_id: 'member', role: 'readonly' });
     await member.next((f) => f.type === 'member' && f.role === 'readonly');
-    const denied = await member.request({ type: 'publish', channel: 'secret', text: 'still?', client_msg_id: 'm2' });
+    const denied = await member.request({
+      type: 'publish',
+      channel: 'secret',
+      text: 'still?',
+      client_msg_id: 'm2',
+    });
     assert.equal(denied.code, 'forbidden');
     await owner.request({ type: 'member_add', channel: 'secret', user_id: 'member', role: 'member' });
-    const ok = await member.request({ type: 'publish', channel: 'secret', text: 'back', client_msg_id: 'm3' });
+    const ok = await member.request({
+      type: 'publish',
+      channel: 'secret',
+      text: 'back',
+      client_msg_id: 'm3',
+    });
     assert.equal(ok.type, 'ack');
   });
 
@@ -112,7 +175,10 @@ describe('channels and permissions, checked on every action', () => {
     await member.request({ type: 'publish', channel: id, text: 'psst', client_msg_id: 'd1' });
     assert.equal((await admin.next((f) => f.type === 'message' && f.channel === id)).text, 'psst');
     assert.equal((await outsider.request({ type: 'subscribe', channel: id })).code, 'forbidden');
-    assert.equal((await member.request({ type: 'member_add', channel: id, user_id: 'outsider' })).code, 'forbidden');
+    assert.equal(
+      (await member.request({ type: 'member_add', channel: id, user_id: 'outsider' })).code,
+      'forbidden',
+    );
   });
 
   it('relays presence joins and leaves and typing, never storing typing', async () => {
@@ -121,7 +187,9 @@ describe('channels and permissions, checked on every action', () => {
     await a.request({ type: 'subscribe', channel: 'general' });
     const sub = await b.request({ type: 'subscribe', channel: 'general' });
     assert.ok((sub.presence as { id: string }[]).some((u) => u.id === 'pres-a'));
-    const joined = await a.next((f) => f.type === 'presence' && f.event === 'join' && (f.user as { id: string }).id === 'pres-b');
+    const joined = await a.next(
+      (f) => f.type === 'presence' && f.event === 'join' && (f.user as { id: string }).id === 'pres-b',
+    );
     assert.equal((joined.user as { username: string }).username, 'PRES-B');
     b.send({ type: 'typing', channel: 'general' });
     b.send({ type: 'typing', channel: 'general' });
@@ -130,10 +198,16 @@ describe('channels and permissions, checked on every action', () => {
     const list = await a.request({ type: 'presence', channel: 'general' });
     assert.ok((list.users as { id: string }[]).some((u) => u.id === 'pres-b'));
     b.close();
-    await a.next((f) => f.type === 'presence' && f.event === 'leave' && (f.user as { id: string }).id === 'pres-b');
+    await a.next(
+      (f) => f.type === 'presence' && f.event === 'leave' && (f.user as { id: string }).id === 'pres-b',
+    );
     // The second typing event within the interval was dropped.
     assert.equal(a.frames.filter((f) => f.type === 'typing').length, 1);
     const history = await a.request({ type: 'history', channel: 'general', limit: 1 });
-    assert.equal((history.messages as { seq: number }[]).at(-1)?.seq ?? 0, sub.last_seq, 'typing stored nothing');
+    assert.equal(
+      (history.messages as { seq: number }[]).at(-1)?.seq ?? 0,
+      sub.last_seq,
+      'typing stored nothing',
+    );
   });
 });

@@ -46,7 +46,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dir = await mkdtemp(join(tmpdir(), 'parley-test-'));
     databaseUrl = `sqlite:${join(dir, 'parley.db')}`;
   }
-  const base = loadConfig({ PARLEY_JWT_SECRET: secret, ...options.env }, { port: options.port ?? 0, host: '127.0.0.1', databaseUrl });
+  const base = loadConfig(
+    { PARLEY_JWT_SECRET: secret, ...options.env },
+    { port: options.port ?? 0, host: '127.0.0.1', databaseUrl },
+  );
   const config = { ...base, limits: { ...base.limits, ...options.limits } };
   const store = await openStore(databaseUrl);
   const server = await ParleyServer.start(config, {

@@ -19,9 +19,18 @@ describe('loadConfig', () => {
 
   it('reads limits from the environment and refuses nonsense', () => {
     const secret = 'k'.repeat(32);
-    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_MAX_MESSAGE_CHARS: '10' }).limits.maxMessageChars, 10);
-    assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_MAX_MESSAGE_CHARS: '-1' }), /positive integer/);
-    assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'none' }), /not supported/);
+    assert.equal(
+      loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_MAX_MESSAGE_CHARS: '10' }).limits.maxMessageChars,
+      10,
+    );
+    assert.throws(
+      () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_MAX_MESSAGE_CHARS: '-1' }),
+      /positive integer/,
+    );
+    assert.throws(
+      () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'none' }),
+      /not supported/,
+    );
   });
 
   it('defaults to SQLite under ./data, port 8080 and the general channel', () => {

@@ -9,7 +9,9 @@ function code(text: string): string | undefined {
 
 describe('parseClientFrame', () => {
   it('parses a publish frame into its typed form', () => {
-    const r = parseClientFrame('{"type":"publish","ref":7,"channel":"general","text":"hi","client_msg_id":"c1"}');
+    const r = parseClientFrame(
+      '{"type":"publish","ref":7,"channel":"general","text":"hi","client_msg_id":"c1"}',
+    );
     assert.deepEqual(r, {
       ok: true,
       frame: { type: 'publish', ref: 7, channel: 'general', text: 'hi', client_msg_id: 'c1' },
@@ -37,9 +39,15 @@ describe('parseClientFrame', () => {
 
   it('gives bad_request for wrong field types', () => {
     assert.equal(code('{"type":"publish","channel":"general","text":5,"client_msg_id":"c"}'), 'bad_request');
-    assert.equal(code('{"type":"publish","channel":"general","text":"  ","client_msg_id":"c"}'), 'bad_request');
+    assert.equal(
+      code('{"type":"publish","channel":"general","text":"  ","client_msg_id":"c"}'),
+      'bad_request',
+    );
     assert.equal(code('{"type":"publish","channel":"general","text":"x"}'), 'bad_request');
-    assert.equal(code(`{"type":"publish","channel":"general","text":"x","client_msg_id":"${'c'.repeat(65)}"}`), 'bad_request');
+    assert.equal(
+      code(`{"type":"publish","channel":"general","text":"x","client_msg_id":"${'c'.repeat(65)}"}`),
+      'bad_request',
+    );
     assert.equal(code('{"type":"subscribe","channel":"general","since":-1}'), 'bad_request');
     assert.equal(code('{"type":"subscribe","channel":"general","since":1.5}'), 'bad_request');
     assert.equal(code('{"type":"subscribe","channel":"../etc"}'), 'bad_request');

@@ -6,7 +6,10 @@ import type { Identity, TokenVerifier } from './token-verifier.js';
 
 const MAX_USERNAME = 100;
 // Control characters have no place in ids or names shown to other users.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f]/g;
 
 /**
  * Verifies HS256 (or another allowlisted HMAC algorithm) JWTs with `jose`, the way a web app
@@ -49,7 +52,10 @@ export class JoseTokenVerifier implements TokenVerifier {
     }
     const expiresAt = (payload.iat + this.#config.maxAgeSeconds) * 1000;
     if (expiresAt + this.#config.clockToleranceSeconds * 1000 <= this.#now()) {
-      throw new ParleyError('token_expired', 'token has no "exp" and its "iat" is older than the allowed maximum age');
+      throw new ParleyError(
+        'token_expired',
+        'token has no "exp" and its "iat" is older than the allowed maximum age',
+      );
     }
     return expiresAt;
   }
@@ -60,19 +66,21 @@ export class JoseTokenVerifier implements TokenVerifier {
     let id: string;
     if (typeof raw === 'number' && Number.isSafeInteger(raw)) id = String(raw);
     else if (typeof raw === 'string') id = raw.trim();
-    else if (raw === undefined) throw new ParleyError('auth_failed', `token has no "${claim}" (or "sub") claim`);
+    else if (raw === undefined)
+      throw new ParleyError('auth_failed', `token has no "${claim}" (or "sub") claim`);
     else throw new ParleyError('auth_failed', `token claim "${claim}" must be a string or an integer`);
     if (id.length === 0) throw new ParleyError('auth_failed', `token claim "${claim}" is empty`);
     if (id.length > MAX_USER_ID) {
       throw new ParleyError('auth_failed', `token claim "${claim}" is longer than ${MAX_USER_ID} characters`);
     }
-    if (CONTROL.test(id)) throw new ParleyError('auth_failed', `token claim "${claim}" contains control characters`);
+    if (CONTROL.test(id))
+      throw new ParleyError('auth_failed', `token claim "${claim}" contains control characters`);
     return id;
   }
 
   #username(payload: JWTPayload): string {
     const raw = payload[this.#config.usernameClaim] ?? payload.name;
-    const name = typeof raw === 'string' ? raw.replace(/[\u0000-\u001f\u007f]/g, '').trim() : '';
+    const name = typeof raw === 'string' ? raw.replace(CONTROLS, '').trim() : '';
     if (name.length === 0) return this.#userId(payload);
     return name.slice(0, MAX_USERNAME);
   }
@@ -80,7 +88,8 @@ export class JoseTokenVerifier implements TokenVerifier {
 
 function toParleyError(err: unknown): ParleyError {
   if (err instanceof ParleyError) return err;
-  if (err instanceof errors.JWTExpired) return new ParleyError('token_expired', 'token has expired', { cause: err });
+  if (err instanceof errors.JWTExpired)
+    return new ParleyError('token_expired', 'token has expired', { cause: err });
   if (err instanceof errors.JOSEAlgNotAllowed) {
     return new ParleyError('auth_failed', 'token algorithm is not allowed', { cause: err });
   }
@@ -96,6 +105,7 @@ function toParleyError(err: unknown): ParleyError {
           : `token claim "${err.claim}" is not accepted`;
     return new ParleyError('auth_failed', reason, { cause: err });
   }
-  if (err instanceof errors.JOSEError) return new ParleyError('auth_failed', 'token is malformed or unsupported', { cause: err });
+  if (err instanceof errors.JOSEError)
+    return new ParleyError('auth_failed', 'token is malformed or unsupported', { cause: err });
   return new ParleyError('auth_failed', 'token could not be verified', { cause: err });
 }

@@ -3,7 +3,12 @@ import type { Message, Role, UserInfo } from '../../protocol/frames.js';
 /** What travels on the bus between nodes. */
 export type BusEvent =
   | { readonly kind: 'message'; readonly message: Message }
-  | { readonly kind: 'presence'; readonly channel: string; readonly event: 'join' | 'leave'; readonly user: UserInfo }
+  | {
+      readonly kind: 'presence';
+      readonly channel: string;
+      readonly event: 'join' | 'leave';
+      readonly user: UserInfo;
+    }
   | { readonly kind: 'typing'; readonly channel: string; readonly user: UserInfo }
   | { readonly kind: 'member'; readonly channel: string; readonly userId: string; readonly role: Role | null }
   | { readonly kind: 'kick'; readonly userId: string; readonly reason: string };

@@ -123,7 +123,10 @@ export class ChatService {
       });
     }
     if (session.subscriptions.size >= this.#limits.maxSubscriptions) {
-      throw new ParleyError('rate_limited', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`);
+      throw new ParleyError(
+        'rate_limited',
+        `at most ${this.#limits.maxSubscriptions} subscriptions per connection`,
+      );
     }
     const channel = await this.#channel(frame.channel);
     let role = await this.#role(frame.channel, session.user.id);
@@ -137,7 +140,6 @@ export class ChatService {
       if (state === undefined) throw noAccess(frame.channel);
       let messages: readonly Message[];
       let recovered = false;
-      let lastSeq: number;
       const since = frame.since;
       if (since !== undefined && frame.epoch === state.epoch && since <= state.lastSeq) {
         const gap = state.lastSeq - since;
@@ -150,7 +152,7 @@ export class ChatService {
       } else {
         messages = await this.#store.latest(channel.id, this.#historySize(frame.history));
       }
-      lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
+      const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;
 
       const presence = await this.#presenceJoin(channel.id, session);
@@ -237,7 +239,10 @@ export class ChatService {
   /** A page of history, before or after a seq (the latest page when neither is given). */
   async history(session: Session, frame: HistoryFrame): Promise<HistoryPageFrame> {
     await this.#requireRead(session, frame.channel);
-    const limit = Math.min(Math.max(frame.limit ?? this.#limits.historyDefault, 1), this.#limits.historyPageMax);
+    const limit = Math.min(
+      Math.max(frame.limit ?? this.#limits.historyDefault, 1),
+      this.#limits.historyPageMax,
+    );
     let messages: readonly Message[];
     let hasMore: boolean;
     if (frame.after !== undefined) {
@@ -270,7 +275,11 @@ export class ChatService {
     if (channel === undefined || !canPost(channel.kind, role)) {
       throw new ParleyError('forbidden', `you may not post in "${channelId}"`);
     }
-    await this.#bus.publish(channelTopic(channelId), { kind: 'typing', channel: channelId, user: session.user });
+    await this.#bus.publish(channelTopic(channelId), {
+      kind: 'typing',
+      channel: channelId,
+      user: session.user,
+    });
   }
 
   /** Who is online in a channel. */
@@ -315,11 +324,22 @@ export class ChatService {
   async setMember(session: Session, channelId: string, userId: string, role: Role): Promise<MemberFrame> {
     const channel = await this.#channel(channelId);
     const actorRole = await this.#role(channelId, session.user.id, true);
-    if (channel === undefined || !canRead(channel.kind, actorRole) || (channel.kind !== 'public' && !actorRole)) {
+    if (
+      channel === undefined ||
+      !canRead(channel.kind, actorRole) ||
+      (channel.kind !== 'public' && !actorRole)
+    ) {
       throw noAccess(channelId);
     }
     const targetRole = await this.#role(channelId, userId, true);
-    if (!canManageMember(channel.kind, { id: session.user.id, role: actorRole }, { id: userId, role: targetRole }, role)) {
+    if (
+      !canManageMember(
+        channel.kind,
+        { id: session.user.id, role: actorRole },
+        { id: userId, role: targetRole },
+        role,
+      )
+    ) {
       throw new ParleyError('forbidden', `you may not give that role in "${channelId}"`);
     }
     if ((await this.#store.getUser(userId)) === undefined) throw new ParleyError('not_found', 'no such user');
@@ -332,12 +352,21 @@ export class ChatService {
   async removeMember(session: Session, channelId: string, userId: string): Promise<MemberFrame> {
     const channel = await this.#channel(channelId);
     const actorRole = await this.#role(channelId, session.user.id, true);
-    if (channel === undefined || !canRead(channel.kind, actorRole) || (channel.kind !== 'public' && !actorRole)) {
+    if (
+      channel === undefined ||
+      !canRead(channel.kind, actorRole) ||
+      (channel.kind !== 'public' && !actorRole)
+    ) {
       throw noAccess(channelId);
     }
     const targetRole = await this.#role(channelId, userId, true);
     if (
-      !canManageMember(channel.kind, { id: session.user.id, role: actorRole }, { id: userId, role: targetRole }, undefined)
+      !canManageMember(
+        channel.kind,
+        { id: session.user.id, role: actorRole },
+        { id: userId, role: targetRole },
+        undefined,
+      )
     ) {
       throw new ParleyError('forbidden', `you may not remove members from "${channelId}"`);
     }
@@ -367,7 +396,8 @@ export class ChatService {
         });
       }
     } else if (event.kind === 'kick') {
-      for (const session of this.#sessions.get(event.userId) ?? []) session.close(CloseCode.Kicked, event.reason);
+      for (const session of this.#sessions.get(event.userId) ?? [])
+        session.close(CloseCode.Kicked, event.reason);
     }
   }
 
@@ -408,7 +438,11 @@ export class ChatService {
     return this.#presence.list(channelId);
   }
 
-  async #joinIfPublic(channel: ChannelMeta, userId: string, role: Role | undefined): Promise<Role | undefined> {
+  async #joinIfPublic(
+    channel: ChannelMeta,
+    userId: string,
+    role: Role | undefined,
+  ): Promise<Role | undefined> {
     if (!joinsOnUse(channel.kind, role)) return role;
     await this.#store.setMember(channel.id, userId, 'member');
     this.#setRole(channel.id, userId, 'member');

@@ -22,7 +22,8 @@ export class HttpApi {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'bad_request', 'method not allowed', 405);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendError(res, 'bad_request', 'method not allowed', 405);
     switch (url.pathname) {
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
@@ -42,7 +43,10 @@ export class HttpApi {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(data) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(data),
+  });
   res.end(data);
 }
 

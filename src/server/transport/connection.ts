@@ -63,7 +63,10 @@ export class Connection implements Session {
     this.#timers.push(
       setTimeout(() => {
         if (this.#state === 'hello' || this.#state === 'authenticating') {
-          this.#sendError(undefined, new ParleyError('auth_timeout', `no auth frame within ${deps.limits.helloTimeoutMs} ms`));
+          this.#sendError(
+            undefined,
+            new ParleyError('auth_timeout', `no auth frame within ${deps.limits.helloTimeoutMs} ms`),
+          );
           this.close(CloseCode.AuthTimeout, 'auth timeout');
         }
       }, deps.limits.helloTimeoutMs),
@@ -138,7 +141,10 @@ export class Connection implements Session {
     }
     this.#dropped = 0;
     if (isBinary) {
-      this.#sendError(undefined, new ParleyError('bad_request', 'binary frames are not supported; send JSON text'));
+      this.#sendError(
+        undefined,
+        new ParleyError('bad_request', 'binary frames are not supported; send JSON text'),
+      );
       return;
     }
     const parsed = parseClientFrame(data.toString());
@@ -186,8 +192,10 @@ export class Connection implements Session {
       });
       this.#deps.logger.debug({ conn: this.id, user: identity.userId }, 'authenticated');
     } catch (err) {
-      const error = err instanceof ParleyError ? err : new ParleyError('auth_failed', 'token could not be verified');
-      if (!(err instanceof ParleyError)) this.#deps.logger.error({ err }, 'authentication failed unexpectedly');
+      const error =
+        err instanceof ParleyError ? err : new ParleyError('auth_failed', 'token could not be verified');
+      if (!(err instanceof ParleyError))
+        this.#deps.logger.error({ err }, 'authentication failed unexpectedly');
       this.#deps.logger.debug({ conn: this.id, reason: error.message }, 'auth refused');
       this.#sendError(ref, error);
       this.close(CloseCode.AuthFailed, error.code);
@@ -276,20 +284,28 @@ export class Connection implements Session {
     const now = Date.now();
     const warnIn = expiresAt - this.#deps.limits.tokenExpiryWarningMs - now;
     if (warnIn > 0 && warnIn < MAX_TIMER_MS) {
-      this.#expiryTimers.push(setTimeout(() => this.send({ type: 'token_expiring', expires_at: expiresAt }), warnIn));
+      this.#expiryTimers.push(
+        setTimeout(() => this.send({ type: 'token_expiring', expires_at: expiresAt }), warnIn),
+      );
     } else if (warnIn <= 0) {
       this.send({ type: 'token_expiring', expires_at: expiresAt });
     }
     const expireIn = Math.min(expiresAt - now, MAX_TIMER_MS);
     this.#expiryTimers.push(
-      setTimeout(() => {
-        if (Date.now() >= this.#expiresAt) {
-          this.#sendError(undefined, new ParleyError('token_expired', 'token expired; reconnect with a fresh one'));
-          this.close(CloseCode.TokenExpired, 'token expired');
-        } else {
-          this.#armExpiry(this.#expiresAt);
-        }
-      }, Math.max(0, expireIn)),
+      setTimeout(
+        () => {
+          if (Date.now() >= this.#expiresAt) {
+            this.#sendError(
+              undefined,
+              new ParleyError('token_expired', 'token expired; reconnect with a fresh one'),
+            );
+            this.close(CloseCode.TokenExpired, 'token expired');
+          } else {
+            this.#armExpiry(this.#expiresAt);
+          }
+        },
+        Math.max(0, expireIn),
+      ),
     );
   }
 
@@ -321,7 +337,9 @@ export class Connection implements Session {
     this.#state = 'closed';
     for (const t of [...this.#timers, ...this.#expiryTimers]) clearTimeout(t);
     if (wasOpen) {
-      this.#deps.chat.sessionClosed(this).catch((err) => this.#deps.logger.error({ err }, 'session close failed'));
+      this.#deps.chat
+        .sessionClosed(this)
+        .catch((err) => this.#deps.logger.error({ err }, 'session close failed'));
     }
   }
 

@@ -48,9 +48,18 @@ export class WsGateway {
   /** Handles an HTTP upgrade request; refuses wrong paths and Origins with an HTTP error. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!this.#accepting) return reject(socket, 503, 'Service Unavailable');
-    if (url.pathname !== this.#options.path) return reject(socket, 404, 'Not Found');
-    if (!this.#originAllowed(req)) return reject(socket, 403, 'Forbidden');
+    if (!this.#accepting) {
+      reject(socket, 503, 'Service Unavailable');
+    } else if (url.pathname !== this.#options.path) {
+      reject(socket, 404, 'Not Found');
+    } else if (!this.#originAllowed(req)) {
+      reject(socket, 403, 'Forbidden');
+    } else {
+      this.#accept(req, socket, head);
+    }
+  }
+
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new Connection(ws, this.#options);
       this.#connections.add(conn);
@@ -62,9 +71,7 @@ export class WsGateway {
   async close(code: number = CloseCode.ServerShutdown): Promise<void> {
     this.#accepting = false;
     clearInterval(this.#heartbeat);
-    const closed = [...this.#connections].map(
-      (c) => new Promise<void>((resolve) => c.onClosed(resolve)),
-    );
+    const closed = [...this.#connections].map((c) => new Promise<void>((resolve) => c.onClosed(resolve)));
     for (const c of this.#connections) c.close(code, 'server shutting down');
     await Promise.all(closed);
   }
