@@ -17,8 +17,6 @@ export const CloseCode = {
   HeartbeatTimeout: 4005,
   /** The token was refused (bad signature, wrong algorithm, issuer, audience, expired at connect). */
   AuthFailed: 4501,
-  /** The peer broke the protocol (e.g. a binary frame, or a second `auth`). */
-  ProtocolError: 4502,
   /** The user was disconnected everywhere (banned or logged out). */
   Kicked: 4503,
 } as const;
@@ -29,7 +27,8 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** True when a connection closed with `code` may reconnect (by itself, with backoff). */
 export function isReconnectable(code: number): boolean {
   if (code >= 4500 && code <= 4999) return false;
-  // 1008 (policy violation) is sent for a refused Origin; retrying cannot help.
+  // 1008 (policy violation): ws sends it for a message in too many fragments; a retry would
+  // send the same message again.
   if (code === 1008) return false;
   return true;
 }

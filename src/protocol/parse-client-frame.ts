@@ -107,6 +107,7 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
     const before = seq(o, 'before');
     const after = seq(o, 'after');
     const limit = seq(o, 'limit');
+    if (limit === 0) throw new FieldError('"limit" must be at least 1');
     if (before !== undefined && after !== undefined) {
       throw new FieldError('give "before" or "after", not both');
     }

@@ -7,7 +7,7 @@ export interface Config {
   readonly port: number;
   /** `sqlite:./data/parley.db` (default), `mysql://…`, `mariadb://…`, `postgres://…`. */
   readonly databaseUrl: string;
-  /** True in `--dev`: a throwaway secret, permissive Origin, pretty logs. */
+  /** True in `--dev`: a throwaway secret (printed at start) and any Origin accepted. */
   readonly dev: boolean;
   readonly logLevel: string;
   readonly jwt: JwtConfig;
@@ -59,6 +59,9 @@ export interface Limits {
   /** Frames of any kind per second per connection, and the burst. */
   readonly framesPerSecond: number;
   readonly framesBurst: number;
+  /** New WebSocket connections per second from one IP address, and the burst (HTTP 429 beyond). */
+  readonly connectPerSecondPerIp: number;
+  readonly connectBurstPerIp: number;
   /** Minimum interval between relayed typing events per connection and channel. */
   readonly typingIntervalMs: number;
   /** Channels one connection may subscribe to. */
@@ -84,6 +87,8 @@ export const DEFAULT_LIMITS: Limits = {
   publishBurst: 40,
   framesPerSecond: 100,
   framesBurst: 200,
+  connectPerSecondPerIp: 20,
+  connectBurstPerIp: 50,
   typingIntervalMs: 1000,
   maxSubscriptions: 200,
   tokenExpiryWarningMs: 30_000,
@@ -104,6 +109,8 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   publishBurst: 'PARLEY_PUBLISH_BURST',
   framesPerSecond: 'PARLEY_FRAMES_PER_SECOND',
   framesBurst: 'PARLEY_FRAMES_BURST',
+  connectPerSecondPerIp: 'PARLEY_CONNECT_PER_SECOND_PER_IP',
+  connectBurstPerIp: 'PARLEY_CONNECT_BURST_PER_IP',
   typingIntervalMs: 'PARLEY_TYPING_INTERVAL_MS',
   maxSubscriptions: 'PARLEY_MAX_SUBSCRIPTIONS',
   tokenExpiryWarningMs: 'PARLEY_TOKEN_EXPIRY_WARNING_MS',

@@ -52,7 +52,8 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   if (config.jwt.secretGenerated) {
     process.stderr.write(
       '\n  *** DEVELOPMENT MODE: using a throwaway JWT secret generated for this run. ***\n' +
-        '  *** Tokens die with this process. Set PARLEY_JWT_SECRET for anything real. ***\n\n',
+        '  *** Tokens die with this process. Set PARLEY_JWT_SECRET for anything real. ***\n' +
+        `  *** Sign test tokens with: parley token --secret ${new TextDecoder().decode(config.jwt.secret)} --user-id 1 --username me\n\n`,
     );
   }
 

@@ -126,6 +126,16 @@ describe('authentication', () => {
     c.close();
   });
 
+  it('handles frames sent right behind auth, before welcome arrives', async () => {
+    const c = await TestClient.open(server.url);
+    c.send({ type: 'auth', token: await tutorial({ user_id: 'pipeliner' }) });
+    c.send({ type: 'subscribe', channel: 'general', ref: 'sub' });
+    const reply = await c.next((f) => f.ref === 'sub');
+    assert.equal(reply.type, 'subscribed');
+    assert.equal(c.frames[0]!.type, 'welcome');
+    c.close();
+  });
+
   it('refuses a browser Origin from another site', async () => {
     await assert.rejects(TestClient.open(server.url, { Origin: 'https://evil.example' }), /403/);
   });
@@ -140,6 +150,7 @@ describe('token expiry on a live connection', () => {
 
   it('warns, accepts a refresh, and closes with 4002 when a token expires unrefreshed', async () => {
     const c = await TestClient.authed(server.url, await server.token('u1', 'ann', 2));
+    assert.equal(c.frames[0]!.type, 'welcome', 'the warning never precedes welcome');
     const warn = await c.next((f) => f.type === 'token_expiring');
     assert.ok(Number(warn.expires_at) > Date.now() - 1000);
     const refreshed = await c.request({ type: 'refresh', token: await server.token('u1', 'ann', 3) });

@@ -110,10 +110,17 @@ describe('bad input gets an error code, and the server and other clients carry o
 
   it('closes a connection that floods frames far past the limit with 4004', async () => {
     const c = await connect('frames');
-    for (let i = 0; i < 400; i++) c.send({ type: 'ping' });
-    assert.ok(c.frames.length >= 0);
+    for (let i = 0; i < 400; i++) c.send({ type: 'ping', ref: i });
     assert.equal(await c.closed, 4004);
-    assert.ok(c.frames.some((f) => f.type === 'error' && f.code === 'rate_limited'));
+    // Dropped frames are answered with rate_limited and their own ref, each once.
+    const answered = c.frames.filter(
+      (f) => f.type === 'pong' || (f.type === 'error' && f.code === 'rate_limited'),
+    );
+    const refs = answered.map((f) => f.ref);
+    assert.equal(new Set(refs).size, refs.length);
+    const limited = answered.filter((f) => f.type === 'error');
+    assert.ok(limited.length > 0);
+    assert.ok(limited.every((f) => typeof f.ref === 'number' && Number(f.retry_after_ms) > 0));
   });
 
   it('keeps every stored message after all of the above', async () => {
@@ -125,6 +132,23 @@ describe('bad input gets an error code, and the server and other clients carry o
       ['f0', 'f1', 'f2', 'f3', 'f4'],
     );
     assert.ok(texts.includes('later'));
+  });
+});
+
+describe('connection floods', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ limits: { connectPerSecondPerIp: 1, connectBurstPerIp: 3 } });
+  });
+  after(() => server.close());
+
+  it('refuses new connections from one address past the per-IP rate with HTTP 429', async () => {
+    const opened = await Promise.allSettled(Array.from({ length: 6 }, () => TestClient.open(server.url)));
+    const ok = opened.filter((r) => r.status === 'fulfilled');
+    const refused = opened.filter((r) => r.status === 'rejected');
+    assert.equal(ok.length, 3);
+    assert.match(String((refused[0] as PromiseRejectedResult).reason), /429/);
+    for (const r of ok) (r as PromiseFulfilledResult<TestClient>).value.close();
   });
 });
 

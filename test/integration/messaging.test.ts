@@ -174,6 +174,13 @@ describe('messages: durable, ordered, resumable', () => {
     assert.equal(bob2.messages('resume').length, 1);
   });
 
+  it('resumes from a bare seq when the client has no epoch (parley listen --since N)', async () => {
+    const zed = await connect('zed');
+    const sub = await zed.request({ type: 'subscribe', channel: 'hist', since: 45 });
+    assert.equal(sub.recovered, true);
+    assert.deepEqual(seqs(sub.messages as Record<string, unknown>[]), [46, 47, 48, 49, 50]);
+  });
+
   it('answers a resume from another epoch with recovered: false and a fresh history page', async () => {
     const carol = await connect('carol');
     const sub = await carol.request({ type: 'subscribe', channel: 'hist', since: 3, epoch: 'stale-epoch' });

@@ -129,6 +129,44 @@ describe('channels and permissions, checked on every action', () => {
     );
   });
 
+  it('keeps a read-only member of a public channel muted: they cannot leave and rejoin as a member', async () => {
+    const mod = await connect('mod');
+    await mod.request({ type: 'channel_create', channel: 'town' });
+    const muted = await connect('muted');
+    await muted.request({ type: 'subscribe', channel: 'town' });
+    await mod.request({ type: 'member_add', channel: 'town', user_id: 'muted', role: 'readonly' });
+    assert.equal(
+      (await muted.request({ type: 'member_remove', channel: 'town', user_id: 'muted' })).code,
+      'forbidden',
+    );
+    const post = await muted.request({
+      type: 'publish',
+      channel: 'town',
+      text: 'unmuted?',
+      client_msg_id: 'u1',
+    });
+    assert.equal(post.code, 'forbidden');
+  });
+
+  it('keeps at least one owner in a channel', async () => {
+    const solo = await connect('solo');
+    await solo.request({ type: 'channel_create', channel: 'solo-room', private: true });
+    assert.equal(
+      (await solo.request({ type: 'member_remove', channel: 'solo-room', user_id: 'solo' })).code,
+      'conflict',
+    );
+    assert.equal(
+      (await solo.request({ type: 'member_add', channel: 'solo-room', user_id: 'solo', role: 'member' }))
+        .code,
+      'conflict',
+    );
+    await solo.request({ type: 'member_add', channel: 'solo-room', user_id: 'member', role: 'owner' });
+    assert.equal(
+      (await solo.request({ type: 'member_remove', channel: 'solo-room', user_id: 'solo' })).role,
+      null,
+    );
+  });
+
   it('applies a role change to the next action, not the next connection', async () => {
     await owner.request({ type: 'member_add', channel: 'secret', user_id: 'member', role: 'readonly' });
     await member.next((f) => f.type === 'member' && f.role === 'readonly');

@@ -24,6 +24,7 @@ import type { Presence } from '../presence/presence.js';
 import type { AppendResult, Store, StoredChannel } from '../store/store.js';
 import { canManageMember, canPost, canRead, joinsOnUse } from './permissions.js';
 import type { Session } from './session.js';
+import { TokenBucket } from './token-bucket.js';
 
 /** What ChatService reports to logs and metrics. */
 export interface ChatObserver {
@@ -54,6 +55,8 @@ export class ChatService {
   readonly #sessions = new Map<string, Set<Session>>();
   readonly #channels = new Map<string, ChannelMeta>();
   readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
+  // Per user, shared by all their connections on this node.
+  readonly #publishBuckets = new Map<string, TokenBucket>();
 
   constructor(deps: {
     readonly store: Store;
@@ -85,6 +88,10 @@ export class ChatService {
     if (set === undefined) {
       set = new Set();
       this.#sessions.set(session.user.id, set);
+      this.#publishBuckets.set(
+        session.user.id,
+        new TokenBucket(this.#limits.publishPerSecond, this.#limits.publishBurst),
+      );
     }
     set.add(session);
   }
@@ -94,7 +101,10 @@ export class ChatService {
     const set = this.#sessions.get(session.user.id);
     if (set !== undefined) {
       set.delete(session);
-      if (set.size === 0) this.#sessions.delete(session.user.id);
+      if (set.size === 0) {
+        this.#sessions.delete(session.user.id);
+        this.#publishBuckets.delete(session.user.id);
+      }
     }
     await Promise.all([...session.subscriptions.values()].map((sub) => this.#endSubscription(session, sub)));
   }
@@ -141,7 +151,9 @@ export class ChatService {
       let messages: readonly Message[];
       let recovered = false;
       const since = frame.since;
-      if (since !== undefined && frame.epoch === state.epoch && since <= state.lastSeq) {
+      // Without an epoch the client vouches for `since` (e.g. `parley listen --since N`).
+      const sameEpoch = frame.epoch === undefined || frame.epoch === state.epoch;
+      if (since !== undefined && sameEpoch && since <= state.lastSeq) {
         const gap = state.lastSeq - since;
         if (gap <= this.#limits.resumeMaxGap) {
           messages = gap === 0 ? [] : await this.#store.after(channel.id, since, gap);
@@ -156,6 +168,8 @@ export class ChatService {
       if (since === undefined) recovered = true;
 
       const presence = await this.#presenceJoin(channel.id, session);
+      // The session closed (or unsubscribed) while its history was read: undo the join.
+      if (sub.closed) throw new ParleyError('conflict', `subscription to "${channel.id}" ended`);
       const reply: SubscribedFrame = {
         type: 'subscribed',
         channel: channel.id,
@@ -197,8 +211,9 @@ export class ChatService {
         `message is ${frame.text.length} characters; the limit is ${this.#limits.maxMessageChars}`,
       );
     }
-    if (!session.publishBucket.take()) {
-      const retry = session.publishBucket.retryAfterMs();
+    const bucket = this.#publishBuckets.get(session.user.id);
+    if (bucket !== undefined && !bucket.take()) {
+      const retry = bucket.retryAfterMs();
       throw new ParleyError('rate_limited', 'publishing too fast', { details: { retry_after_ms: retry } });
     }
     const channel = await this.#channel(frame.channel);
@@ -343,6 +358,7 @@ export class ChatService {
       throw new ParleyError('forbidden', `you may not give that role in "${channelId}"`);
     }
     if ((await this.#store.getUser(userId)) === undefined) throw new ParleyError('not_found', 'no such user');
+    if (targetRole === 'owner' && role !== 'owner') await this.#keepAnOwner(channelId);
     await this.#store.setMember(channelId, userId, role);
     await this.#announceMember(channelId, userId, role);
     return { type: 'member', channel: channelId, user_id: userId, role };
@@ -370,6 +386,7 @@ export class ChatService {
     ) {
       throw new ParleyError('forbidden', `you may not remove members from "${channelId}"`);
     }
+    if (targetRole === 'owner') await this.#keepAnOwner(channelId);
     if (!(await this.#store.removeMember(channelId, userId))) {
       throw new ParleyError('not_found', `that user is not a member of "${channelId}"`);
     }
@@ -436,6 +453,13 @@ export class ChatService {
       });
     }
     return this.#presence.list(channelId);
+  }
+
+  async #keepAnOwner(channelId: string): Promise<void> {
+    const owners = (await this.#store.listMembers(channelId)).filter((m) => m.role === 'owner');
+    if (owners.length <= 1) {
+      throw new ParleyError('conflict', 'a channel keeps at least one owner; make someone else owner first');
+    }
   }
 
   async #joinIfPublic(

@@ -1,6 +1,5 @@
 import type { ServerFrame, UserInfo } from '../../protocol/frames.js';
 import type { HubClient, Subscription } from '../hub.js';
-import type { TokenBucket } from './token-bucket.js';
 
 /**
  * One authenticated connection as the chat services see it: who it is, what it subscribed to,
@@ -12,7 +11,6 @@ export interface Session extends HubClient {
   readonly subscriptions: Map<string, Subscription>;
   /** Channel id → time of the last relayed typing event. */
   readonly typingAt: Map<string, number>;
-  readonly publishBucket: TokenBucket;
   /** Encodes and sends one frame. */
   send(frame: ServerFrame): void;
 }

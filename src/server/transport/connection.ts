@@ -34,7 +34,6 @@ export class Connection implements Session {
   readonly id = randomUUID();
   readonly subscriptions = new Map<string, Subscription>();
   readonly typingAt = new Map<string, number>();
-  readonly publishBucket: TokenBucket;
   /** False once a heartbeat ping went unanswered. */
   alive = true;
 
@@ -52,7 +51,6 @@ export class Connection implements Session {
   constructor(ws: WebSocket, deps: ConnectionDeps) {
     this.#ws = ws;
     this.#deps = deps;
-    this.publishBucket = new TokenBucket(deps.limits.publishPerSecond, deps.limits.publishBurst);
     this.#frames = new TokenBucket(deps.limits.framesPerSecond, deps.limits.framesBurst);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
@@ -121,8 +119,7 @@ export class Connection implements Session {
   heartbeat(): void {
     if (!this.alive) {
       this.#deps.logger.debug({ conn: this.id }, 'heartbeat timeout');
-      this.#markClosed();
-      this.#ws.terminate();
+      this.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
       return;
     }
     this.alive = false;
@@ -131,15 +128,12 @@ export class Connection implements Session {
 
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#state === 'closed') return;
-    if (!this.#frames.take()) {
-      this.#dropped++;
-      if (this.#dropped === 1) {
-        this.#sendError(undefined, new ParleyError('rate_limited', 'too many frames; some were dropped'));
-      }
-      if (this.#dropped > this.#deps.limits.framesBurst) this.close(CloseCode.RateLimited, 'flood');
+    const allowed = this.#frames.take();
+    if (!allowed && ++this.#dropped > this.#deps.limits.framesBurst) {
+      this.close(CloseCode.RateLimited, 'flood');
       return;
     }
-    this.#dropped = 0;
+    if (allowed) this.#dropped = 0;
     if (isBinary) {
       this.#sendError(
         undefined,
@@ -153,8 +147,18 @@ export class Connection implements Session {
       return;
     }
     const frame = parsed.frame;
-    if (this.#state !== 'open') {
-      if (frame.type === 'auth' && this.#state === 'hello') {
+    if (!allowed) {
+      // Every request is answered, even a dropped one, so a client never waits in vain.
+      this.#sendError(
+        frame.ref,
+        new ParleyError('rate_limited', 'too many frames; this one was dropped', {
+          details: { retry_after_ms: this.#frames.retryAfterMs() },
+        }),
+      );
+      return;
+    }
+    if (this.#state === 'hello') {
+      if (frame.type === 'auth') {
         this.#state = 'authenticating';
         this.#chain = this.#chain.then(() => this.#authenticate(frame.token, frame.ref));
       } else {
@@ -162,6 +166,7 @@ export class Connection implements Session {
       }
       return;
     }
+    // Frames pipelined behind `auth` wait for it in the chain (and are ignored if it fails).
     this.#chain = this.#chain.then(() => this.#dispatch(frame));
   }
 
@@ -176,7 +181,6 @@ export class Connection implements Session {
         return;
       }
       this.#state = 'open';
-      this.#armExpiry(identity.expiresAt);
       this.send({
         type: 'welcome',
         ...(ref === undefined ? {} : { ref }),
@@ -190,6 +194,8 @@ export class Connection implements Session {
           history_page_max: this.#deps.limits.historyPageMax,
         },
       });
+      // After welcome: a token already near expiry gets its warning once the client is open.
+      this.#armExpiry(identity.expiresAt);
       this.#deps.logger.debug({ conn: this.id, user: identity.userId }, 'authenticated');
     } catch (err) {
       const error =
@@ -273,8 +279,8 @@ export class Connection implements Session {
     if (identity.userId !== this.user.id) {
       throw new ParleyError('auth_failed', 'refresh token is for another user');
     }
-    this.#armExpiry(identity.expiresAt);
     this.#reply(ref, { type: 'refreshed', expires_at: identity.expiresAt });
+    this.#armExpiry(identity.expiresAt);
   }
 
   #armExpiry(expiresAt: number): void {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
+import { TokenBucket } from '../chat/token-bucket.js';
 import { Connection, type ConnectionDeps } from './connection.js';
 
 /** Options of the WebSocket gateway. */
@@ -23,6 +24,9 @@ export class WsGateway {
   readonly #options: WsGatewayOptions;
   readonly #connections = new Set<Connection>();
   readonly #heartbeat: NodeJS.Timeout;
+  // Per remote address; cleared each heartbeat so it cannot grow without bound (a cleared
+  // bucket starts full, which only ever errs towards letting a client in).
+  readonly #connectBuckets = new Map<string, TokenBucket>();
   #accepting = true;
 
   constructor(options: WsGatewayOptions) {
@@ -35,6 +39,7 @@ export class WsGateway {
       clientTracking: false,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#heartbeat = setInterval(() => {
+      this.#connectBuckets.clear();
       for (const c of this.#connections) c.heartbeat();
     }, options.heartbeatMs);
     this.#heartbeat.unref();
@@ -54,6 +59,8 @@ export class WsGateway {
       reject(socket, 404, 'Not Found');
     } else if (!this.#originAllowed(req)) {
       reject(socket, 403, 'Forbidden');
+    } else if (!this.#connectAllowed(req)) {
+      reject(socket, 429, 'Too Many Requests');
     } else {
       this.#accept(req, socket, head);
     }
@@ -74,6 +81,17 @@ export class WsGateway {
     const closed = [...this.#connections].map((c) => new Promise<void>((resolve) => c.onClosed(resolve)));
     for (const c of this.#connections) c.close(code, 'server shutting down');
     await Promise.all(closed);
+  }
+
+  #connectAllowed(req: IncomingMessage): boolean {
+    const ip = req.socket.remoteAddress ?? '';
+    let bucket = this.#connectBuckets.get(ip);
+    if (bucket === undefined) {
+      const { connectPerSecondPerIp, connectBurstPerIp } = this.#options.limits;
+      bucket = new TokenBucket(connectPerSecondPerIp, connectBurstPerIp);
+      this.#connectBuckets.set(ip, bucket);
+    }
+    return bucket.take();
   }
 
   #originAllowed(req: IncomingMessage): boolean {
