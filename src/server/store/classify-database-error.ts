@@ -52,7 +52,11 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
     }
     // pg and mysql2 raise these without a code when a socket or the pool goes away.
     const message = error instanceof Error ? error.message : '';
-    if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Pool is closed|Can't add new command when connection is in closed state/i.test(message)) {
+    if (
+      /Connection terminated|connection timeout|timeout exceeded when trying to connect|Pool is closed|Can't add new command when connection is in closed state/i.test(
+        message,
+      )
+    ) {
       return 'unavailable';
     }
     return 'unknown';
@@ -61,7 +65,8 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
 
   // SQLite (better-sqlite3): extended result codes as strings.
   if (code.startsWith('SQLITE_')) {
-    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique_violation';
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      return 'unique_violation';
     if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign_key_violation';
     // A deferred transaction whose snapshot went stale cannot wait its way out; it must restart.
     if (code === 'SQLITE_BUSY_SNAPSHOT') return 'retryable';

@@ -90,8 +90,10 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
             .addColumn('client_msg_id', 'varchar(64)', (c) => id(c))
             // Also the index every history page reads.
             .addUniqueConstraint('messages_channel_seq', ['channel_id', 'seq'])
+            // Idempotency: one message per (channel, user, client id). The client id comes before
+            // the user so the duplicate lookup can probe `channel_id = ? AND client_msg_id IN (…)`.
             // NULL client ids never clash (NULLs are distinct in all three dialects).
-            .addUniqueConstraint('messages_channel_user_client', ['channel_id', 'user_id', 'client_msg_id'])
+            .addUniqueConstraint('messages_channel_client_user', ['channel_id', 'client_msg_id', 'user_id'])
             .addForeignKeyConstraint('messages_channel_fk', ['channel_id'], 'channels', ['id'], (fk) =>
               fk.onDelete('cascade'),
             ),

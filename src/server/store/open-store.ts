@@ -110,7 +110,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     await sql`select 1`.execute(db);
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    throw new ParleyError('unavailable', `cannot connect to ${target}: ${describeError(error)}`, { cause: error });
+    throw new ParleyError('unavailable', `cannot connect to ${target}: ${describeError(error)}`, {
+      cause: error,
+    });
   }
   return new KyselyStore({
     db,

@@ -15,11 +15,36 @@ export interface DialectCapabilities {
   readonly databaseWriteLock: boolean;
   /** Transactions accept an isolation level (`SET TRANSACTION ISOLATION LEVEL`). */
   readonly isolationLevels: boolean;
+  /** How hand-written SQL (the append INSERT) spells a bound parameter: `?` or `$1, $2…`. */
+  readonly placeholders: 'question' | 'numbered';
+  /** The identifier quote of hand-written SQL. */
+  readonly quote: '"' | '`';
 }
 
 /** The capabilities of each dialect. */
 export const DIALECT_CAPABILITIES: Readonly<Record<StoreDialect, DialectCapabilities>> = {
-  sqlite: { returning: true, upsert: 'on-conflict', databaseWriteLock: true, isolationLevels: false },
-  mysql: { returning: false, upsert: 'on-duplicate-key', databaseWriteLock: false, isolationLevels: true },
-  postgres: { returning: true, upsert: 'on-conflict', databaseWriteLock: false, isolationLevels: true },
+  sqlite: {
+    returning: true,
+    upsert: 'on-conflict',
+    databaseWriteLock: true,
+    isolationLevels: false,
+    placeholders: 'question',
+    quote: '"',
+  },
+  mysql: {
+    returning: false,
+    upsert: 'on-duplicate-key',
+    databaseWriteLock: false,
+    isolationLevels: true,
+    placeholders: 'question',
+    quote: '`',
+  },
+  postgres: {
+    returning: true,
+    upsert: 'on-conflict',
+    databaseWriteLock: false,
+    isolationLevels: true,
+    placeholders: 'numbered',
+    quote: '"',
+  },
 };
