@@ -16,6 +16,9 @@ export const MAX_CLIENT_MSG_ID = 64;
 /** The longest user id accepted (on the wire and in tokens). */
 export const MAX_USER_ID = 128;
 const MAX_TOKEN = 8192;
+// Visible ASCII only: no spaces (MySQL would treat "k" and "k " as one key) and nothing a log or
+// terminal could misrender.
+const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
 const MAX_TITLE = 200;
 
 class FieldError extends Error {}
@@ -39,6 +42,12 @@ function seq(o: Obj, key: string): number | undefined {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
     throw new FieldError(`"${key}" must be a non-negative integer`);
   }
+  return v;
+}
+
+function clientMsgId(o: Obj): string {
+  const v = str(o, 'client_msg_id', MAX_CLIENT_MSG_ID, true);
+  if (!CLIENT_MSG_ID.test(v)) throw new FieldError('"client_msg_id" must be visible ASCII characters, no spaces');
   return v;
 }
 
@@ -93,12 +102,13 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
     const text = o.text;
     if (typeof text !== 'string') throw new FieldError('"text" must be a string');
     if (text.trim().length === 0) throw new FieldError('"text" must not be blank');
+    if (text.includes('\u0000')) throw new FieldError('"text" must not contain NUL characters');
     return withRef(
       {
         type: 'publish',
         channel: channel(o),
         text,
-        client_msg_id: str(o, 'client_msg_id', MAX_CLIENT_MSG_ID, true),
+        client_msg_id: clientMsgId(o),
       },
       ref,
     );

@@ -49,8 +49,11 @@ export interface AppendResult {
  * messages; every other component (caches, buses) may lose data, this one may not.
  *
  * Errors: methods throw `ParleyError('conflict')` for a unique clash named in their contract,
- * `ParleyError('not_found')` where they say so, and `ParleyError('unavailable')` when the
- * database cannot be reached. Any other failure is a bug.
+ * `ParleyError('not_found')` for an unknown user or channel they must refer to,
+ * `ParleyError('bad_request')` for a value the columns cannot hold (an over-long id or title,
+ * text over 65,535 UTF-8 bytes, a NUL character), and `ParleyError('unavailable')` when the
+ * database cannot be reached or the store is closed. Any other failure is a bug. Paging
+ * methods do not cap `limit`: callers enforce their page size.
  */
 export interface Store {
   /** Creates or upgrades the schema. Safe to call from several processes at once. */
