@@ -47,7 +47,8 @@ function seq(o: Obj, key: string): number | undefined {
 
 function clientMsgId(o: Obj): string {
   const v = str(o, 'client_msg_id', MAX_CLIENT_MSG_ID, true);
-  if (!CLIENT_MSG_ID.test(v)) throw new FieldError('"client_msg_id" must be visible ASCII characters, no spaces');
+  if (!CLIENT_MSG_ID.test(v))
+    throw new FieldError('"client_msg_id" must be visible ASCII characters, no spaces');
   return v;
 }
 

@@ -48,8 +48,14 @@ describe('parseClientFrame', () => {
       code(`{"type":"publish","channel":"general","text":"x","client_msg_id":"${'c'.repeat(65)}"}`),
       'bad_request',
     );
-    assert.equal(code('{"type":"publish","channel":"general","text":"x","client_msg_id":"a b"}'), 'bad_request');
-    assert.equal(code('{"type":"publish","channel":"general","text":"a\\u0000b","client_msg_id":"c"}'), 'bad_request');
+    assert.equal(
+      code('{"type":"publish","channel":"general","text":"x","client_msg_id":"a b"}'),
+      'bad_request',
+    );
+    assert.equal(
+      code('{"type":"publish","channel":"general","text":"a\\u0000b","client_msg_id":"c"}'),
+      'bad_request',
+    );
     assert.equal(code('{"type":"subscribe","channel":"general","since":-1}'), 'bad_request');
     assert.equal(code('{"type":"subscribe","channel":"general","since":1.5}'), 'bad_request');
     assert.equal(code('{"type":"subscribe","channel":"../etc"}'), 'bad_request');
