@@ -42,9 +42,8 @@ export class TestClient {
   static async authed(url: string, token: string): Promise<TestClient> {
     const client = await TestClient.open(url);
     client.send({ type: 'auth', token });
-    await client.next((f) => f.type === 'welcome' || f.type === 'error');
-    const last = client.frames.at(-1);
-    if (last?.type !== 'welcome') throw new Error(`auth failed: ${JSON.stringify(last)}`);
+    const reply = await client.next((f) => f.type === 'welcome' || f.type === 'error');
+    if (reply.type !== 'welcome') throw new Error(`auth failed: ${JSON.stringify(reply)}`);
     return client;
   }
 
