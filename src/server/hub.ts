@@ -104,7 +104,10 @@ export class Hub {
     this.#pendingMax = options.pendingMax ?? 10_000;
     this.#onControl = options.onControl ?? (() => {});
     this.#onError = options.onError ?? (() => {});
-    bus.setHandler((_topic, event) => this.#handle(event));
+    bus.setHandler(
+      (_topic, event) => this.#handle(event),
+      () => this.resync(),
+    );
   }
 
   /** Starts receiving control events (membership changes, kicks). */
@@ -187,6 +190,33 @@ export class Hub {
     this.#bus.unsubscribe(channelTopic(sub.channel)).catch((err) => this.#onError(err, 'bus unsubscribe'));
   }
 
+  /**
+   * Re-reads every local channel's messages after what this node delivered, for when the bus
+   * may have lost events (it reconnected, or another node's publications were dropped).
+   */
+  resync(): void {
+    for (const ch of this.#channels.values()) void this.#catchUp(ch);
+  }
+
+  async #catchUp(ch: ChannelState): Promise<void> {
+    if (ch.delivered === undefined || ch.filling) return;
+    ch.filling = true;
+    try {
+      for (;;) {
+        const from: number = ch.delivered;
+        const found = await this.#source.after(ch.id, from, this.#fillPageMax);
+        for (const m of found) this.#onMessage(m);
+        if (found.length < this.#fillPageMax || this.#channels.get(ch.id) !== ch || ch.delivered === from)
+          break;
+      }
+    } catch (err) {
+      this.#onError(err, 'resync');
+    } finally {
+      ch.filling = false;
+    }
+    if (ch.held.size > 0) this.#scheduleFill(ch);
+  }
+
   /** Stops all timers. */
   close(): void {
     for (const ch of this.#channels.values()) {
@@ -218,6 +248,9 @@ export class Hub {
       case 'member':
       case 'kick':
         this.#onControl(event);
+        return;
+      case 'resync':
+        this.resync();
         return;
       default: {
         const never: never = event;

@@ -11,7 +11,9 @@ export type BusEvent =
     }
   | { readonly kind: 'typing'; readonly channel: string; readonly user: UserInfo }
   | { readonly kind: 'member'; readonly channel: string; readonly userId: string; readonly role: Role | null }
-  | { readonly kind: 'kick'; readonly userId: string; readonly reason: string };
+  | { readonly kind: 'kick'; readonly userId: string; readonly reason: string }
+  /** A node's publications may have been lost: every node re-reads its channels' positions. */
+  | { readonly kind: 'resync'; readonly node: string };
 
 /** Receives every event published on a topic this node subscribed to. */
 export type BusHandler = (topic: string, event: BusEvent) => void;
@@ -24,15 +26,21 @@ export function channelTopic(channel: string): string {
 /** The topic every node subscribes to, for membership changes and kicks. */
 export const CONTROL_TOPIC = 'control';
 
+/** Called when the bus may have lost events (e.g. it reconnected): re-read positions. */
+export type ResyncHandler = () => void;
+
 /**
  * Fan-out between nodes. Delivery is at most once: an event may be lost (a node notices by the
- * seq gap and re-reads the Store), but never duplicated by the bus and never reordered between
- * one publisher and one topic. A node receives its own publications, always through the
- * handler. Events published after `subscribe` resolves reach this node.
+ * seq gap, or by the resync signal after an outage, and re-reads the Store), but never
+ * duplicated by the bus and never reordered between one publisher and one topic. A node
+ * receives its own publications, always through the handler, even while the link to other
+ * nodes is down. Events published after `subscribe` resolves reach this node.
  */
 export interface Bus {
-  /** Sets the one handler of this node's events. */
-  setHandler(handler: BusHandler): void;
+  /** Sets the one handler of this node's events, and the one of resync signals. */
+  setHandler(handler: BusHandler, onResync?: ResyncHandler): void;
+  /** False while the link to other nodes is down (always true for a single-node bus). */
+  readonly connected: boolean;
   /** Starts receiving `topic`. Resolves once events published from now on will arrive. */
   subscribe(topic: string): Promise<void>;
   /** Stops receiving `topic`. */

@@ -1,33 +1,33 @@
-import type { Bus, BusEvent, BusHandler } from './bus.js';
+import type { Bus, BusEvent, BusHandler, ResyncHandler } from './bus.js';
+import { LocalTopics } from './local-topics.js';
 
 /**
  * The in-process Bus (the default, and the model of the contract): one node, delivery in
  * publish order, synchronously through the handler.
  */
 export class MemoryBus implements Bus {
-  #handler: BusHandler | undefined;
-  readonly #topics = new Set<string>();
+  readonly #local = new LocalTopics();
+  readonly connected = true;
   #closed = false;
 
-  setHandler(handler: BusHandler): void {
-    this.#handler = handler;
+  setHandler(handler: BusHandler, onResync?: ResyncHandler): void {
+    this.#local.setHandler(handler, onResync);
   }
 
   async subscribe(topic: string): Promise<void> {
-    this.#topics.add(topic);
+    this.#local.add(topic);
   }
 
   async unsubscribe(topic: string): Promise<void> {
-    this.#topics.delete(topic);
+    this.#local.delete(topic);
   }
 
   async publish(topic: string, event: BusEvent): Promise<void> {
-    if (this.#closed || !this.#topics.has(topic)) return;
-    this.#handler?.(topic, event);
+    if (!this.#closed) this.#local.deliver(topic, event);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#topics.clear();
+    this.#local.clear();
   }
 }
