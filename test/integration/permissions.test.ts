@@ -129,7 +129,7 @@ describe('channels and permissions, checked on every action', () => {
     );
   });
 
-  it('keeps a read-only member of a public channel muted: they cannot leave and rejoin as a member', async () => {
+  it('keeps a read-only member of a public channel muted: neither they nor a moderator can remove them', async () => {
     const mod = await connect('mod');
     await mod.request({ type: 'channel_create', channel: 'town' });
     const muted = await connect('muted');
@@ -139,6 +139,8 @@ describe('channels and permissions, checked on every action', () => {
       (await muted.request({ type: 'member_remove', channel: 'town', user_id: 'muted' })).code,
       'forbidden',
     );
+    // Nor can a moderator remove them by mistake and so unmute them.
+    assert.equal((await mod.request({ type: 'member_remove', channel: 'town', user_id: 'muted' })).code, 'forbidden');
     const post = await muted.request({
       type: 'publish',
       channel: 'town',

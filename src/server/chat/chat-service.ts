@@ -88,12 +88,25 @@ export class ChatService {
     if (set === undefined) {
       set = new Set();
       this.#sessions.set(session.user.id, set);
-      this.#publishBuckets.set(
-        session.user.id,
-        new TokenBucket(this.#limits.publishPerSecond, this.#limits.publishBurst),
-      );
+      // A bucket outlives the user's connections until it refills: reconnecting does not reset it.
+      if (!this.#publishBuckets.has(session.user.id)) {
+        this.#pruneIdleBuckets();
+        this.#publishBuckets.set(
+          session.user.id,
+          new TokenBucket(this.#limits.publishPerSecond, this.#limits.publishBurst),
+        );
+      }
     }
     set.add(session);
+  }
+
+  // Buckets of users with no session left are kept until full; sweep them now and then.
+  #pruneIdleBuckets(): void {
+    if (this.#publishBuckets.size < 2 * this.#sessions.size + 1000) return;
+    const now = Date.now();
+    for (const [user, bucket] of this.#publishBuckets) {
+      if (!this.#sessions.has(user) && bucket.isFull(now)) this.#publishBuckets.delete(user);
+    }
   }
 
   /** Ends every subscription of a closed session and announces who left. */
@@ -103,7 +116,7 @@ export class ChatService {
       set.delete(session);
       if (set.size === 0) {
         this.#sessions.delete(session.user.id);
-        this.#publishBuckets.delete(session.user.id);
+        if (this.#publishBuckets.get(session.user.id)?.isFull()) this.#publishBuckets.delete(session.user.id);
       }
     }
     await Promise.all([...session.subscriptions.values()].map((sub) => this.#endSubscription(session, sub)));

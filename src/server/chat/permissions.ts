@@ -25,8 +25,8 @@ const RANK: Readonly<Record<Role, number>> = { owner: 3, admin: 2, member: 1, re
 /**
  * May `actor` give `target` the role `next` (undefined = remove them)? Owners manage everyone;
  * admins manage members and read-only members, and may not grant admin or owner; anyone may
- * remove themselves, except a read-only member of a public channel (leaving and posting would
- * rejoin them as a member); direct-message channels have fixed members. (Keeping one owner is
+ * remove themselves; nobody removes a read-only member of a public channel (anyone may rejoin
+ * a public channel, so removal would unmute them: change the role instead); direct-message channels have fixed members. (Keeping one owner is
  * the caller's check: it needs the member list.)
  */
 export function canManageMember(
@@ -36,9 +36,9 @@ export function canManageMember(
   next: Role | undefined,
 ): boolean {
   if (kind === 'dm') return false;
-  if (next === undefined && actor.id === target.id && actor.role !== undefined) {
-    return !(kind === 'public' && actor.role === 'readonly');
-  }
+  // In a public channel anyone may rejoin, so removing a read-only member would unmute them.
+  if (kind === 'public' && next === undefined && target.role === 'readonly') return false;
+  if (next === undefined && actor.id === target.id && actor.role !== undefined) return true;
   if (actor.role === 'owner') return true;
   if (actor.role !== 'admin') return false;
   const targetRank = target.role === undefined ? -1 : RANK[target.role];

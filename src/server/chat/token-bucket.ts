@@ -24,6 +24,11 @@ export class TokenBucket {
     return true;
   }
 
+  /** True when the bucket has refilled completely (forgetting it then changes nothing). */
+  isFull(now: number = Date.now()): boolean {
+    return this.#tokens + (now - this.#at) * this.#rate >= this.#burst;
+  }
+
   /** Milliseconds until the next token. */
   retryAfterMs(): number {
     return Math.max(0, Math.ceil((1 - this.#tokens) / this.#rate));

@@ -24,8 +24,8 @@ export class WsGateway {
   readonly #options: WsGatewayOptions;
   readonly #connections = new Set<Connection>();
   readonly #heartbeat: NodeJS.Timeout;
-  // Per remote address; cleared each heartbeat so it cannot grow without bound (a cleared
-  // bucket starts full, which only ever errs towards letting a client in).
+  // Per remote address. Refilled buckets are forgotten each heartbeat so the map stays bounded;
+  // forgetting a full bucket changes nothing.
   readonly #connectBuckets = new Map<string, TokenBucket>();
   #accepting = true;
 
@@ -39,7 +39,8 @@ export class WsGateway {
       clientTracking: false,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#heartbeat = setInterval(() => {
-      this.#connectBuckets.clear();
+      const now = Date.now();
+      for (const [ip, bucket] of this.#connectBuckets) if (bucket.isFull(now)) this.#connectBuckets.delete(ip);
       for (const c of this.#connections) c.heartbeat();
     }, options.heartbeatMs);
     this.#heartbeat.unref();
