@@ -35,6 +35,22 @@ export interface Message {
   readonly ts: number;
   /** The sender's idempotency key; null for messages published without one. */
   readonly client_msg_id: string | null;
+  /** Present on a reply: the id of the message (same channel) it answers. */
+  readonly reply_to?: string;
+  /** Present once edited: when it was last edited, ms since the epoch. */
+  readonly edited_at?: number;
+  /** Present (true) on a deleted message; its `text` is then ''. */
+  readonly deleted?: true;
+  /** Present in history and replies when the message has reactions, by emoji. */
+  readonly reactions?: readonly ReactionCount[];
+}
+
+/** One emoji's reactions to a message. */
+export interface ReactionCount {
+  readonly emoji: string;
+  readonly count: number;
+  /** Who reacted, ordered by id. */
+  readonly user_ids: readonly string[];
 }
 
 /** A channel as a member sees it. */

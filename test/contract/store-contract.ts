@@ -678,6 +678,277 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       });
     });
 
+    describe('edits, deletes, replies and reactions', () => {
+      it('editMessage replaces the text and sets edited_at; history shows the edit', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'frist'));
+        const edited = await store.editMessage(id, message.id, 'first');
+        assert.equal(edited.text, 'first');
+        assert.equal(edited.seq, message.seq);
+        assert.ok(typeof edited.edited_at === 'number' && edited.edited_at >= message.ts);
+        assert.deepEqual(await store.latest(id, 10), [edited]);
+        assert.deepEqual(await store.getMessage(id, message.id), edited);
+      });
+
+      it('deleteMessage empties the text in storage and search, keeps the seq, drops reactions', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'zebracorn secret'));
+        await store.append(msg(id, 'after'));
+        await store.toggleReaction(id, message.id, 'bob', '👍');
+        assert.equal(
+          (await store.search({ channelIds: [id], text: 'zebracorn', limit: 10, offset: 0 })).length,
+          1,
+        );
+        const deleted = await store.deleteMessage(id, message.id);
+        assert.equal(deleted.deleted, true);
+        assert.equal(deleted.text, '');
+        assert.equal(deleted.reactions, undefined);
+        const page = await store.latest(id, 10);
+        assert.deepEqual(
+          page.map((m) => [m.seq, m.text, m.deleted ?? false]),
+          [
+            [1, '', true],
+            [2, 'after', false],
+          ],
+        );
+        assert.deepEqual(
+          await store.search({ channelIds: [id], text: 'zebracorn', limit: 10, offset: 0 }),
+          [],
+        );
+        // Deleting again is a no-op; editing a deleted message is a conflict.
+        assert.deepEqual(await store.deleteMessage(id, message.id), deleted);
+        await assert.rejects(store.editMessage(id, message.id, 'back'), isError('conflict'));
+        await assert.rejects(store.toggleReaction(id, message.id, 'bob', '👍'), isError('conflict'));
+      });
+
+      it('edit, delete and react throw not_found for an unknown message or another channel', async () => {
+        const id = await channel();
+        const other = await channel();
+        const { message } = await store.append(msg(id, 'x'));
+        await assert.rejects(store.editMessage(other, message.id, 'y'), isError('not_found'));
+        await assert.rejects(store.deleteMessage(id, 'nope'), isError('not_found'));
+        await assert.rejects(store.toggleReaction(other, message.id, 'bob', '👍'), isError('not_found'));
+        assert.equal(await store.getMessage(other, message.id), undefined);
+      });
+
+      it('toggleReaction adds, counts per emoji and removes again; history carries the counts', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'react to me'));
+        assert.equal((await store.toggleReaction(id, message.id, 'bob', '🎉')).added, true);
+        assert.equal((await store.toggleReaction(id, message.id, 'alice', '🎉')).added, true);
+        const third = await store.toggleReaction(id, message.id, 'bob', '👍');
+        assert.equal(third.added, true);
+        assert.deepEqual(third.message.reactions, [
+          { emoji: '🎉', count: 2, user_ids: ['alice', 'bob'] },
+          { emoji: '👍', count: 1, user_ids: ['bob'] },
+        ]);
+        const removed = await store.toggleReaction(id, message.id, 'bob', '🎉');
+        assert.equal(removed.added, false);
+        assert.deepEqual((await store.latest(id, 1))[0]?.reactions, [
+          { emoji: '🎉', count: 1, user_ids: ['alice'] },
+          { emoji: '👍', count: 1, user_ids: ['bob'] },
+        ]);
+      });
+
+      it('stores reply_to and thread returns the replies in seq order', async () => {
+        const id = await channel();
+        const { message: root } = await store.append(msg(id, 'root'));
+        await store.append(msg(id, 'unrelated'));
+        const r1 = await store.append({ ...msg(id, 'reply 1'), replyTo: root.id });
+        const r2 = await store.append({ ...msg(id, 'reply 2', null, 'bob'), replyTo: root.id });
+        assert.equal(r1.message.reply_to, root.id);
+        const thread = await store.thread(id, root.id, 0, 10);
+        assert.deepEqual(thread, [r1.message, r2.message]);
+        assert.deepEqual(await store.thread(id, root.id, r1.message.seq, 10), [r2.message]);
+        assert.equal((await store.latest(id, 1))[0]?.reply_to, root.id);
+      });
+    });
+
+    describe('search', () => {
+      let a: string;
+      let b: string;
+      before(async () => {
+        a = await channel();
+        b = await channel('private');
+        await store.append(msg(a, 'The Quarterly report is ready'));
+        await store.append(msg(a, 'lunch at noon?'));
+        await store.append(msg(b, 'quarterly numbers look bad'));
+        await store.append(msg(a, 'Reporting about the café déjà vu 🦊'));
+        await store.append(msg(a, 'will you report back about it'));
+      });
+      const texts = (found: readonly Message[]) => found.map((m) => m.text);
+
+      it('finds whole words and word beginnings, case-insensitively, newest first', async () => {
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [a, b], text: 'QUARTERLY', limit: 10, offset: 0 })),
+          ['quarterly numbers look bad', 'The Quarterly report is ready'],
+        );
+        assert.deepEqual(texts(await store.search({ channelIds: [a], text: 'repo', limit: 10, offset: 0 })), [
+          'will you report back about it',
+          'Reporting about the café déjà vu 🦊',
+          'The Quarterly report is ready',
+        ]);
+      });
+
+      it('needs every term, searches only the given channels, and pages by offset', async () => {
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [a], text: 'report ready', limit: 10, offset: 0 })),
+          ['The Quarterly report is ready'],
+        );
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [a], text: 'numbers', limit: 10, offset: 0 })),
+          [],
+        );
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [a], text: 'report', limit: 1, offset: 1 })),
+          ['Reporting about the café déjà vu 🦊'],
+        );
+      });
+
+      it('finds common words (no stop-word list) and treats operators as plain text', async () => {
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [a], text: 'about will', limit: 10, offset: 0 })),
+          ['will you report back about it'],
+        );
+        assert.deepEqual(
+          texts(
+            await store.search({
+              channelIds: [a],
+              text: '"lunch" -noon* NOT (xyz) \' ; --',
+              limit: 10,
+              offset: 0,
+            }),
+          ),
+          [],
+        );
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [a], text: '+lunch*', limit: 10, offset: 0 })),
+          ['lunch at noon?'],
+        );
+      });
+
+      it('finds nothing for no terms or no channels', async () => {
+        assert.deepEqual(await store.search({ channelIds: [a], text: ' !? ', limit: 10, offset: 0 }), []);
+        assert.deepEqual(await store.search({ channelIds: [], text: 'report', limit: 10, offset: 0 }), []);
+      });
+
+      it('sees an edit: the old words are gone, the new ones found', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'platypus'));
+        await store.editMessage(id, message.id, 'wombat');
+        assert.deepEqual(
+          await store.search({ channelIds: [id], text: 'platypus', limit: 10, offset: 0 }),
+          [],
+        );
+        assert.deepEqual(
+          texts(await store.search({ channelIds: [id], text: 'wombat', limit: 10, offset: 0 })),
+          ['wombat'],
+        );
+      });
+    });
+
+    describe('read positions and unread counts', () => {
+      it('setReadPosition only moves forward and readPositions lists it', async () => {
+        const id = await channel();
+        assert.equal(await store.setReadPosition(id, 'bob', 5), 5);
+        assert.equal(await store.setReadPosition(id, 'bob', 3), 5);
+        assert.equal(await store.setReadPosition(id, 'bob', 7), 7);
+        assert.equal((await store.readPositions('bob')).get(id), 7);
+        await assert.rejects(store.setReadPosition(`nope-${unique()}`, 'bob', 1), isError('not_found'));
+      });
+
+      it("unreadCounts counts others' undeleted messages after the position, capped, and @mentions", async () => {
+        const id = await channel();
+        await store.append(msg(id, 'hello @Bob'));
+        await store.append(msg(id, 'mine', null, 'bob'));
+        await store.append(msg(id, 'hi @bobby'));
+        const { message } = await store.append(msg(id, 'gone @bob'));
+        await store.deleteMessage(id, message.id);
+        await store.append(msg(id, '@bob, look'));
+        const counts = await store.unreadCounts('bob', 'bob', [{ channelId: id, after: 0 }], 100);
+        assert.deepEqual(counts.get(id), { unread: 3, mentions: 2 });
+        assert.deepEqual(
+          (await store.unreadCounts('bob', 'bob', [{ channelId: id, after: 3 }], 100)).get(id),
+          {
+            unread: 1,
+            mentions: 1,
+          },
+        );
+        assert.deepEqual((await store.unreadCounts('bob', 'bob', [{ channelId: id, after: 0 }], 2)).get(id), {
+          unread: 2,
+          mentions: 1,
+        });
+      });
+    });
+
+    describe('channel updates, user status, accounts and refresh tokens', () => {
+      it('updateChannel changes title, topic and archived, and not_found for an unknown channel', async () => {
+        const id = await channel();
+        const updated = await store.updateChannel(id, { title: 'New 🆕', topic: 'about things' });
+        assert.equal(updated.title, 'New 🆕');
+        assert.equal(updated.topic, 'about things');
+        assert.equal(updated.archived, false);
+        const archived = await store.updateChannel(id, { archived: true });
+        assert.equal(archived.archived, true);
+        assert.equal(archived.title, 'New 🆕');
+        assert.deepEqual(await store.getChannel(id), archived);
+        await assert.rejects(store.updateChannel(`nope-${unique()}`, { title: 'x' }), isError('not_found'));
+      });
+
+      it('getUserStatus and setUserStatus keep the ban flag and the token cut-off', async () => {
+        const id = `u-${unique()}`;
+        await store.upsertUser({ id, username: id });
+        assert.deepEqual(await store.getUserStatus(id), { banned: false, tokensValidAfter: 0 });
+        assert.deepEqual(await store.setUserStatus(id, { banned: true, tokensValidAfter: 1234 }), {
+          banned: true,
+          tokensValidAfter: 1234,
+        });
+        assert.deepEqual(await store.setUserStatus(id, { banned: false }), {
+          banned: false,
+          tokensValidAfter: 1234,
+        });
+        assert.equal(await store.getUserStatus(`nobody-${unique()}`), undefined);
+        await assert.rejects(
+          store.setUserStatus(`nobody-${unique()}`, { banned: true }),
+          isError('not_found'),
+        );
+      });
+
+      it('createAccount creates the user and the login; a taken login is a conflict', async () => {
+        const login = `carol-${unique()}`;
+        const user = await store.createAccount({
+          login,
+          userId: `id-${login}`,
+          username: 'Carol',
+          passwordHash: 'h',
+        });
+        assert.deepEqual(await store.getUser(user.id), user);
+        assert.deepEqual(await store.getAccount(login), { login, userId: `id-${login}`, passwordHash: 'h' });
+        await assert.rejects(
+          store.createAccount({ login, userId: `other-${login}`, username: 'C2', passwordHash: 'h' }),
+          isError('conflict'),
+        );
+        assert.equal(await store.getUser(`other-${login}`), undefined);
+        assert.equal(await store.getAccount(`nobody-${unique()}`), undefined);
+      });
+
+      it('takeRefreshToken returns the user once, refuses expired tokens, and deleteRefreshTokens revokes all', async () => {
+        const t = () => `t-${unique()}`;
+        const [one, expired, two] = [t(), t(), t()];
+        await store.saveRefreshToken({ id: one, userId: 'bob', expiresAt: Date.now() + 60_000 });
+        await store.saveRefreshToken({ id: expired, userId: 'bob', expiresAt: Date.now() - 1 });
+        await store.saveRefreshToken({ id: two, userId: 'bob', expiresAt: Date.now() + 60_000 });
+        const [first, second] = await Promise.all([
+          store.takeRefreshToken(one, Date.now()),
+          store.takeRefreshToken(one, Date.now()),
+        ]);
+        assert.deepEqual([first, second].sort(), ['bob', undefined].sort());
+        assert.equal(await store.takeRefreshToken(expired, Date.now()), undefined);
+        await store.deleteRefreshTokens('bob');
+        assert.equal(await store.takeRefreshToken(two, Date.now()), undefined);
+      });
+    });
+
     describe('ping', () => {
       it('is true while the store is open', async () => {
         assert.equal(await store.ping(), true);

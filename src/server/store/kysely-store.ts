@@ -6,7 +6,20 @@ import { type ChannelKind, type Message, ROLES, type Role } from '../../protocol
 import { classifyDatabaseError } from './classify-database-error.js';
 import { GroupCommit } from './group-commit.js';
 import { runMigrations } from './migrations.js';
-import type { AppendResult, NewMessage, Store, StoredChannel, StoredMember, StoredUser } from './store.js';
+import { searchTerms } from './search-terms.js';
+import type {
+  AppendResult,
+  ChannelPatch,
+  NewMessage,
+  SearchQuery,
+  Store,
+  StoredAccount,
+  StoredChannel,
+  StoredMember,
+  StoredUser,
+  UnreadCount,
+  UserStatus,
+} from './store.js';
 import { DIALECT_CAPABILITIES, type DialectCapabilities, type StoreDialect } from './store-dialect.js';
 
 /** A BIGINT column: pg returns it as a string, mysql2 as a string when it exceeds 2^53. */
@@ -18,6 +31,8 @@ export interface UsersTable {
   username: string;
   password_hash: string | null;
   created_at: Int64;
+  tokens_valid_after: ColumnType<number | string, number | undefined, number>;
+  banned: ColumnType<number, number | undefined, number>;
 }
 
 /** The `channels` table, as Kysely sees it. */
@@ -29,6 +44,8 @@ export interface ChannelsTable {
   last_seq: ColumnType<number | string, number | undefined, number>;
   created_by: string | null;
   created_at: Int64;
+  topic: ColumnType<string, string | undefined, string>;
+  archived: ColumnType<number, number | undefined, number>;
 }
 
 /** The `members` table, as Kysely sees it. */
@@ -49,6 +66,41 @@ export interface MessagesTable {
   text: string;
   timestamp: Int64;
   client_msg_id: string | null;
+  reply_to: ColumnType<string | null, string | null | undefined, string | null>;
+  edited_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  deleted_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+/** The `accounts` table (local logins). */
+export interface AccountsTable {
+  login: string;
+  user_id: string;
+  password_hash: string;
+  created_at: Int64;
+}
+
+/** The `refresh_tokens` table. */
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  expires_at: Int64;
+  created_at: Int64;
+}
+
+/** The `reactions` table. */
+export interface ReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  created_at: Int64;
+}
+
+/** The `read_positions` table. */
+export interface ReadPositionsTable {
+  channel_id: string;
+  user_id: string;
+  last_read_seq: Int64;
+  updated_at: Int64;
 }
 
 /** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
@@ -57,6 +109,10 @@ export interface StoreTables {
   channels: ChannelsTable;
   members: MembersTable;
   messages: MessagesTable;
+  accounts: AccountsTable;
+  refresh_tokens: RefreshTokensTable;
+  reactions: ReactionsTable;
+  read_positions: ReadPositionsTable;
 }
 
 /** Options of a `KyselyStore`. */
@@ -105,7 +161,28 @@ const MESSAGE_COLUMNS = [
   'text',
   'timestamp',
   'client_msg_id',
+  'reply_to',
 ] as const satisfies readonly (keyof MessagesTable)[];
+
+/** The columns a message is read from (PostgreSQL's `search` column is left out). */
+const MESSAGE_SELECT = [
+  'id',
+  'channel_id',
+  'seq',
+  'user_id',
+  'username',
+  'text',
+  'timestamp',
+  'client_msg_id',
+  'reply_to',
+  'edited_at',
+  'deleted_at',
+] as const satisfies readonly (keyof MessagesTable)[];
+
+type MessageRow = Pick<Selectable<MessagesTable>, (typeof MESSAGE_SELECT)[number]>;
+
+const MAX_TOPIC = 500;
+const MAX_LOGIN = 64;
 
 /**
  * The SQL `Store`: one implementation for SQLite, MySQL/MariaDB and PostgreSQL, through Kysely.
@@ -183,9 +260,11 @@ export class KyselyStore implements Store {
     readonly kind: ChannelKind;
     readonly title: string;
     readonly owner: string | null;
+    readonly topic?: string;
   }): Promise<StoredChannel> {
     checkLength('channel id', channel.id, MAX_CHANNEL_ID);
     checkLength('channel title', channel.title, MAX_TITLE);
+    checkLength('channel topic', channel.topic ?? '', MAX_TOPIC);
     if (channel.owner !== null) checkLength('user id', channel.owner, MAX_USER_ID);
     return this.#guard('creating a channel', async () => {
       const stored: StoredChannel = {
@@ -196,6 +275,8 @@ export class KyselyStore implements Store {
         lastSeq: 0,
         createdBy: channel.owner,
         createdAt: Date.now(),
+        topic: channel.topic ?? '',
+        archived: false,
       };
       try {
         await this.#transaction(async (trx) => {
@@ -209,6 +290,7 @@ export class KyselyStore implements Store {
               last_seq: 0,
               created_by: stored.createdBy,
               created_at: stored.createdAt,
+              topic: stored.topic,
             })
             .execute();
           if (channel.owner !== null) {
@@ -332,6 +414,7 @@ export class KyselyStore implements Store {
       checkLength('username', message.username, MAX_USERNAME);
       if (message.clientMsgId !== null) checkLength('client_msg_id', message.clientMsgId, MAX_CLIENT_MSG_ID);
       checkText(message.text);
+      if (message.replyTo != null) checkLength('reply_to', message.replyTo, 36);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -342,7 +425,7 @@ export class KyselyStore implements Store {
     return this.#page('reading history', limit, async (n) => {
       const rows = await this.#db
         .selectFrom('messages')
-        .selectAll()
+        .select(MESSAGE_SELECT)
         .where('channel_id', '=', channelId)
         .orderBy('seq', 'desc')
         .limit(n)
@@ -355,7 +438,7 @@ export class KyselyStore implements Store {
     return this.#page('reading history', limit, async (n) => {
       const rows = await this.#db
         .selectFrom('messages')
-        .selectAll()
+        .select(MESSAGE_SELECT)
         .where('channel_id', '=', channelId)
         .where('seq', '<', before)
         .orderBy('seq', 'desc')
@@ -369,13 +452,329 @@ export class KyselyStore implements Store {
     return this.#page('reading history', limit, (n) =>
       this.#db
         .selectFrom('messages')
-        .selectAll()
+        .select(MESSAGE_SELECT)
         .where('channel_id', '=', channelId)
         .where('seq', '>', after)
         .orderBy('seq', 'asc')
         .limit(n)
         .execute(),
     );
+  }
+
+  getMessage(channelId: string, id: string): Promise<Message | undefined> {
+    return this.#guard('reading a message', () => this.#selectMessage(this.#db, channelId, id));
+  }
+
+  editMessage(channelId: string, id: string, text: string): Promise<Message> {
+    checkText(text);
+    return this.#write('editing a message', async (trx) => {
+      const found = await this.#selectMessage(trx, channelId, id);
+      if (found === undefined) throw new ParleyError('not_found', 'no such message');
+      if (found.deleted === true) throw new ParleyError('conflict', 'the message was deleted');
+      const editedAt = Date.now();
+      await trx
+        .updateTable('messages')
+        .set({ text, edited_at: editedAt })
+        .where('id', '=', id)
+        .where('channel_id', '=', channelId)
+        .execute();
+      return { ...found, text, edited_at: editedAt };
+    });
+  }
+
+  deleteMessage(channelId: string, id: string): Promise<Message> {
+    return this.#write('deleting a message', async (trx) => {
+      const found = await this.#selectMessage(trx, channelId, id);
+      if (found === undefined) throw new ParleyError('not_found', 'no such message');
+      if (found.deleted === true) return found;
+      await trx
+        .updateTable('messages')
+        .set({ text: '', deleted_at: Date.now() })
+        .where('id', '=', id)
+        .where('channel_id', '=', channelId)
+        .execute();
+      await trx.deleteFrom('reactions').where('message_id', '=', id).execute();
+      const { reactions: _gone, ...rest } = found;
+      return { ...rest, text: '', deleted: true as const };
+    });
+  }
+
+  toggleReaction(
+    channelId: string,
+    messageId: string,
+    userId: string,
+    emoji: string,
+  ): Promise<{ readonly added: boolean; readonly message: Message }> {
+    checkLength('user id', userId, MAX_USER_ID);
+    checkLength('emoji', emoji, 32);
+    return this.#write('reacting to a message', async (trx) => {
+      const found = await this.#selectMessage(trx, channelId, messageId);
+      if (found === undefined) throw new ParleyError('not_found', 'no such message');
+      if (found.deleted === true) throw new ParleyError('conflict', 'the message was deleted');
+      const removed = await trx
+        .deleteFrom('reactions')
+        .where('message_id', '=', messageId)
+        .where('user_id', '=', userId)
+        .where('emoji', '=', emoji)
+        .executeTakeFirst();
+      const added = Number(removed.numDeletedRows) === 0;
+      if (added) {
+        await trx
+          .insertInto('reactions')
+          .values({ message_id: messageId, user_id: userId, emoji, created_at: Date.now() })
+          .execute();
+      }
+      const message = await this.#selectMessage(trx, channelId, messageId);
+      return { added, message: message ?? found };
+    });
+  }
+
+  thread(channelId: string, rootId: string, after: number, limit: number): Promise<readonly Message[]> {
+    return this.#page('reading a thread', limit, (n) =>
+      this.#db
+        .selectFrom('messages')
+        .select(MESSAGE_SELECT)
+        .where('channel_id', '=', channelId)
+        .where('reply_to', '=', rootId)
+        .where('seq', '>', after)
+        .orderBy('seq', 'asc')
+        .limit(n)
+        .execute(),
+    );
+  }
+
+  search(query: SearchQuery): Promise<readonly Message[]> {
+    return this.#page('searching', query.limit, async (n) => {
+      let terms = searchTerms(query.text);
+      // InnoDB does not index words shorter than innodb_ft_min_token_size (3 by default);
+      // required short terms would match nothing.
+      if (this.dialect === 'mysql') terms = terms.filter((t) => t.length >= 3);
+      if (terms.length === 0 || query.channelIds.length === 0) return [];
+      const offset = Math.max(0, Math.floor(query.offset));
+      let q = this.#db
+        .selectFrom('messages as m')
+        .select(MESSAGE_SELECT.map((c) => `m.${c}` as const))
+        .where('m.channel_id', 'in', [...query.channelIds])
+        .where('m.deleted_at', 'is', null);
+      if (this.dialect === 'sqlite') {
+        const match = terms.map((t) => `"${t}"*`).join(' ');
+        q = q.where(
+          sql<boolean>`m.id in (select s.message_id from messages_fts f join message_search s on s.rowid = f.rowid where messages_fts match ${match})`,
+        );
+      } else if (this.dialect === 'mysql') {
+        const match = terms.map((t) => `+${t}*`).join(' ');
+        q = q.where(sql<boolean>`match (m.text) against (${match} in boolean mode)`);
+      } else {
+        const match = terms.map((t) => `'${t}':*`).join(' & ');
+        q = q.where(sql<boolean>`m.search @@ to_tsquery('simple', ${match})`);
+      }
+      return q.orderBy('m.timestamp', 'desc').orderBy('m.id', 'desc').limit(n).offset(offset).execute();
+    });
+  }
+
+  setReadPosition(channelId: string, userId: string, seq: number): Promise<number> {
+    return this.#write('saving a read position', async (trx) => {
+      const channel = await trx
+        .selectFrom('channels')
+        .select('id')
+        .where('id', '=', channelId)
+        .executeTakeFirst();
+      if (channel === undefined) throw new ParleyError('not_found', `channel ${channelId} does not exist`);
+      const now = Date.now();
+      const insert = trx
+        .insertInto('read_positions')
+        .values({ channel_id: channelId, user_id: userId, last_read_seq: seq, updated_at: now });
+      const forward =
+        this.dialect === 'sqlite'
+          ? sql<number>`max(last_read_seq, excluded.last_read_seq)`
+          : this.dialect === 'postgres'
+            ? sql<number>`greatest(read_positions.last_read_seq, excluded.last_read_seq)`
+            : sql<number>`greatest(last_read_seq, values(last_read_seq))`;
+      await (this.#caps.upsert === 'on-conflict'
+        ? insert.onConflict((oc) =>
+            oc.columns(['user_id', 'channel_id']).doUpdateSet({ last_read_seq: forward, updated_at: now }),
+          )
+        : insert.onDuplicateKeyUpdate({ last_read_seq: forward, updated_at: now })
+      ).execute();
+      const row = await trx
+        .selectFrom('read_positions')
+        .select('last_read_seq')
+        .where('user_id', '=', userId)
+        .where('channel_id', '=', channelId)
+        .executeTakeFirstOrThrow();
+      return toInt(row.last_read_seq);
+    });
+  }
+
+  readPositions(userId: string): Promise<ReadonlyMap<string, number>> {
+    return this.#guard('reading read positions', async () => {
+      const rows = await this.#db
+        .selectFrom('read_positions')
+        .select(['channel_id', 'last_read_seq'])
+        .where('user_id', '=', userId)
+        .execute();
+      return new Map(rows.map((r) => [r.channel_id, toInt(r.last_read_seq)]));
+    });
+  }
+
+  unreadCounts(
+    userId: string,
+    mention: string,
+    channels: readonly { readonly channelId: string; readonly after: number }[],
+    cap: number,
+  ): Promise<ReadonlyMap<string, UnreadCount>> {
+    return this.#guard('counting unread messages', async () => {
+      const escaped = mention.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const mentions = new RegExp(`@${escaped}(?![\\p{L}\\p{N}_])`, 'iu');
+      const counts = new Map<string, UnreadCount>();
+      // One bounded index range per channel: the cost follows the unread messages, capped.
+      await Promise.all(
+        channels.map(async ({ channelId, after }) => {
+          const rows = await this.#db
+            .selectFrom('messages')
+            .select(['text'])
+            .where('channel_id', '=', channelId)
+            .where('seq', '>', after)
+            .where('user_id', '<>', userId)
+            .where('deleted_at', 'is', null)
+            .orderBy('seq', 'asc')
+            .limit(Math.max(0, Math.floor(cap)))
+            .execute();
+          counts.set(channelId, {
+            unread: rows.length,
+            mentions: rows.filter((r) => mentions.test(r.text)).length,
+          });
+        }),
+      );
+      return counts;
+    });
+  }
+
+  updateChannel(id: string, patch: ChannelPatch): Promise<StoredChannel> {
+    if (patch.title !== undefined) checkLength('channel title', patch.title, MAX_TITLE);
+    if (patch.topic !== undefined) checkLength('channel topic', patch.topic, MAX_TOPIC);
+    return this.#write('updating a channel', async (trx) => {
+      const set: { title?: string; topic?: string; archived?: number } = {};
+      if (patch.title !== undefined) set.title = patch.title;
+      if (patch.topic !== undefined) set.topic = patch.topic;
+      if (patch.archived !== undefined) set.archived = patch.archived ? 1 : 0;
+      if (Object.keys(set).length > 0)
+        await trx.updateTable('channels').set(set).where('id', '=', id).execute();
+      const row = await trx.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+      if (row === undefined) throw new ParleyError('not_found', `channel ${id} does not exist`);
+      return toChannel(row);
+    });
+  }
+
+  getUserStatus(id: string): Promise<UserStatus | undefined> {
+    return this.#guard('reading a user', async () => {
+      const row = await this.#db
+        .selectFrom('users')
+        .select(['banned', 'tokens_valid_after'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toStatus(row);
+    });
+  }
+
+  setUserStatus(id: string, patch: Partial<UserStatus>): Promise<UserStatus> {
+    return this.#write('updating a user', async (trx) => {
+      const set: { banned?: number; tokens_valid_after?: number } = {};
+      if (patch.banned !== undefined) set.banned = patch.banned ? 1 : 0;
+      if (patch.tokensValidAfter !== undefined) set.tokens_valid_after = patch.tokensValidAfter;
+      if (Object.keys(set).length > 0) await trx.updateTable('users').set(set).where('id', '=', id).execute();
+      const row = await trx
+        .selectFrom('users')
+        .select(['banned', 'tokens_valid_after'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (row === undefined) throw new ParleyError('not_found', 'no such user');
+      return toStatus(row);
+    });
+  }
+
+  createAccount(account: StoredAccount & { readonly username: string }): Promise<StoredUser> {
+    checkLength('user id', account.userId, MAX_USER_ID);
+    checkLength('username', account.username, MAX_USERNAME);
+    checkLength('login', account.login, MAX_LOGIN);
+    return this.#guard('creating an account', async () => {
+      const createdAt = Date.now();
+      try {
+        await this.#transaction(async (trx) => {
+          await trx
+            .insertInto('users')
+            .values({
+              id: account.userId,
+              username: account.username,
+              password_hash: null,
+              created_at: createdAt,
+            })
+            .execute();
+          await trx
+            .insertInto('accounts')
+            .values({
+              login: account.login,
+              user_id: account.userId,
+              password_hash: account.passwordHash,
+              created_at: createdAt,
+            })
+            .execute();
+        });
+      } catch (error) {
+        if (classifyDatabaseError(error) === 'unique_violation') {
+          throw new ParleyError('conflict', 'that username is taken', { cause: error });
+        }
+        throw error;
+      }
+      return { id: account.userId, username: account.username, createdAt };
+    });
+  }
+
+  getAccount(login: string): Promise<StoredAccount | undefined> {
+    return this.#guard('reading an account', async () => {
+      const row = await this.#db
+        .selectFrom('accounts')
+        .select(['login', 'user_id', 'password_hash'])
+        .where('login', '=', login)
+        .executeTakeFirst();
+      return row === undefined
+        ? undefined
+        : { login: row.login, userId: row.user_id, passwordHash: row.password_hash };
+    });
+  }
+
+  saveRefreshToken(token: {
+    readonly id: string;
+    readonly userId: string;
+    readonly expiresAt: number;
+  }): Promise<void> {
+    return this.#guard('saving a refresh token', async () => {
+      await this.#db
+        .insertInto('refresh_tokens')
+        .values({ id: token.id, user_id: token.userId, expires_at: token.expiresAt, created_at: Date.now() })
+        .execute();
+    });
+  }
+
+  takeRefreshToken(id: string, now: number): Promise<string | undefined> {
+    return this.#write('using a refresh token', async (trx) => {
+      const row = await trx
+        .selectFrom('refresh_tokens')
+        .select(['user_id', 'expires_at'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      // Only the call whose DELETE removed the row gets the user.
+      const gone = await trx.deleteFrom('refresh_tokens').where('id', '=', id).executeTakeFirst();
+      if (Number(gone.numDeletedRows) === 0 || toInt(row.expires_at) <= now) return undefined;
+      return row.user_id;
+    });
+  }
+
+  deleteRefreshTokens(userId: string): Promise<void> {
+    return this.#guard('deleting refresh tokens', async () => {
+      await this.#db.deleteFrom('refresh_tokens').where('user_id', '=', userId).execute();
+    });
   }
 
   async ping(): Promise<boolean> {
@@ -483,6 +882,7 @@ export class KyselyStore implements Store {
           text: item.text,
           ts,
           client_msg_id: item.clientMsgId,
+          ...(item.replyTo == null ? {} : { reply_to: item.replyTo }),
         };
         rows.push({
           id: message.id,
@@ -493,6 +893,7 @@ export class KyselyStore implements Store {
           text: message.text,
           timestamp: ts,
           client_msg_id: message.client_msg_id,
+          reply_to: item.replyTo ?? null,
         });
         results[i] = { message, duplicate: false };
       }
@@ -552,7 +953,7 @@ export class KyselyStore implements Store {
       // dialect. Another user's message with the same client id may come back; the key filters it.
       const rows = await trx
         .selectFrom('messages')
-        .selectAll()
+        .select(MESSAGE_SELECT)
         .where('channel_id', '=', channelId)
         .where('client_msg_id', 'in', ids.slice(start, start + LOOKUP_CHUNK))
         .execute();
@@ -644,13 +1045,68 @@ export class KyselyStore implements Store {
   #page(
     doing: string,
     limit: number,
-    read: (limit: number) => Promise<readonly Selectable<MessagesTable>[]>,
+    read: (limit: number) => Promise<readonly MessageRow[]>,
   ): Promise<readonly Message[]> {
     return this.#guard(doing, async () => {
       if (!(limit >= 1)) return [];
       const rows = await read(Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER));
-      return rows.map(toMessage);
+      return this.#withReactions(this.#db, rows.map(toMessage));
     });
+  }
+
+  /** `messages` with their reaction counts (one query for the whole page). */
+  async #withReactions(db: Kysely<StoreTables>, messages: readonly Message[]): Promise<Message[]> {
+    const ids = messages.filter((m) => m.deleted !== true).map((m) => m.id);
+    if (ids.length === 0) return [...messages];
+    const byMessage = new Map<string, Map<string, string[]>>();
+    for (let start = 0; start < ids.length; start += LOOKUP_CHUNK) {
+      const rows = await db
+        .selectFrom('reactions')
+        .select(['message_id', 'emoji', 'user_id'])
+        .where('message_id', 'in', ids.slice(start, start + LOOKUP_CHUNK))
+        .orderBy('message_id')
+        .orderBy('created_at')
+        .orderBy('emoji')
+        .orderBy('user_id')
+        .execute();
+      for (const row of rows) {
+        let emojis = byMessage.get(row.message_id);
+        if (emojis === undefined) {
+          emojis = new Map();
+          byMessage.set(row.message_id, emojis);
+        }
+        const users = emojis.get(row.emoji);
+        if (users === undefined) emojis.set(row.emoji, [row.user_id]);
+        else users.push(row.user_id);
+      }
+    }
+    return messages.map((m) => {
+      const emojis = byMessage.get(m.id);
+      if (emojis === undefined) return m;
+      const reactions = [...emojis].map(([emoji, users]) => ({
+        emoji,
+        count: users.length,
+        user_ids: users.sort(codePointOrder),
+      }));
+      return { ...m, reactions };
+    });
+  }
+
+  async #selectMessage(db: Kysely<StoreTables>, channelId: string, id: string): Promise<Message | undefined> {
+    const row = await db
+      .selectFrom('messages')
+      .select(MESSAGE_SELECT)
+      .where('id', '=', id)
+      .where('channel_id', '=', channelId)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    const [message] = await this.#withReactions(db, [toMessage(row)]);
+    return message;
+  }
+
+  /** Runs a small write in a transaction, turning outages into `unavailable`. */
+  #write<T>(doing: string, fn: (trx: Kysely<StoreTables>) => Promise<T>): Promise<T> {
+    return this.#guard(doing, () => this.#transaction(fn));
   }
 
   #assertOpen(): void {
@@ -734,6 +1190,14 @@ function toUser(row: Pick<Selectable<UsersTable>, 'id' | 'username' | 'created_a
   return { id: row.id, username: row.username, createdAt: toInt(row.created_at) };
 }
 
+function toStatus(row: { banned: number; tokens_valid_after: number | string }): UserStatus {
+  return { banned: Number(row.banned) !== 0, tokensValidAfter: toInt(row.tokens_valid_after) };
+}
+
+function codePointOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function toChannel(row: Selectable<ChannelsTable>): StoredChannel {
   return {
     id: row.id,
@@ -743,18 +1207,24 @@ function toChannel(row: Selectable<ChannelsTable>): StoredChannel {
     lastSeq: toInt(row.last_seq),
     createdBy: row.created_by,
     createdAt: toInt(row.created_at),
+    topic: row.topic,
+    archived: Number(row.archived) !== 0,
   };
 }
 
-function toMessage(row: Selectable<MessagesTable>): Message {
+function toMessage(row: MessageRow): Message {
+  const deleted = row.deleted_at !== null;
   return {
     id: row.id,
     channel: row.channel_id,
     seq: toInt(row.seq),
     user_id: row.user_id,
     username: row.username,
-    text: row.text,
+    text: deleted ? '' : row.text,
     ts: toInt(row.timestamp),
     client_msg_id: row.client_msg_id,
+    ...(row.reply_to === null ? {} : { reply_to: row.reply_to }),
+    ...(row.edited_at === null ? {} : { edited_at: toInt(row.edited_at) }),
+    ...(deleted ? { deleted: true as const } : {}),
   };
 }

@@ -106,6 +106,173 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
         }
       },
     },
+    '0002_chat_features': migration0002(dialect),
+  };
+}
+
+/**
+ * Accounts, refresh tokens, revocation, channel topics and archiving, edits, deletes, replies,
+ * reactions, read positions and full-text search, each dialect with its own engine:
+ * - SQLite: an FTS5 table without content (`contentless_delete`) keyed by `message_search`, a
+ *   rowid map with an INTEGER PRIMARY KEY (VACUUM may renumber the implicit rowids of
+ *   `messages`, which would detach an index keyed on them), kept in step by triggers;
+ * - MySQL/MariaDB: an InnoDB FULLTEXT index on `messages.text`, whose collation becomes
+ *   case-insensitive (the binary one made FULLTEXT matching case-sensitive), built without the
+ *   stop-word list (so "about" or "will" can be found); words shorter than
+ *   `innodb_ft_min_token_size` (default 3, a server setting) are not indexed;
+ * - PostgreSQL: a stored `tsvector` column (the `simple` configuration: no stemming, no stop
+ *   words, any language) with a GIN index.
+ */
+function migration0002(dialect: StoreDialect): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
+      const table = <T extends string, C extends string>(
+        builder: CreateTableBuilder<T, C>,
+      ): CreateTableBuilder<T, C> =>
+        dialect === 'mysql'
+          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
+          : builder;
+
+      // One column per ALTER: SQLite adds only one at a time.
+      const addColumns = async (
+        name: string,
+        columns: readonly [string, string, (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder][],
+      ) => {
+        for (const [column, type, build] of columns) {
+          await db.schema
+            .alterTable(name)
+            .addColumn(column, sql.raw(type), (c) => build(c))
+            .execute();
+        }
+      };
+      const asIs = (c: ColumnDefinitionBuilder) => c;
+      const zero = (c: ColumnDefinitionBuilder) => c.notNull().defaultTo(0);
+
+      await addColumns('users', [
+        // Tokens issued (`iat`) before this time (ms) are refused: "log out everywhere".
+        ['tokens_valid_after', 'bigint', zero],
+        ['banned', 'integer', zero],
+      ]);
+      await addColumns('channels', [
+        ['topic', 'varchar(500)', (c) => c.notNull().defaultTo('')],
+        ['archived', 'integer', zero],
+      ]);
+      await addColumns('messages', [
+        ['reply_to', 'varchar(36)', id],
+        ['edited_at', 'bigint', asIs],
+        ['deleted_at', 'bigint', asIs],
+      ]);
+      await db.schema
+        .createIndex('messages_channel_reply')
+        .on('messages')
+        .columns(['channel_id', 'reply_to'])
+        .execute();
+
+      await table(
+        db.schema
+          .createTable('accounts')
+          // The login name, lowercased: unique, unlike display names.
+          .addColumn('login', 'varchar(64)', (c) => id(c).primaryKey())
+          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull().unique())
+          .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addForeignKeyConstraint('accounts_user_fk', ['user_id'], 'users', ['id'], (fk) =>
+            fk.onDelete('cascade'),
+          ),
+      ).execute();
+
+      await table(
+        db.schema
+          .createTable('refresh_tokens')
+          // SHA-256 of the token (hex): a stolen database holds no usable token.
+          .addColumn('id', 'varchar(64)', (c) => id(c).primaryKey())
+          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addForeignKeyConstraint('refresh_tokens_user_fk', ['user_id'], 'users', ['id'], (fk) =>
+            fk.onDelete('cascade'),
+          ),
+      ).execute();
+      await db.schema.createIndex('refresh_tokens_user_id').on('refresh_tokens').column('user_id').execute();
+
+      await table(
+        db.schema
+          .createTable('reactions')
+          .addColumn('message_id', 'varchar(36)', (c) => id(c).notNull())
+          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
+          .addColumn('emoji', 'varchar(32)', (c) => id(c).notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('reactions_pk', ['message_id', 'user_id', 'emoji'])
+          .addForeignKeyConstraint('reactions_message_fk', ['message_id'], 'messages', ['id'], (fk) =>
+            fk.onDelete('cascade'),
+          ),
+      ).execute();
+
+      await table(
+        db.schema
+          .createTable('read_positions')
+          .addColumn('channel_id', 'varchar(100)', (c) => id(c).notNull())
+          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
+          .addColumn('last_read_seq', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('read_positions_pk', ['user_id', 'channel_id'])
+          .addForeignKeyConstraint('read_positions_channel_fk', ['channel_id'], 'channels', ['id'], (fk) =>
+            fk.onDelete('cascade'),
+          ),
+      ).execute();
+
+      if (dialect === 'sqlite') {
+        await sql`create table message_search (rowid integer primary key, message_id varchar(36) not null unique)`.execute(
+          db,
+        );
+        await sql`create virtual table messages_fts using fts5(text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`.execute(
+          db,
+        );
+        await sql`create trigger messages_fts_insert after insert on messages begin
+          insert into message_search (message_id) values (new.id);
+          insert into messages_fts (rowid, text)
+            values ((select rowid from message_search where message_id = new.id), new.text);
+        end`.execute(db);
+        await sql`create trigger messages_fts_update after update of text on messages begin
+          delete from messages_fts where rowid = (select rowid from message_search where message_id = old.id);
+          insert into messages_fts (rowid, text)
+            values ((select rowid from message_search where message_id = new.id), new.text);
+        end`.execute(db);
+        await sql`create trigger messages_fts_delete after delete on messages begin
+          delete from messages_fts where rowid = (select rowid from message_search where message_id = old.id);
+          delete from message_search where message_id = old.id;
+        end`.execute(db);
+        await sql`insert into message_search (message_id) select id from messages`.execute(db);
+        await sql`insert into messages_fts (rowid, text)
+          select s.rowid, m.text from messages m join message_search s on s.message_id = m.id`.execute(db);
+      } else if (dialect === 'mysql') {
+        // The stop-word setting is read when the index is built, from the session that builds it.
+        await db.connection().execute(async (conn) => {
+          await sql`set session innodb_ft_enable_stopword = 0`.execute(conn);
+          await sql`alter table messages modify text text character set utf8mb4 collate utf8mb4_unicode_ci not null`.execute(
+            conn,
+          );
+          await sql`alter table messages add fulltext index messages_text_ft (text)`.execute(conn);
+        });
+      } else {
+        await sql`alter table messages add column search tsvector generated always as (to_tsvector('simple', text)) stored`.execute(
+          db,
+        );
+        await sql`create index messages_search on messages using gin (search)`.execute(db);
+      }
+    },
+
+    async down(db: AnyDb): Promise<void> {
+      for (const name of ['read_positions', 'reactions', 'refresh_tokens', 'accounts']) {
+        await db.schema.dropTable(name).ifExists().execute();
+      }
+      if (dialect === 'sqlite') {
+        await sql`drop table if exists messages_fts`.execute(db);
+        await sql`drop table if exists message_search`.execute(db);
+      }
+    },
   };
 }
 

@@ -1,5 +1,43 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 
+/** Whether a user may sign in, and which of their tokens still count. */
+export interface UserStatus {
+  /** A banned user's tokens are all refused. */
+  readonly banned: boolean;
+  /** Tokens issued (`iat`, in ms) before this time are refused; 0 = none revoked. */
+  readonly tokensValidAfter: number;
+}
+
+/** A local account (standalone mode): a login name with an argon2id password hash. */
+export interface StoredAccount {
+  readonly login: string;
+  readonly userId: string;
+  readonly passwordHash: string;
+}
+
+/** What a channel update may change; absent fields stay as they are. */
+export interface ChannelPatch {
+  readonly title?: string;
+  readonly topic?: string;
+  readonly archived?: boolean;
+}
+
+/** A search over the messages of some channels. */
+export interface SearchQuery {
+  /** The channels to search (the caller decides which the user may read). */
+  readonly channelIds: readonly string[];
+  /** The user's words; see `searchTerms` for how they are read. */
+  readonly text: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** Unread and mention counts of one channel for one user. */
+export interface UnreadCount {
+  readonly unread: number;
+  readonly mentions: number;
+}
+
 /** A stored user. Users seen first through an external token are created on the fly. */
 export interface StoredUser {
   readonly id: string;
@@ -18,6 +56,10 @@ export interface StoredChannel {
   readonly lastSeq: number;
   readonly createdBy: string | null;
   readonly createdAt: number;
+  /** Free text describing the channel ('' when none). */
+  readonly topic: string;
+  /** Archived channels keep their history and refuse new messages. */
+  readonly archived: boolean;
 }
 
 /** A channel membership. */
@@ -36,6 +78,8 @@ export interface NewMessage {
   readonly username: string;
   readonly text: string;
   readonly clientMsgId: string | null;
+  /** The id of a message of the same channel this one replies to. */
+  readonly replyTo?: string | null;
 }
 
 /** The outcome of an append: the stored message, and whether it was stored by an earlier call. */
@@ -73,6 +117,7 @@ export interface Store {
     readonly kind: ChannelKind;
     readonly title: string;
     readonly owner: string | null;
+    readonly topic?: string;
   }): Promise<StoredChannel>;
   /** The channel, or undefined. `lastSeq` is current as of the call. */
   getChannel(id: string): Promise<StoredChannel | undefined>;
@@ -104,6 +149,92 @@ export interface Store {
   before(channelId: string, before: number, limit: number): Promise<readonly Message[]>;
   /** Up to `limit` messages with seq > `after`, the nearest ones, ascending by seq. */
   after(channelId: string, after: number, limit: number): Promise<readonly Message[]>;
+
+  /**
+   * The message, or undefined (also when it is in another channel). Like history pages, a
+   * message carries `reply_to`, `edited_at`, `deleted` and `reactions` when they apply.
+   */
+  getMessage(channelId: string, id: string): Promise<Message | undefined>;
+  /**
+   * Replaces a message's text and sets `edited_at`. Throws `not_found` for an unknown message
+   * and `conflict` for a deleted one.
+   */
+  editMessage(channelId: string, id: string, text: string): Promise<Message>;
+  /**
+   * Deletes a message: its seq stays (history keeps no gaps), its text becomes '' in storage
+   * and in the search index, its reactions go, and it carries `deleted: true`. Deleting a
+   * deleted message returns it unchanged. Throws `not_found` for an unknown message.
+   */
+  deleteMessage(channelId: string, id: string): Promise<Message>;
+  /**
+   * Adds the user's reaction `emoji` to a message, or removes it when it is there. Returns
+   * whether it was added, and the message with its reaction counts. Throws `not_found` for an
+   * unknown message and `conflict` for a deleted one.
+   */
+  toggleReaction(
+    channelId: string,
+    messageId: string,
+    userId: string,
+    emoji: string,
+  ): Promise<{ readonly added: boolean; readonly message: Message }>;
+  /** Up to `limit` replies to `rootId` with seq > `after`, ascending by seq. */
+  thread(channelId: string, rootId: string, after: number, limit: number): Promise<readonly Message[]>;
+  /**
+   * Full-text search with the database's own engine (SQLite FTS5, MySQL/MariaDB FULLTEXT,
+   * PostgreSQL tsvector), never a scan: messages of `channelIds` that contain every term of
+   * `text` (as a word or a word's beginning, case-insensitively), deleted ones excluded,
+   * newest first, `offset` skipped. No terms, or no channels, find nothing.
+   */
+  search(query: SearchQuery): Promise<readonly Message[]>;
+
+  /**
+   * Moves the user's read position in a channel forward to `seq` (never back: two clients
+   * racing cannot undo each other). Returns the position now stored. Throws `not_found` for an
+   * unknown channel.
+   */
+  setReadPosition(channelId: string, userId: string, seq: number): Promise<number>;
+  /** The user's read positions, by channel id (channels never read are absent). */
+  readPositions(userId: string): Promise<ReadonlyMap<string, number>>;
+  /**
+   * Per channel: messages after the given seq that others sent and that are not deleted
+   * (`unread`, at most `cap`), and how many of those mention `@mention` (`mentions`; a word
+   * boundary must follow, any case).
+   */
+  unreadCounts(
+    userId: string,
+    mention: string,
+    channels: readonly { readonly channelId: string; readonly after: number }[],
+    cap: number,
+  ): Promise<ReadonlyMap<string, UnreadCount>>;
+
+  /** Changes a channel's title, topic or archived flag. Throws `not_found` for an unknown channel. */
+  updateChannel(id: string, patch: ChannelPatch): Promise<StoredChannel>;
+
+  /** The user's ban flag and token cut-off, or undefined for an unknown user. */
+  getUserStatus(id: string): Promise<UserStatus | undefined>;
+  /** Changes the user's ban flag and/or token cut-off. Throws `not_found` for an unknown user. */
+  setUserStatus(id: string, patch: Partial<UserStatus>): Promise<UserStatus>;
+
+  /**
+   * Creates a user and their local account in one transaction. Throws `conflict` when the
+   * login or the user id is taken.
+   */
+  createAccount(account: StoredAccount & { readonly username: string }): Promise<StoredUser>;
+  /** The account with that login name, or undefined. */
+  getAccount(login: string): Promise<StoredAccount | undefined>;
+  /** Stores a refresh token's id (a hash of the token) for the user, valid until `expiresAt`. */
+  saveRefreshToken(token: {
+    readonly id: string;
+    readonly userId: string;
+    readonly expiresAt: number;
+  }): Promise<void>;
+  /**
+   * Removes the refresh token and returns its user, or undefined when it is unknown or expired
+   * at `now`. Of two concurrent calls with one token, at most one gets the user.
+   */
+  takeRefreshToken(id: string, now: number): Promise<string | undefined>;
+  /** Removes every refresh token of the user. */
+  deleteRefreshTokens(userId: string): Promise<void>;
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
