@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
 
 /** Every setting of a Parley node, typed and validated; every limit named with its default. */
@@ -16,6 +17,14 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   /** Public channels created at start when missing. */
   readonly defaultChannels: readonly string[];
+  /** The HTTP API's accounts, server API key and webhooks. */
+  readonly api: ApiConfig;
+  /** Redis for fan-out and presence across processes and machines; undefined = in-process. */
+  readonly redisUrl: string | undefined;
+  /** Worker processes on this machine (`--workers`); 1 = no cluster. */
+  readonly workers: number;
+  /** How long a SIGTERM drain may take before the process exits anyway. */
+  readonly drainTimeoutMs: number;
 }
 
 /** How tokens are verified. */
@@ -31,6 +40,22 @@ export interface JwtConfig {
   /** How long a token without `exp` stays valid after its `iat`. */
   readonly maxAgeSeconds: number;
   readonly clockToleranceSeconds: number;
+}
+
+/** Settings of the HTTP API (docs/api.md). */
+export interface ApiConfig {
+  /** The key of the server API (`/api/server/…`); undefined = that API is off. */
+  readonly apiKey: string | undefined;
+  /** Whether anyone may create an account (`POST /api/auth/register`). */
+  readonly registration: boolean;
+  /** Lifetime of an access token issued at login or refresh. */
+  readonly accessTokenTtlSeconds: number;
+  /** Lifetime of a refresh token (each use replaces it with a new one). */
+  readonly refreshTokenTtlSeconds: number;
+  /** Where webhooks are POSTed; empty = no webhooks. */
+  readonly webhookUrls: readonly string[];
+  /** The HMAC-SHA256 key of webhook signatures (required when there are webhook URLs). */
+  readonly webhookSecret: Uint8Array | undefined;
 }
 
 /** Limits enforced at the edge. docs/protocol.md lists each with its default. */
@@ -70,6 +95,29 @@ export interface Limits {
   readonly tokenExpiryWarningMs: number;
   /** Largest group-commit batch. */
   readonly commitBatchMax: number;
+  /** Login attempts per minute from one IP address, and for one username (before hashing). */
+  readonly loginPerMinutePerIp: number;
+  readonly loginPerMinutePerUsername: number;
+  /** Largest HTTP request body. */
+  readonly httpBodyMaxBytes: number;
+  /** HTTP requests per second per authenticated user (or per IP without a token), and the burst. */
+  readonly httpPerSecond: number;
+  readonly httpBurst: number;
+  /** Largest search page, and the deepest offset a search may page to. */
+  readonly searchPageMax: number;
+  readonly searchOffsetMax: number;
+  /** Unread messages counted per channel at most (lists show "1000+" beyond). */
+  readonly unreadCountMax: number;
+  /** How long a user must stay disconnected before the `user.offline` webhook. */
+  readonly offlineGraceMs: number;
+  /** Webhook deliveries waiting at most; beyond it new events are dropped (and counted). */
+  readonly webhookQueueMax: number;
+  /** Attempts per webhook delivery, the first retry's delay (doubling), and each attempt's timeout. */
+  readonly webhookMaxAttempts: number;
+  readonly webhookRetryBaseMs: number;
+  readonly webhookTimeoutMs: number;
+  /** Webhook deliveries in flight at once. */
+  readonly webhookConcurrency: number;
 }
 
 /** The defaults of every limit. */
@@ -93,6 +141,20 @@ export const DEFAULT_LIMITS: Limits = {
   maxSubscriptions: 200,
   tokenExpiryWarningMs: 30_000,
   commitBatchMax: 500,
+  loginPerMinutePerIp: 20,
+  loginPerMinutePerUsername: 5,
+  httpBodyMaxBytes: 64 * 1024,
+  httpPerSecond: 20,
+  httpBurst: 60,
+  searchPageMax: 50,
+  searchOffsetMax: 1000,
+  unreadCountMax: 1000,
+  offlineGraceMs: 10_000,
+  webhookQueueMax: 10_000,
+  webhookMaxAttempts: 6,
+  webhookRetryBaseMs: 1000,
+  webhookTimeoutMs: 5000,
+  webhookConcurrency: 4,
 };
 
 const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
@@ -115,6 +177,20 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   maxSubscriptions: 'PARLEY_MAX_SUBSCRIPTIONS',
   tokenExpiryWarningMs: 'PARLEY_TOKEN_EXPIRY_WARNING_MS',
   commitBatchMax: 'PARLEY_COMMIT_BATCH_MAX',
+  loginPerMinutePerIp: 'PARLEY_LOGIN_PER_MINUTE_PER_IP',
+  loginPerMinutePerUsername: 'PARLEY_LOGIN_PER_MINUTE_PER_USERNAME',
+  httpBodyMaxBytes: 'PARLEY_HTTP_BODY_MAX_BYTES',
+  httpPerSecond: 'PARLEY_HTTP_PER_SECOND',
+  httpBurst: 'PARLEY_HTTP_BURST',
+  searchPageMax: 'PARLEY_SEARCH_PAGE_MAX',
+  searchOffsetMax: 'PARLEY_SEARCH_OFFSET_MAX',
+  unreadCountMax: 'PARLEY_UNREAD_COUNT_MAX',
+  offlineGraceMs: 'PARLEY_OFFLINE_GRACE_MS',
+  webhookQueueMax: 'PARLEY_WEBHOOK_QUEUE_MAX',
+  webhookMaxAttempts: 'PARLEY_WEBHOOK_MAX_ATTEMPTS',
+  webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
+  webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
+  webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',
 };
 
 /** The smallest secret accepted, in bytes (HS256 wants at least the hash size). */
@@ -126,6 +202,8 @@ export interface ConfigFlags {
   readonly host?: string | undefined;
   readonly databaseUrl?: string | undefined;
   readonly dev?: boolean | undefined;
+  /** `--workers N` or `auto` (one per core). */
+  readonly workers?: string | undefined;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -223,9 +301,67 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       ),
     },
     limits,
+    api: loadApiConfig(env, rawSecret),
     allowedOrigins: list(env.PARLEY_ALLOWED_ORIGINS),
+    redisUrl: env.PARLEY_REDIS_URL || undefined,
+    workers: parseWorkers(flags.workers ?? env.PARLEY_WORKERS ?? '1'),
+    drainTimeoutMs: positiveInt(env, 'PARLEY_DRAIN_TIMEOUT_MS', 10_000),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
+  };
+}
+
+function loadApiConfig(env: NodeJS.ProcessEnv, jwtSecret: string | undefined): ApiConfig {
+  const apiKey = env.PARLEY_API_KEY || undefined;
+  if (apiKey !== undefined) {
+    if (new TextEncoder().encode(apiKey).length < MIN_SECRET_BYTES) {
+      throw new ParleyError(
+        'bad_request',
+        `PARLEY_API_KEY is too short; use at least ${MIN_SECRET_BYTES} random bytes (e.g. \`openssl rand -base64 48\`)`,
+      );
+    }
+    if (apiKey === jwtSecret) {
+      throw new ParleyError(
+        'bad_request',
+        'PARLEY_API_KEY must differ from PARLEY_JWT_SECRET: a leaked API key must not let anyone sign tokens',
+      );
+    }
+  }
+  const registration = env.PARLEY_REGISTRATION ?? 'open';
+  if (registration !== 'open' && registration !== 'closed') {
+    throw new ParleyError(
+      'bad_request',
+      `PARLEY_REGISTRATION must be "open" or "closed", got "${registration}"`,
+    );
+  }
+  const webhookUrls = list(env.PARLEY_WEBHOOK_URLS);
+  for (const url of webhookUrls) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      throw new ParleyError('bad_request', `PARLEY_WEBHOOK_URLS: "${url}" is not a URL`);
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new ParleyError('bad_request', `PARLEY_WEBHOOK_URLS: "${url}" must be an http(s) URL`);
+    }
+  }
+  const rawWebhookSecret = env.PARLEY_WEBHOOK_SECRET || undefined;
+  const webhookSecret =
+    rawWebhookSecret === undefined ? undefined : new TextEncoder().encode(rawWebhookSecret);
+  if (webhookUrls.length > 0 && (webhookSecret === undefined || webhookSecret.length < MIN_SECRET_BYTES)) {
+    throw new ParleyError(
+      'bad_request',
+      `PARLEY_WEBHOOK_URLS is set, so PARLEY_WEBHOOK_SECRET must be too: at least ${MIN_SECRET_BYTES} random bytes, shared with the receiver to check signatures`,
+    );
+  }
+  return {
+    apiKey,
+    registration: registration === 'open',
+    accessTokenTtlSeconds: parseDuration(env.PARLEY_ACCESS_TOKEN_TTL ?? '15m', 'PARLEY_ACCESS_TOKEN_TTL'),
+    refreshTokenTtlSeconds: parseDuration(env.PARLEY_REFRESH_TOKEN_TTL ?? '30d', 'PARLEY_REFRESH_TOKEN_TTL'),
+    webhookUrls,
+    webhookSecret,
   };
 }
 
@@ -235,6 +371,18 @@ function positiveIntOrZero(env: NodeJS.ProcessEnv, name: string, fallback: numbe
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0 || n > 65535) {
     throw new ParleyError('bad_request', `${name} must be a port number, got "${raw}"`);
+  }
+  return n;
+}
+
+function parseWorkers(raw: string): number {
+  if (raw === 'auto') return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 256) {
+    throw new ParleyError(
+      'bad_request',
+      `--workers / PARLEY_WORKERS must be a number from 1 to 256 or "auto", got "${raw}"`,
+    );
   }
   return n;
 }

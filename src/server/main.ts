@@ -1,21 +1,34 @@
+import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { ParleyError } from '../protocol/error-catalogue.js';
 import { JoseTokenVerifier } from './auth/jose-token-verifier.js';
+import type { Bus } from './bus/bus.js';
+import { ClusterBus, type IpcChannel } from './bus/cluster-bus.js';
+import { ClusterBusRelay } from './bus/cluster-bus-relay.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
 import { type Config, loadConfig } from './config.js';
 import { ParleyServer } from './parley-server.js';
+import { ClusterPresence } from './presence/cluster-presence.js';
+import { ClusterPresenceHost } from './presence/cluster-presence-host.js';
 import { MemoryPresence } from './presence/memory-presence.js';
+import type { Presence } from './presence/presence.js';
+import { RedisPresence } from './presence/redis-presence.js';
 import { openStore } from './store/open-store.js';
 
-const USAGE = 'usage: parley serve [--port N] [--host H] [--db URL] [--dev]';
+const USAGE = 'usage: parley serve [--port N] [--host H] [--db URL] [--workers N|auto] [--dev]';
 
-/** How long a SIGTERM/SIGINT drain may take before the process exits anyway. */
-const DRAIN_DEADLINE_MS = 10_000;
+/** What a worker tells the primary once it listens. */
+interface ListeningMessage {
+  readonly parley: 'listening';
+  readonly port: number;
+}
 
 /**
  * `parley serve`: the composition root. Reads the configuration, picks the implementations,
- * starts a node, and drains it on SIGINT/SIGTERM. The only code that touches `process`.
+ * starts a node (or, with `--workers N`, a primary that runs N worker nodes on one port), and
+ * drains on SIGINT/SIGTERM. The only code that touches `process`.
  */
 export async function runServe(argv: readonly string[]): Promise<number> {
   let config: Config;
@@ -26,6 +39,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
+        workers: { type: 'string' },
         dev: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -39,7 +53,13 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
       throw new ParleyError('bad_request', `--port must be a port number, got "${values.port}"`);
     }
-    config = loadConfig(process.env, { port, host: values.host, databaseUrl: values.db, dev: values.dev });
+    config = loadConfig(process.env, {
+      port,
+      host: values.host,
+      databaseUrl: values.db,
+      dev: values.dev,
+      workers: values.workers,
+    });
   } catch (err) {
     process.stderr.write(`parley serve: ${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -49,21 +69,39 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     level: config.logLevel,
     redact: { paths: ['token', '*.token', 'password', '*.password', 'text', '*.text'], censor: '[redacted]' },
   });
-  if (config.jwt.secretGenerated) {
+  if (config.jwt.secretGenerated && cluster.isPrimary) {
     process.stderr.write(
       '\n  *** DEVELOPMENT MODE: using a throwaway JWT secret generated for this run. ***\n' +
         '  *** Tokens die with this process. Set PARLEY_JWT_SECRET for anything real. ***\n' +
         `  *** Sign test tokens with: parley token --secret ${new TextDecoder().decode(config.jwt.secret)} --user-id 1 --username me\n\n`,
     );
   }
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);
+  return runNode(config, logger);
+}
 
+async function runNode(config: Config, logger: Logger): Promise<number> {
+  const onError = (err: unknown, what: string) => logger.error({ err }, what);
+  const ipc = cluster.isWorker ? (process as unknown as IpcChannel) : undefined;
   let server: ParleyServer;
   try {
+    let bus: Bus;
+    let presence: Presence;
+    if (config.redisUrl !== undefined) {
+      bus = await RedisBus.connect(config.redisUrl, { onError });
+      presence = await RedisPresence.connect(config.redisUrl, { onError });
+    } else if (ipc !== undefined) {
+      bus = new ClusterBus(ipc);
+      presence = new ClusterPresence(ipc);
+    } else {
+      bus = new MemoryBus();
+      presence = new MemoryPresence();
+    }
     const store = await openStore(config.databaseUrl, { commitBatchMax: config.limits.commitBatchMax });
     server = await ParleyServer.start(config, {
       store,
-      bus: new MemoryBus(),
-      presence: new MemoryPresence(),
+      bus,
+      presence,
       verifier: new JoseTokenVerifier(config.jwt),
       logger,
     });
@@ -72,11 +110,17 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     logger.debug({ err }, 'start failed');
     return 1;
   }
+  const bus = config.redisUrl !== undefined ? 'redis' : ipc !== undefined ? 'cluster' : 'memory';
   logger.info(
-    { port: server.port, host: config.host, db: redactUrl(config.databaseUrl) },
+    { port: server.port, host: config.host, db: redactUrl(config.databaseUrl), bus },
     'parley listening',
   );
-  process.stdout.write(`Parley listening on http://${config.host}:${server.port} (WebSocket: /ws)\n`);
+  if (ipc !== undefined) {
+    const message: ListeningMessage = { parley: 'listening', port: server.port };
+    ipc.send(message);
+  } else {
+    process.stdout.write(`Parley listening on http://${config.host}:${server.port} (WebSocket: /ws)\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -87,11 +131,13 @@ export async function runServe(argv: readonly string[]): Promise<number> {
       const deadline = setTimeout(() => {
         logger.error('drain deadline passed; exiting');
         resolve(1);
-      }, DRAIN_DEADLINE_MS);
+      }, config.drainTimeoutMs);
       deadline.unref();
       server.close().then(
         () => {
           clearTimeout(deadline);
+          // A worker's IPC channel would keep it alive after the drain.
+          if (ipc !== undefined) process.disconnect?.();
           resolve(0);
         },
         (err) => {
@@ -99,6 +145,67 @@ export async function runServe(argv: readonly string[]): Promise<number> {
           resolve(1);
         },
       );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+// The primary of `--workers N`: forks the workers (which share the port), relays their bus and
+// presence when there is no Redis, replaces a worker that dies, and drains them on a signal.
+async function runPrimary(config: Config, logger: Logger): Promise<number> {
+  const relay = config.redisUrl === undefined ? new ClusterBusRelay() : undefined;
+  const presence = config.redisUrl === undefined ? new ClusterPresenceHost() : undefined;
+  // Workers must verify with the same secret, including a generated one.
+  const env = { PARLEY_JWT_SECRET: new TextDecoder().decode(config.jwt.secret) };
+  const workers = new Set<Worker>();
+  let stopping = false;
+  let listeningPort: number | undefined;
+  let announced = false;
+  let listeningCount = 0;
+
+  const fork = (): void => {
+    const worker = cluster.fork(env);
+    workers.add(worker);
+    relay?.add(worker);
+    presence?.add(worker);
+    worker.on('message', (m: Partial<ListeningMessage> | null) => {
+      if (m?.parley !== 'listening' || typeof m.port !== 'number') return;
+      listeningPort = m.port;
+      listeningCount++;
+      if (!announced && listeningCount >= config.workers) {
+        announced = true;
+        process.stdout.write(
+          `Parley listening on http://${config.host}:${listeningPort} (WebSocket: /ws, ${config.workers} workers)\n`,
+        );
+      }
+    });
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) return;
+      logger.error({ code, signal, pid: worker.process.pid }, 'worker died; starting another');
+      fork();
+    });
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, workers: workers.size }, 'draining workers');
+      const deadline = setTimeout(() => {
+        logger.error('drain deadline passed; killing workers');
+        for (const w of workers) w.process.kill('SIGKILL');
+        resolve(1);
+      }, config.drainTimeoutMs + 2000);
+      deadline.unref();
+      const exits = [...workers].map((w) => new Promise<void>((r) => w.once('exit', () => r())));
+      for (const w of workers) w.process.kill('SIGTERM');
+      void Promise.all(exits).then(() => {
+        clearTimeout(deadline);
+        resolve(0);
+      });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -94,16 +94,18 @@ export class ParleyServer {
   }
 
   /**
-   * Drains the node: stops accepting, closes every client with "reconnect elsewhere" (4000),
-   * finishes pending commits, then closes the store, bus and presence.
+   * Drains the node: stops accepting sockets and frames, finishes pending commits (their acks
+   * still reach the clients), closes every client with "reconnect elsewhere" (4000), then closes
+   * the bus and presence.
    */
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    this.#gateway.pause();
+    await this.#parts.store.close();
     await this.#gateway.close();
     this.#http.closeAllConnections();
     await httpClosed;
     this.#hub.close();
-    await this.#parts.store.close();
     await this.#parts.bus.close();
     await this.#parts.presence.close();
   }

@@ -47,6 +47,7 @@ export class Connection implements Session {
   #timers: NodeJS.Timeout[] = [];
   #expiryTimers: NodeJS.Timeout[] = [];
   #expiresAt = 0;
+  #draining = false;
 
   constructor(ws: WebSocket, deps: ConnectionDeps) {
     this.#ws = ws;
@@ -109,6 +110,11 @@ export class Connection implements Session {
     this.#ws.once('close', () => clearTimeout(kill));
   }
 
+  /** Refuses further frames (each gets `server_shutdown`) while the node drains. */
+  stopReading(): void {
+    this.#draining = true;
+  }
+
   /** Calls `fn` once the socket is fully closed. */
   onClosed(fn: () => void): void {
     if (this.#ws.readyState === this.#ws.CLOSED) fn();
@@ -147,6 +153,10 @@ export class Connection implements Session {
       return;
     }
     const frame = parsed.frame;
+    if (this.#draining) {
+      this.#sendError(frame.ref, new ParleyError('server_shutdown', 'server is shutting down; reconnect'));
+      return;
+    }
     if (!allowed) {
       // Every request is answered, even a dropped one, so a client never waits in vain.
       this.#sendError(

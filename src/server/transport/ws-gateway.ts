@@ -40,7 +40,8 @@ export class WsGateway {
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#heartbeat = setInterval(() => {
       const now = Date.now();
-      for (const [ip, bucket] of this.#connectBuckets) if (bucket.isFull(now)) this.#connectBuckets.delete(ip);
+      for (const [ip, bucket] of this.#connectBuckets)
+        if (bucket.isFull(now)) this.#connectBuckets.delete(ip);
       for (const c of this.#connections) c.heartbeat();
     }, options.heartbeatMs);
     this.#heartbeat.unref();
@@ -73,6 +74,12 @@ export class WsGateway {
       this.#connections.add(conn);
       ws.once('close', () => this.#connections.delete(conn));
     });
+  }
+
+  /** Stops accepting sockets, and frames on open ones (the first step of a drain). */
+  pause(): void {
+    this.#accepting = false;
+    for (const c of this.#connections) c.stopReading();
   }
 
   /** Stops accepting, and closes every connection with `code` (reconnect elsewhere by default). */

@@ -1,0 +1,134 @@
+import { Redis } from 'ioredis';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { UserInfo } from '../../protocol/frames.js';
+import type { Presence } from './presence.js';
+
+/** Options of a RedisPresence; every one has a default. */
+export interface RedisPresenceOptions {
+  readonly prefix?: string;
+  /** How long an entry lives without a refresh: a node that dies silently drops out after it. */
+  readonly ttlMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly onError?: (err: unknown, what: string) => void;
+}
+
+const SEP = '\t';
+
+/**
+ * Presence across nodes in Redis: one sorted set per channel whose members are this and other
+ * nodes' connections (`connection⇥user id⇥username`) scored by expiry. Each node refreshes the
+ * expiry of its own entries every third of the TTL, so the entries of a node that dies without
+ * saying goodbye vanish within the TTL.
+ */
+export class RedisPresence implements Presence {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #onError: (err: unknown, what: string) => void;
+  // channel → connection id → member string, for refreshes
+  readonly #mine = new Map<string, Map<string, string>>();
+  readonly #timer: NodeJS.Timeout;
+
+  private constructor(redis: Redis, options: RedisPresenceOptions) {
+    this.#redis = redis;
+    this.#prefix = options.prefix ?? 'parley:';
+    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#onError = options.onError ?? (() => {});
+    redis.on('error', (err: Error) => this.#onError(err, 'redis presence'));
+    this.#timer = setInterval(() => void this.#refresh(), Math.max(1000, Math.floor(this.#ttlMs / 3)));
+    this.#timer.unref();
+  }
+
+  /** Connects to Redis; `unavailable` when it cannot be reached. */
+  static async connect(url: string, options: RedisPresenceOptions = {}): Promise<RedisPresence> {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+    });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new ParleyError('unavailable', `cannot reach Redis for presence: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new RedisPresence(redis, options);
+  }
+
+  async join(channel: string, connectionId: string, user: UserInfo): Promise<boolean> {
+    const member = [connectionId, user.id, user.username].join(SEP);
+    let conns = this.#mine.get(channel);
+    if (conns === undefined) {
+      conns = new Map();
+      this.#mine.set(channel, conns);
+    }
+    conns.set(connectionId, member);
+    const others = (await this.#live(channel)).filter((e) => e.user.id === user.id);
+    await this.#redis.zadd(this.#key(channel), Date.now() + this.#ttlMs, member);
+    return others.length === 0;
+  }
+
+  async leave(channel: string, connectionId: string): Promise<UserInfo | undefined> {
+    const conns = this.#mine.get(channel);
+    const member = conns?.get(connectionId);
+    if (conns === undefined || member === undefined) return undefined;
+    conns.delete(connectionId);
+    if (conns.size === 0) this.#mine.delete(channel);
+    await this.#redis.zrem(this.#key(channel), member);
+    const user = parse(member)?.user;
+    if (user === undefined) return undefined;
+    const still = (await this.#live(channel)).some((e) => e.user.id === user.id);
+    return still ? undefined : user;
+  }
+
+  async list(channel: string): Promise<readonly UserInfo[]> {
+    const byId = new Map<string, UserInfo>();
+    for (const e of await this.#live(channel)) byId.set(e.user.id, e.user);
+    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    const pipeline = this.#redis.pipeline();
+    for (const [channel, conns] of this.#mine) pipeline.zrem(this.#key(channel), ...conns.values());
+    this.#mine.clear();
+    await pipeline.exec().catch(() => {});
+    await this.#redis.quit().catch(() => {});
+    this.#redis.disconnect();
+  }
+
+  async #live(channel: string): Promise<{ readonly connectionId: string; readonly user: UserInfo }[]> {
+    const now = Date.now();
+    const key = this.#key(channel);
+    this.#redis.zremrangebyscore(key, '-inf', now).catch((err) => this.#onError(err, 'presence expiry'));
+    const members = await this.#redis.zrangebyscore(key, now, '+inf');
+    return members.map(parse).filter((e) => e !== undefined);
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#mine.size === 0) return;
+    const expiry = Date.now() + this.#ttlMs;
+    const pipeline = this.#redis.pipeline();
+    for (const [channel, conns] of this.#mine) {
+      const args: (string | number)[] = [];
+      for (const member of conns.values()) args.push(expiry, member);
+      pipeline.zadd(this.#key(channel), ...args);
+      pipeline.pexpire(this.#key(channel), this.#ttlMs * 2);
+    }
+    await pipeline.exec().catch((err) => this.#onError(err, 'presence refresh'));
+  }
+
+  #key(channel: string): string {
+    return `${this.#prefix}presence:${channel}`;
+  }
+}
+
+function parse(member: string): { readonly connectionId: string; readonly user: UserInfo } | undefined {
+  const [connectionId, id, username] = member.split(SEP);
+  if (connectionId === undefined || id === undefined || username === undefined) return undefined;
+  return { connectionId, user: { id, username } };
+}
