@@ -1,0 +1,632 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  GeneratorRequest,
+  ServerKind,
+  SetupRequest,
+  SetupResult,
+  StepRequest,
+  StepResult,
+} from './generator-protocol.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import type { IdleScenario, RampScenario, Scenario } from './scenarios.js';
+import type { BatchSummary } from './servers/server-stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLK_TCK = 100;
+const SUSTAINABLE_RATIO = 0.999;
+const SUSTAINABLE_P99_MS = 100;
+/** Consecutive unsustainable steps that end a ramp. */
+const FAILS_TO_STOP = 2;
+/** Connections per loopback source address (the ephemeral range is ~28k ports per address). */
+const PER_ADDRESS = 20_000;
+
+/** Options of one benchmark run. */
+export interface BenchOptions {
+  readonly scenarios: readonly Scenario[];
+  readonly servers: readonly ServerKind[];
+  /** Run at most this many steps of each ramp (the smoke test runs one). */
+  readonly maxSteps?: number | undefined;
+  /** Pass `--cpu-prof` to Parley, writing profiles into this directory. */
+  readonly cpuProfDir?: string | undefined;
+  /** Whole-run deadline; a scenario that would start after it is skipped. */
+  readonly deadlineMs?: number | undefined;
+  readonly log?: (line: string) => void;
+}
+
+/** One step of a ramp as the orchestrator saw it (generator + /proc + server stats). */
+export interface StepRecord {
+  readonly targetDeliveries: number;
+  readonly publishRate: number;
+  readonly publishedPerSecond: number;
+  readonly deliveriesPerSecond: number;
+  readonly deliveredRatio: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly ackP50Ms: number | null;
+  readonly ackP99Ms: number | null;
+  readonly serverCpu: number;
+  readonly serverRssMiB: number;
+  readonly generatorCpu: number;
+  readonly machineBusy: number;
+  readonly open: number;
+  readonly closed: number;
+  readonly errors: number;
+  readonly firstErrors: readonly string[];
+  readonly batches: BatchSummary | null;
+  readonly churn: ChurnRecord | null;
+  readonly sustainable: boolean;
+  readonly verdict: string;
+}
+
+/** History-on-join and resume outcomes of a step. */
+export interface ChurnRecord {
+  readonly joins: number;
+  readonly joinFailed: number;
+  readonly joinP50Ms: number;
+  readonly joinP99Ms: number;
+  readonly historyMessagesMean: number;
+  readonly resumes: number;
+  readonly recovered: number;
+  readonly gapFree: number;
+  readonly resumeP50Ms: number;
+  readonly resumeP99Ms: number;
+  readonly replayedMean: number;
+}
+
+/** The outcome of one scenario on one server. */
+export interface ScenarioRun {
+  readonly scenario: string;
+  readonly server: ServerKind;
+  readonly setup: SetupRecord[];
+  readonly steps: StepRecord[];
+  /** Highest measured deliveries/s of a sustainable step; 0 when none was. */
+  readonly maxSustainable: number;
+  /** Idle scenario: memory per connection at each checkpoint. */
+  readonly idle: IdleRecord[];
+  readonly error?: string;
+}
+
+/** Connection setup. */
+export interface SetupRecord {
+  readonly connections: number;
+  readonly ready: number;
+  readonly failed: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly connectP50Ms: number;
+  readonly connectP99Ms: number;
+  readonly firstErrors: readonly string[];
+}
+
+/** Memory at one idle checkpoint. */
+export interface IdleRecord {
+  readonly connections: number;
+  readonly rssMiB: number;
+  readonly heapMiB: number;
+  readonly rssPerConnKiB: number;
+  readonly heapPerConnKiB: number;
+}
+
+/** Everything one run measured, plus where it ran. */
+export interface BenchResult {
+  readonly startedAt: string;
+  readonly machine: MachineInfo;
+  readonly runs: ScenarioRun[];
+}
+
+/** The machine and versions. */
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memGiB: number;
+  readonly kernel: string;
+  readonly node: string;
+  readonly versions: Record<string, string>;
+  readonly pinned: boolean;
+  readonly loadAvgBefore: string;
+  readonly loadAvgAfter?: string;
+}
+
+/** Runs the scenarios against the servers, one fresh server and generator per scenario. */
+export async function runBenchmark(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? (() => {});
+  raiseFdLimit(log);
+  const machine = machineInfo();
+  const runs: ScenarioRun[] = [];
+  const started = Date.now();
+  for (const scenario of options.scenarios) {
+    for (const server of options.servers) {
+      if (scenario.kind === 'ramp' && scenario.parleyOnly === true && server !== 'parley') continue;
+      if (options.deadlineMs !== undefined && Date.now() - started > options.deadlineMs) {
+        log(`skipping ${scenario.name} on ${server}: past the run deadline`);
+        continue;
+      }
+      log(`\n== ${scenario.title} — ${server}`);
+      runs.push(await runScenario(scenario, server, machine.pinned, options, log));
+    }
+  }
+  return {
+    startedAt: new Date(started).toISOString(),
+    machine: { ...machine, loadAvgAfter: readFileSync('/proc/loadavg', 'utf8').trim() },
+    runs,
+  };
+}
+
+async function runScenario(
+  scenario: Scenario,
+  kind: ServerKind,
+  pinned: boolean,
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<ScenarioRun> {
+  const rooms =
+    scenario.kind === 'ramp'
+      ? Math.ceil(scenario.connections / scenario.roomSize)
+      : Math.ceil(Math.max(...scenario.checkpoints) / scenario.roomSize);
+  const dir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
+  const secret = randomBytes(48).toString('base64url');
+  const server = await startServer(kind, { dir, secret, rooms, pinned, cpuProfDir: options.cpuProfDir });
+  const generator = await startGenerator(pinned);
+  const run: ScenarioRun = {
+    scenario: scenario.name,
+    server: kind,
+    setup: [],
+    steps: [],
+    maxSustainable: 0,
+    idle: [],
+  };
+  try {
+    if (scenario.kind === 'ramp')
+      await runRamp(scenario, kind, rooms, secret, server, generator, run, options, log);
+    else await runIdle(scenario, kind, rooms, secret, server, generator, run, log);
+  } catch (err) {
+    log(`   failed: ${(err as Error).message}`);
+    (run as { error?: string }).error = (err as Error).message;
+  } finally {
+    await generator.request({ cmd: 'close' }).catch(() => {});
+    generator.stop();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return run;
+}
+
+async function runRamp(
+  scenario: RampScenario,
+  kind: ServerKind,
+  rooms: number,
+  secret: string,
+  server: ServerHandle,
+  generator: GeneratorHandle,
+  run: ScenarioRun,
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<void> {
+  const setup = await setupConnections(
+    generator,
+    server,
+    kind,
+    rooms,
+    secret,
+    scenario.connections,
+    scenario.users,
+    200,
+  );
+  run.setup.push(setup);
+  log(
+    `   ${setup.ready}/${setup.connections} connected in ${setup.seconds.toFixed(1)} s ` +
+      `(${Math.round(setup.perSecond)}/s, p99 ${setup.connectP99Ms.toFixed(0)} ms)`,
+  );
+  if (setup.ready === 0) throw new Error(`no connection could join: ${setup.firstErrors.join('; ')}`);
+  await server.stats(false); // reset the batch counters
+  let fails = 0;
+  const steps = scenario.ramp.slice(0, options.maxSteps ?? scenario.ramp.length);
+  for (const [i, target] of steps.entries()) {
+    const rate = target / scenario.roomSize;
+    const before = sampleProc(server.pid);
+    const req: StepRequest = {
+      cmd: 'step',
+      step: i + 1,
+      rate,
+      durationMs: scenario.stepMs,
+      drainMs: scenario.drainMs,
+      publishersPerRoom: scenario.publishersPerRoom,
+      textBytes: scenario.textBytes,
+      churn: kind === 'parley' ? scenario.churn : undefined,
+    };
+    const r = await generator.request<StepResult>(req);
+    const after = sampleProc(server.pid);
+    const stats = await server.stats(false);
+    const rec = stepRecord(target, rate, r, before, after, stats.batches ?? null);
+    run.steps.push(rec);
+    log(`   ${formatStep(rec)}`);
+    if (rec.sustainable) {
+      fails = 0;
+      if (rec.deliveriesPerSecond > run.maxSustainable)
+        (run as { maxSustainable: number }).maxSustainable = rec.deliveriesPerSecond;
+    } else if (++fails >= FAILS_TO_STOP) break;
+  }
+}
+
+async function runIdle(
+  scenario: IdleScenario,
+  kind: ServerKind,
+  rooms: number,
+  secret: string,
+  server: ServerHandle,
+  generator: GeneratorHandle,
+  run: ScenarioRun,
+  log: (line: string) => void,
+): Promise<void> {
+  const base = await server.stats(true);
+  let have = 0;
+  for (const target of scenario.checkpoints) {
+    const setup = await setupConnections(
+      generator,
+      server,
+      kind,
+      rooms,
+      secret,
+      target - have,
+      target,
+      scenario.concurrency,
+    );
+    run.setup.push(setup);
+    have += setup.ready;
+    log(
+      `   +${setup.ready}/${setup.connections} connected in ${setup.seconds.toFixed(1)} s ` +
+        `(${Math.round(setup.perSecond)}/s, p99 ${setup.connectP99Ms.toFixed(0)} ms)` +
+        (setup.failed > 0 ? `, ${setup.failed} failed: ${setup.firstErrors[0]}` : ''),
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const m = await server.stats(true);
+    const rec: IdleRecord = {
+      connections: have,
+      rssMiB: m.rss / 2 ** 20,
+      heapMiB: m.heapUsed / 2 ** 20,
+      rssPerConnKiB: (m.rss - base.rss) / 1024 / Math.max(have, 1),
+      heapPerConnKiB: (m.heapUsed - base.heapUsed) / 1024 / Math.max(have, 1),
+    };
+    run.idle.push(rec);
+    log(
+      `   ${have} idle: RSS ${rec.rssMiB.toFixed(0)} MiB (${rec.rssPerConnKiB.toFixed(1)} KiB/conn), ` +
+        `heap ${rec.heapMiB.toFixed(0)} MiB (${rec.heapPerConnKiB.toFixed(1)} KiB/conn)`,
+    );
+    if (setup.ready < setup.connections) break;
+  }
+}
+
+async function setupConnections(
+  generator: GeneratorHandle,
+  server: ServerHandle,
+  kind: ServerKind,
+  rooms: number,
+  secret: string,
+  connections: number,
+  users: number,
+  concurrency: number,
+): Promise<SetupRecord> {
+  const req: SetupRequest = {
+    cmd: 'setup',
+    server: kind,
+    port: server.port,
+    connections,
+    rooms,
+    users,
+    secret,
+    concurrency,
+    perAddress: PER_ADDRESS,
+  };
+  const r = await generator.request<SetupResult>(req);
+  const h = LatencyHistogram.fromJSON(r.connectLatency);
+  return {
+    connections,
+    ready: r.ready,
+    failed: r.failed,
+    seconds: r.ms / 1000,
+    perSecond: r.perSecond,
+    connectP50Ms: h.quantileMs(0.5),
+    connectP99Ms: h.quantileMs(0.99),
+    firstErrors: r.firstErrors,
+  };
+}
+
+interface ProcSample {
+  readonly at: number;
+  readonly ticks: number;
+  readonly rssKiB: number;
+  readonly machineBusy: number;
+  readonly machineTotal: number;
+}
+
+function sampleProc(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at `) `.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return {
+    at: performance.now(),
+    ticks,
+    rssKiB: Number(rss?.[1] ?? 0),
+    machineBusy: total - idle,
+    machineTotal: total,
+  };
+}
+
+function stepRecord(
+  target: number,
+  rate: number,
+  r: StepResult,
+  before: ProcSample,
+  after: ProcSample,
+  batches: BatchSummary | null,
+): StepRecord {
+  const latency = LatencyHistogram.fromJSON(r.latency);
+  const ack = LatencyHistogram.fromJSON(r.ack);
+  const seconds = Math.max(r.publishMs, r.deliveryMs) / 1000;
+  const ratio = r.expected === 0 ? 0 : r.delivered / r.expected;
+  const p99 = latency.quantileMs(0.99);
+  const publishedPerSecond = r.published / (r.publishMs / 1000);
+  const reasons: string[] = [];
+  if (ratio < SUSTAINABLE_RATIO) reasons.push(`delivered ${(ratio * 100).toFixed(2)}%`);
+  if (p99 >= SUSTAINABLE_P99_MS) reasons.push(`p99 ${p99.toFixed(0)} ms`);
+  if (publishedPerSecond < rate * 0.95) reasons.push('publish rate not reached');
+  if (r.generatorCpu > 0.95) reasons.push('generator saturated');
+  const sustainable =
+    ratio >= SUSTAINABLE_RATIO && p99 < SUSTAINABLE_P99_MS && publishedPerSecond >= rate * 0.95;
+  const c = r.churn;
+  let churn: ChurnRecord | null = null;
+  if (c !== undefined) {
+    const jl = LatencyHistogram.fromJSON(c.joinLatency);
+    const rl = LatencyHistogram.fromJSON(c.resumeLatency);
+    churn = {
+      joins: c.joins,
+      joinFailed: c.joinFailed,
+      joinP50Ms: jl.quantileMs(0.5),
+      joinP99Ms: jl.quantileMs(0.99),
+      historyMessagesMean: c.historyMessagesMean,
+      resumes: c.resumes,
+      recovered: c.recovered,
+      gapFree: c.gapFree,
+      resumeP50Ms: rl.quantileMs(0.5),
+      resumeP99Ms: rl.quantileMs(0.99),
+      replayedMean: c.replayedMean,
+    };
+  }
+  const wallS = (after.at - before.at) / 1000;
+  return {
+    targetDeliveries: target,
+    publishRate: rate,
+    publishedPerSecond,
+    deliveriesPerSecond: r.delivered / seconds,
+    deliveredRatio: ratio,
+    p50Ms: latency.quantileMs(0.5),
+    p99Ms: p99,
+    maxMs: latency.maxUs / 1000,
+    ackP50Ms: ack.count === 0 ? null : ack.quantileMs(0.5),
+    ackP99Ms: ack.count === 0 ? null : ack.quantileMs(0.99),
+    serverCpu: (after.ticks - before.ticks) / CLK_TCK / wallS,
+    serverRssMiB: after.rssKiB / 1024,
+    generatorCpu: r.generatorCpu,
+    machineBusy:
+      (after.machineBusy - before.machineBusy) / Math.max(1, after.machineTotal - before.machineTotal),
+    open: r.open,
+    closed: r.closed,
+    errors: r.errors,
+    firstErrors: r.firstErrors,
+    batches,
+    churn,
+    sustainable,
+    verdict: sustainable ? (reasons.length > 0 ? `ok (${reasons.join(', ')})` : 'ok') : reasons.join(', '),
+  };
+}
+
+/** One line per step for the console. */
+export function formatStep(s: StepRecord): string {
+  const b =
+    s.batches === null || s.batches.count === 0 ? '' : ` batch ${s.batches.mean.toFixed(1)}/${s.batches.max}`;
+  const a = s.ackP99Ms === null ? '' : ` ack p99 ${s.ackP99Ms.toFixed(1)}`;
+  const c =
+    s.churn === null
+      ? ''
+      : ` | joins ${s.churn.joins} p99 ${s.churn.joinP99Ms.toFixed(0)} ms hist ${s.churn.historyMessagesMean.toFixed(0)}` +
+        ` | resumes ${s.churn.recovered}/${s.churn.resumes} gap-free ${s.churn.gapFree} p99 ${s.churn.resumeP99Ms.toFixed(0)} ms`;
+  return (
+    `${(s.targetDeliveries / 1000).toFixed(0).padStart(4)}k target: ${Math.round(s.deliveriesPerSecond)} del/s ` +
+    `(${(s.deliveredRatio * 100).toFixed(2)}%) p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(1)} max ${s.maxMs.toFixed(0)} ms` +
+    `${a} cpu ${(s.serverCpu * 100).toFixed(0)}% rss ${s.serverRssMiB.toFixed(0)} MiB gen ${(s.generatorCpu * 100).toFixed(0)}%` +
+    `${b}${c} → ${s.verdict}`
+  );
+}
+
+// ─── processes ────────────────────────────────────────────────────────────────────────────
+
+interface ServerHandle {
+  readonly pid: number;
+  readonly port: number;
+  stats(gc: boolean): Promise<{ rss: number; heapUsed: number; batches?: BatchSummary }>;
+  stop(): Promise<void>;
+}
+
+interface GeneratorHandle {
+  request<T>(req: GeneratorRequest): Promise<T>;
+  stop(): void;
+}
+
+function pin(core: number, pinned: boolean, argv: readonly string[]): [string, string[]] {
+  return pinned ? ['taskset', ['-c', String(core), ...argv]] : [argv[0]!, argv.slice(1)];
+}
+
+async function startServer(
+  kind: ServerKind,
+  o: { dir: string; secret: string; rooms: number; pinned: boolean; cpuProfDir: string | undefined },
+): Promise<ServerHandle> {
+  const entry = join(ROOT, 'bench', 'servers', `${kind}-server.ts`);
+  const prof =
+    kind === 'parley' && o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const [cmd, args] = pin(0, o.pinned, [process.execPath, '--expose-gc', ...prof, '--import', 'tsx', entry]);
+  const big = String(1_000_000);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PARLEY_JWT_SECRET: o.secret,
+    PARLEY_DATABASE_URL: `sqlite:${join(o.dir, 'parley.db')}`,
+    PARLEY_LOG_LEVEL: 'warn',
+    PARLEY_DEFAULT_CHANNELS: Array.from({ length: o.rooms }, (_, i) => `r${i}`).join(','),
+    // Rate limits out of the way: the benchmark measures capacity, not the limits.
+    PARLEY_PUBLISH_PER_SECOND: big,
+    PARLEY_PUBLISH_BURST: big,
+    PARLEY_FRAMES_PER_SECOND: big,
+    PARLEY_FRAMES_BURST: big,
+    PARLEY_CONNECT_PER_SECOND_PER_IP: big,
+    PARLEY_CONNECT_BURST_PER_IP: big,
+    PARLEY_HELLO_TIMEOUT_MS: '60000',
+    PARLEY_SEND_QUEUE_MAX_BYTES: String(16 * 2 ** 20),
+  };
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map<number, (v: unknown) => void>();
+  let nextId = 1;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start in 60 s`)), 60_000);
+    child.on('message', (m: { listening?: number; id?: number }) => {
+      if (m.listening !== undefined) {
+        clearTimeout(timer);
+        resolve(m.listening);
+      } else if (m.id !== undefined) {
+        pending.get(m.id)?.(m);
+        pending.delete(m.id);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} server exited before listening`));
+    });
+  });
+  return {
+    pid: child.pid!,
+    port,
+    stats: (gc) =>
+      new Promise((resolve, reject) => {
+        const id = nextId++;
+        const t = setTimeout(() => reject(new Error('server stats timed out')), 30_000);
+        pending.set(id, (v) => {
+          clearTimeout(t);
+          resolve(v as { rss: number; heapUsed: number; batches?: BatchSummary });
+        });
+        child.send({ cmd: 'stats', id, gc });
+      }),
+    stop: async () => {
+      if (child.exitCode === null && child.connected) child.send({ cmd: 'stop' });
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}
+
+async function startGenerator(pinned: boolean): Promise<GeneratorHandle> {
+  const entry = join(ROOT, 'bench', 'load-generator.ts');
+  const [cmd, args] = pin(1, pinned, [
+    process.execPath,
+    '--max-old-space-size=4096',
+    '--import',
+    'tsx',
+    entry,
+  ]);
+  const child: ChildProcess = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let waiter: { resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('load generator did not start')), 60_000);
+    child.once('message', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  await started;
+  child.on('message', (m: { failure?: string }) => {
+    const w = waiter;
+    waiter = undefined;
+    if (m.failure !== undefined) w?.reject(new Error(m.failure));
+    else w?.resolve(m);
+  });
+  child.once('exit', () => waiter?.reject(new Error('load generator exited')));
+  return {
+    request: <T>(req: GeneratorRequest) =>
+      new Promise<T>((resolve, reject) => {
+        // Every request is bounded: setups by their join timeout, steps by their duration.
+        const limit = req.cmd === 'step' ? req.durationMs + req.drainMs + 120_000 : 15 * 60_000;
+        const t = setTimeout(() => reject(new Error(`generator: no answer to ${req.cmd}`)), limit);
+        waiter = {
+          resolve: (v) => {
+            clearTimeout(t);
+            resolve(v as T);
+          },
+          reject: (e) => {
+            clearTimeout(t);
+            reject(e);
+          },
+        };
+        child.send(req);
+      }),
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+function raiseFdLimit(log: (line: string) => void): void {
+  try {
+    execFileSync('prlimit', ['--pid', String(process.pid), '--nofile=200000:200000'], { stdio: 'ignore' });
+  } catch {
+    log('could not raise the open-file limit (prlimit); large idle scenarios may fail');
+  }
+}
+
+function machineInfo(): MachineInfo {
+  const version = (pkg: string) => {
+    try {
+      return (
+        JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
+    } catch {
+      return '?';
+    }
+  };
+  const parley = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  const meminfo = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    memGiB: Number(meminfo?.[1] ?? 0) / 2 ** 20,
+    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    node: process.version,
+    versions: {
+      parley: `${parley.version} (${commit})`,
+      'socket.io': version('socket.io'),
+      'engine.io': version('engine.io'),
+      ws: version('ws'),
+      'better-sqlite3': version('better-sqlite3'),
+    },
+    pinned: cpus().length >= 2 && existsSync('/usr/bin/taskset'),
+    loadAvgBefore: readFileSync('/proc/loadavg', 'utf8').trim(),
+  };
+}

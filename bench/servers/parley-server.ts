@@ -1,0 +1,37 @@
+/**
+ * Parley as the benchmark runs it: the same composition as `parley serve` (src/server/main.ts:
+ * config from the environment, SQLite store, memory bus and presence, jose verifier), plus a
+ * group-commit `onBatch` hook so the benchmark can report the batch sizes it saw. Speaks to the
+ * orchestrator over the IPC channel: `{ listening: port }` once up; answers `{ cmd: 'stats' }`
+ * with memory and batch statistics; stops on `{ cmd: 'stop' }` or when the parent goes away.
+ *
+ *   PARLEY_JWT_SECRET=… PARLEY_DATABASE_URL=sqlite:/tmp/x/parley.db node --import tsx bench/servers/parley-server.ts
+ */
+import { pino } from 'pino';
+import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { MemoryBus } from '../../src/server/bus/memory-bus.js';
+import { loadConfig } from '../../src/server/config.js';
+import { ParleyServer } from '../../src/server/parley-server.js';
+import { MemoryPresence } from '../../src/server/presence/memory-presence.js';
+import { openStore } from '../../src/server/store/open-store.js';
+import { BatchStats, serveStats } from './server-stats.js';
+
+const batches = new BatchStats();
+const config = loadConfig(process.env, { host: '127.0.0.1', port: 0 });
+const logger = pino({ level: config.logLevel });
+const store = await openStore(config.databaseUrl, {
+  commitBatchMax: config.limits.commitBatchMax,
+  onBatch: (size, ms) => batches.add(size, ms),
+});
+const server = await ParleyServer.start(config, {
+  store,
+  bus: new MemoryBus(),
+  presence: new MemoryPresence(),
+  verifier: new JoseTokenVerifier(config.jwt),
+  logger,
+});
+serveStats(
+  server.port,
+  () => ({ batches: batches.take() }),
+  () => server.close(),
+);

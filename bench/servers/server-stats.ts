@@ -1,0 +1,83 @@
+/** Group-commit batch sizes seen by a server: a count per power-of-two size class. */
+export class BatchStats {
+  #count = 0;
+  #items = 0;
+  #max = 0;
+  #ms = 0;
+  #maxMs = 0;
+  #classes = new Map<number, number>();
+
+  add(size: number, ms: number): void {
+    this.#count++;
+    this.#items += size;
+    this.#ms += ms;
+    if (size > this.#max) this.#max = size;
+    if (ms > this.#maxMs) this.#maxMs = ms;
+    const cls = 2 ** Math.ceil(Math.log2(size));
+    this.#classes.set(cls, (this.#classes.get(cls) ?? 0) + 1);
+  }
+
+  /** The statistics since the last call, and a reset. */
+  take(): BatchSummary {
+    const summary: BatchSummary = {
+      count: this.#count,
+      items: this.#items,
+      mean: this.#count === 0 ? 0 : this.#items / this.#count,
+      max: this.#max,
+      meanMs: this.#count === 0 ? 0 : this.#ms / this.#count,
+      maxMs: this.#maxMs,
+      sizeClasses: Object.fromEntries([...this.#classes].sort((a, b) => a[0] - b[0])),
+    };
+    this.#count = this.#items = this.#max = this.#ms = this.#maxMs = 0;
+    this.#classes = new Map();
+    return summary;
+  }
+}
+
+/** Group-commit batches over an interval: count, rows, sizes (per size class ≤ 2^k) and durations. */
+export interface BatchSummary {
+  readonly count: number;
+  readonly items: number;
+  readonly mean: number;
+  readonly max: number;
+  readonly meanMs: number;
+  readonly maxMs: number;
+  readonly sizeClasses: Record<string, number>;
+}
+
+/** A request from the orchestrator to a server under test. */
+export type ServerRequest =
+  | { readonly cmd: 'stats'; readonly id: number; readonly gc?: boolean }
+  | { readonly cmd: 'stop' };
+
+/**
+ * Wires a server under test to the orchestrator's IPC channel: announces the port, answers
+ * `stats` (memory, after a GC when asked and `--expose-gc` is on, plus `extra()`), stops on `stop` or when
+ * the orchestrator disconnects.
+ */
+export function serveStats(port: number, extra: () => object, stop: () => Promise<void>): void {
+  const send = process.send?.bind(process);
+  if (send === undefined) {
+    process.stdout.write(`listening on ${port}\n`);
+    return;
+  }
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => process.exit(0), 3000);
+    deadline.unref();
+    stop().finally(() => process.exit(0));
+  };
+  process.on('message', (msg: ServerRequest) => {
+    if (msg.cmd === 'stop') shutdown();
+    else if (msg.cmd === 'stats') {
+      // Only when asked (memory scenarios): a GC would distort a CPU measurement.
+      if (msg.gc === true) (globalThis as { gc?: () => void }).gc?.();
+      const mem = process.memoryUsage();
+      send({ id: msg.id, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, ...extra() });
+    }
+  });
+  process.on('disconnect', shutdown);
+  send({ listening: port });
+}
