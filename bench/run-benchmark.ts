@@ -172,8 +172,30 @@ async function runScenario(
       : Math.ceil(Math.max(...scenario.checkpoints) / scenario.roomSize);
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
   const secret = randomBytes(48).toString('base64url');
-  const server = await startServer(kind, { dir, secret, rooms, pinned, cpuProfDir: options.cpuProfDir });
-  const generator = await startGenerator(pinned);
+  let server: ServerHandle;
+  let generator: GeneratorHandle;
+  try {
+    server = await startServer(kind, { dir, secret, rooms, pinned, cpuProfDir: options.cpuProfDir });
+  } catch (err) {
+    log(`   could not start the server: ${(err as Error).message}`);
+    await rm(dir, { recursive: true, force: true });
+    return {
+      scenario: scenario.name,
+      server: kind,
+      setup: [],
+      steps: [],
+      maxSustainable: 0,
+      idle: [],
+      error: (err as Error).message,
+    };
+  }
+  try {
+    generator = await startGenerator(pinned);
+  } catch (err) {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const run: ScenarioRun = {
     scenario: scenario.name,
     server: kind,
@@ -267,7 +289,12 @@ async function runIdle(
 ): Promise<void> {
   const base = await server.stats(true);
   let have = 0;
-  for (const target of scenario.checkpoints) {
+  const cap = openFileLimit() - 500;
+  for (const wanted of scenario.checkpoints) {
+    const target = Math.min(wanted, cap);
+    if (target < wanted)
+      log(`   ${wanted} connections need more open files than the limit allows: ${target} instead`);
+    if (target <= have) break;
     const setup = await setupConnections(
       generator,
       server,
@@ -583,6 +610,12 @@ async function startGenerator(pinned: boolean): Promise<GeneratorHandle> {
       if (child.exitCode === null) child.kill('SIGTERM');
     },
   };
+}
+
+/** The soft open-file limit of this process (children inherit it). */
+function openFileLimit(): number {
+  const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return m === null ? 1024 : Number(m[1]);
 }
 
 function raiseFdLimit(log: (line: string) => void): void {

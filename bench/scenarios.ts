@@ -81,6 +81,7 @@ export const FULL_SCENARIOS: readonly Scenario[] = [
     kind: 'idle',
     name: 'idle',
     title: 'Idle connections (connect storm, then memory per connection)',
+    // Clamped to the open-file limit (run-benchmark.ts raises it with prlimit where allowed).
     checkpoints: [10_000, 50_000],
     roomSize: 100,
     concurrency: 1000,

@@ -23,6 +23,8 @@ export interface ConnectionDeps {
   readonly limits: Limits;
   readonly heartbeatMs: number;
   readonly logger: Logger;
+  /** Called when a socket is cut off as a slow consumer (metrics). */
+  readonly onSlowConsumer?: (() => void) | undefined;
 }
 
 /**
@@ -94,6 +96,7 @@ export class Connection implements Session {
   sendEncoded(data: Buffer): void {
     if (this.#state === 'closed') return;
     if (this.#ws.bufferedAmount + data.length > this.#deps.limits.sendQueueMaxBytes) {
+      this.#deps.onSlowConsumer?.();
       this.close(CloseCode.SlowConsumer, 'slow consumer');
       return;
     }
@@ -267,6 +270,18 @@ export class Connection implements Session {
           return;
         case 'dm_open':
           this.#reply(ref, await chat.openDm(this, frame.user_id));
+          return;
+        case 'message_edit':
+          this.#reply(ref, await chat.editMessage(this, frame.channel, frame.id, frame.text));
+          return;
+        case 'message_delete':
+          this.#reply(ref, await chat.deleteMessage(this, frame.channel, frame.id));
+          return;
+        case 'react':
+          this.#reply(ref, await chat.react(this, frame.channel, frame.id, frame.emoji));
+          return;
+        case 'read':
+          this.#reply(ref, await chat.markRead(this, frame.channel, frame.seq));
           return;
         default: {
           const never: never = frame;
