@@ -32,7 +32,7 @@ export interface BenchOptions {
   readonly servers: readonly ServerKind[];
   /** Run at most this many steps of each ramp (the smoke test runs one). */
   readonly maxSteps?: number | undefined;
-  /** Pass `--cpu-prof` to Parley, writing profiles into this directory. */
+  /** Record a CPU profile of each server during the ramps' steps, into this directory. */
   readonly cpuProfDir?: string | undefined;
   /** Whole-run deadline; a scenario that would start after it is skipped. */
   readonly deadlineMs?: number | undefined;
@@ -175,7 +175,7 @@ async function runScenario(
   let server: ServerHandle;
   let generator: GeneratorHandle;
   try {
-    server = await startServer(kind, { dir, secret, rooms, pinned, cpuProfDir: options.cpuProfDir });
+    server = await startServer(kind, { dir, secret, rooms, pinned });
   } catch (err) {
     log(`   could not start the server: ${(err as Error).message}`);
     await rm(dir, { recursive: true, force: true });
@@ -248,6 +248,7 @@ async function runRamp(
   );
   if (setup.ready === 0) throw new Error(`no connection could join: ${setup.firstErrors.join('; ')}`);
   await server.stats(false); // reset the batch counters
+  if (options.cpuProfDir !== undefined) await server.request({ cmd: 'profile-start' });
   let fails = 0;
   const steps = scenario.ramp.slice(0, options.maxSteps ?? scenario.ramp.length);
   for (const [i, target] of steps.entries()) {
@@ -274,6 +275,11 @@ async function runRamp(
       if (rec.deliveriesPerSecond > run.maxSustainable)
         (run as { maxSustainable: number }).maxSustainable = rec.deliveriesPerSecond;
     } else if (++fails >= FAILS_TO_STOP) break;
+  }
+  if (options.cpuProfDir !== undefined) {
+    const file = join(options.cpuProfDir, `${scenario.name}-${kind}.cpuprofile`);
+    await server.request({ cmd: 'profile-stop', file });
+    log(`   CPU profile of the steps: ${file}`);
   }
 }
 
@@ -483,6 +489,7 @@ interface ServerHandle {
   readonly pid: number;
   readonly port: number;
   stats(gc: boolean): Promise<{ rss: number; heapUsed: number; batches?: BatchSummary }>;
+  request(msg: { cmd: 'profile-start' } | { cmd: 'profile-stop'; file: string }): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -497,12 +504,10 @@ function pin(core: number, pinned: boolean, argv: readonly string[]): [string, s
 
 async function startServer(
   kind: ServerKind,
-  o: { dir: string; secret: string; rooms: number; pinned: boolean; cpuProfDir: string | undefined },
+  o: { dir: string; secret: string; rooms: number; pinned: boolean },
 ): Promise<ServerHandle> {
   const entry = join(ROOT, 'bench', 'servers', `${kind}-server.ts`);
-  const prof =
-    kind === 'parley' && o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-  const [cmd, args] = pin(0, o.pinned, [process.execPath, '--expose-gc', ...prof, '--import', 'tsx', entry]);
+  const [cmd, args] = pin(0, o.pinned, [process.execPath, '--expose-gc', '--import', 'tsx', entry]);
   const big = String(1_000_000);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -540,19 +545,22 @@ async function startServer(
       reject(new Error(`${kind} server exited before listening`));
     });
   });
+  const ask = (msg: object) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      const t = setTimeout(() => reject(new Error('the server did not answer in 60 s')), 60_000);
+      pending.set(id, (v) => {
+        clearTimeout(t);
+        resolve(v);
+      });
+      child.send({ ...msg, id });
+    });
   return {
     pid: child.pid!,
     port,
     stats: (gc) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        const t = setTimeout(() => reject(new Error('server stats timed out')), 30_000);
-        pending.set(id, (v) => {
-          clearTimeout(t);
-          resolve(v as { rss: number; heapUsed: number; batches?: BatchSummary });
-        });
-        child.send({ cmd: 'stats', id, gc });
-      }),
+      ask({ cmd: 'stats', gc }) as Promise<{ rss: number; heapUsed: number; batches?: BatchSummary }>,
+    request: (msg) => ask(msg),
     stop: async () => {
       if (child.exitCode === null && child.connected) child.send({ cmd: 'stop' });
       const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);

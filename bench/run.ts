@@ -2,7 +2,8 @@
  * `npm run bench`: Parley against Socket.IO 4.8 in one run (issue 6).
  *
  *   npm run bench [-- --quick] [--only fanout,idle] [--servers parley,socketio]
- *                 [--max-steps N] [--cpu-prof] [--max-minutes 30] [--out bench/results]
+ *                 [--max-steps N] [--cpu-prof]
+ *                 (--cpu-prof: a CPU profile of each server over the ramp steps, in <out>/profiles) [--max-minutes 30] [--out bench/results]
  *
  * Each scenario gets a fresh server (pinned to core 0 with taskset when there are two cores)
  * and a fresh load generator (core 1). Prints a side-by-side table, writes `latest.json`,

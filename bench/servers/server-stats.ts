@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
 /** Group-commit batch sizes seen by a server: a count per power-of-two size class. */
 export class BatchStats {
   #count = 0;
@@ -48,11 +51,14 @@ export interface BatchSummary {
 /** A request from the orchestrator to a server under test. */
 export type ServerRequest =
   | { readonly cmd: 'stats'; readonly id: number; readonly gc?: boolean }
+  | { readonly cmd: 'profile-start'; readonly id: number }
+  | { readonly cmd: 'profile-stop'; readonly id: number; readonly file: string }
   | { readonly cmd: 'stop' };
 
 /**
  * Wires a server under test to the orchestrator's IPC channel: announces the port, answers
- * `stats` (memory, after a GC when asked and `--expose-gc` is on, plus `extra()`), stops on `stop` or when
+ * `stats` (memory, after a GC when asked and `--expose-gc` is on, plus `extra()`), records a CPU
+ * profile between `profile-start` and `profile-stop`, stops on `stop` or when
  * the orchestrator disconnects.
  */
 export function serveStats(port: number, extra: () => object, stop: () => Promise<void>): void {
@@ -69,9 +75,24 @@ export function serveStats(port: number, extra: () => object, stop: () => Promis
     deadline.unref();
     stop().finally(() => process.exit(0));
   };
+  // CPU profile of the measured steps only (not of start-up and connection setup).
+  const session = new Session();
   process.on('message', (msg: ServerRequest) => {
     if (msg.cmd === 'stop') shutdown();
-    else if (msg.cmd === 'stats') {
+    else if (msg.cmd === 'profile-start') {
+      session.connect();
+      session.post('Profiler.enable', () =>
+        session.post('Profiler.setSamplingInterval', { interval: 500 }, () =>
+          session.post('Profiler.start', () => send({ id: msg.id })),
+        ),
+      );
+    } else if (msg.cmd === 'profile-stop') {
+      session.post('Profiler.stop', (err, result) => {
+        if (err === null) writeFileSync(msg.file, JSON.stringify(result.profile));
+        session.disconnect();
+        send({ id: msg.id, written: err === null });
+      });
+    } else if (msg.cmd === 'stats') {
       // Only when asked (memory scenarios): a GC would distort a CPU measurement.
       if (msg.gc === true) (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
