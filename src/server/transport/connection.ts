@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
@@ -50,9 +51,17 @@ export class Connection implements Session {
   #expiryTimers: NodeJS.Timeout[] = [];
   #expiresAt = 0;
   #draining = false;
+  #corked = false;
+  // ws exposes no cork of its own; its socket is the net.Socket it writes to.
+  readonly #socket: Socket | undefined;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket?.uncork();
+  };
 
   constructor(ws: WebSocket, deps: ConnectionDeps) {
     this.#ws = ws;
+    this.#socket = (ws as unknown as { _socket?: Socket })._socket;
     this.#deps = deps;
     this.#frames = new TokenBucket(deps.limits.framesPerSecond, deps.limits.framesBurst);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
@@ -95,10 +104,21 @@ export class Connection implements Session {
 
   sendEncoded(data: Buffer): void {
     if (this.#state === 'closed') return;
-    if (this.#ws.bufferedAmount + data.length > this.#deps.limits.sendQueueMaxBytes) {
+    // The backlog is judged at a tick's first send: what earlier ticks left unsent. Within a
+    // tick, corked writes pile up by design (bounded by a commit batch, and broadcast buffers
+    // are shared between sockets, not copied).
+    if (!this.#corked && this.#ws.bufferedAmount > this.#deps.limits.sendQueueMaxBytes) {
       this.#deps.onSlowConsumer?.();
       this.close(CloseCode.SlowConsumer, 'slow consumer');
       return;
+    }
+    // Everything sent to this socket in one tick (a group commit's worth of messages) leaves
+    // in one write: cork on the first send, uncork once the tick's work is done.
+    const socket = this.#socket;
+    if (!this.#corked && socket !== undefined) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(this.#uncork);
     }
     this.#ws.send(data, TEXT);
   }
