@@ -1,0 +1,106 @@
+import { Redis } from 'ioredis';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { Message } from '../../protocol/frames.js';
+import { completeRange, type HistoryCache } from './history-cache.js';
+
+/** Options of a RedisHistoryCache; every one has a default. */
+export interface RedisHistoryCacheOptions {
+  readonly prefix?: string;
+  /** Messages kept per channel. */
+  readonly perChannel?: number;
+  /** A channel's cache expires this long after its last write. */
+  readonly ttlMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly onError?: (err: unknown, what: string) => void;
+}
+
+/**
+ * The HistoryCache in Redis, shared by every node: one sorted set per channel scored by seq,
+ * trimmed to the newest `perChannel`. Written by the node that committed each message.
+ * Failures are reported and answered as a miss: the Store fills in.
+ */
+export class RedisHistoryCache implements HistoryCache {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #perChannel: number;
+  readonly #ttlMs: number;
+  readonly #onError: (err: unknown, what: string) => void;
+
+  private constructor(redis: Redis, options: RedisHistoryCacheOptions) {
+    this.#redis = redis;
+    this.#prefix = options.prefix ?? 'parley:';
+    this.#perChannel = options.perChannel ?? 100;
+    this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
+    this.#onError = options.onError ?? (() => {});
+    redis.on('error', (err: Error) => this.#onError(err, 'redis history cache'));
+  }
+
+  /** Connects to Redis; `unavailable` when it cannot be reached. */
+  static async connect(url: string, options: RedisHistoryCacheOptions = {}): Promise<RedisHistoryCache> {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+    });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new ParleyError(
+        'unavailable',
+        `cannot reach Redis for the history cache: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return new RedisHistoryCache(redis, options);
+  }
+
+  async add(message: Message): Promise<void> {
+    const key = this.#key(message.channel);
+    try {
+      await this.#redis
+        .multi()
+        .zremrangebyscore(key, message.seq, message.seq)
+        .zadd(key, message.seq, JSON.stringify(message))
+        .zremrangebyrank(key, 0, -(this.#perChannel + 1))
+        .pexpire(key, this.#ttlMs)
+        .exec();
+    } catch (err) {
+      this.#onError(err, 'history cache add');
+    }
+  }
+
+  async range(channel: string, after: number, upTo: number): Promise<readonly Message[] | undefined> {
+    if (upTo <= after) return [];
+    if (upTo - after > this.#perChannel) return undefined;
+    try {
+      const raw = await this.#redis.zrangebyscore(this.#key(channel), `(${after}`, upTo);
+      return completeRange(
+        raw.map((r) => JSON.parse(r) as Message),
+        after,
+        upTo,
+      );
+    } catch (err) {
+      this.#onError(err, 'history cache range');
+      return undefined;
+    }
+  }
+
+  async invalidate(channel: string): Promise<void> {
+    await this.#redis.del(this.#key(channel)).catch((err) => this.#onError(err, 'history cache invalidate'));
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => {});
+    this.#redis.disconnect();
+  }
+
+  #key(channel: string): string {
+    return `${this.#prefix}history:${channel}`;
+  }
+}
