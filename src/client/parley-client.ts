@@ -2,12 +2,17 @@ import { isReconnectable } from '../protocol/close-codes.js';
 import type {
   AckFrame,
   ChannelInfo,
+  ChannelUpdatedFrame,
   ClientFrame,
   HistoryPageFrame,
   MemberFrame,
   Message,
+  MessageDeletedFrame,
+  MessageEditedFrame,
   MessageFrame,
   PresenceEventFrame,
+  ReactionFrame,
+  ReadPositionFrame,
   Role,
   ServerFrame,
   SubscribedFrame,
@@ -74,6 +79,14 @@ export interface ClosedEvent {
 }
 
 /** The events of a {@link ParleyClient} and the payload each carries. */
+/** The frames of a {@link ParleyClientEvents.update} event. */
+export type UpdateEvent =
+  | MessageEditedFrame
+  | MessageDeletedFrame
+  | ReactionFrame
+  | ReadPositionFrame
+  | ChannelUpdatedFrame;
+
 export interface ParleyClientEvents {
   /** The connection state changed. */
   readonly state: ConnectionState;
@@ -88,6 +101,12 @@ export interface ParleyClientEvents {
   /** A membership change pushed by the server (replies to `addMember` etc. are not repeated). */
   readonly member: MemberEvent;
   readonly unsubscribed: UnsubscribedEvent;
+  /**
+   * A change to something already delivered, pushed by the server: a message edited or deleted,
+   * a reaction toggled, the user's read position moved (on another connection too), a channel
+   * renamed or archived.
+   */
+  readonly update: UpdateEvent;
   /** Something failed that no pending call could be told about. */
   readonly error: ParleyClientError;
   readonly disconnected: DisconnectedEvent;
@@ -632,6 +651,13 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
         return;
       case 'unsubscribed':
         this.#onUnsubscribed(frame);
+        return;
+      case 'message_edited':
+      case 'message_deleted':
+      case 'reaction':
+      case 'read_position':
+      case 'channel_updated':
+        this.emit('update', frame);
         return;
       case 'error':
         this.emit('error', ParleyClientError.fromFrame(frame));

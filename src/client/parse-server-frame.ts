@@ -71,6 +71,17 @@ const CHECKS: { readonly [K in ServerFrame['type']]: (o: Obj) => boolean } = {
   typing: (o) => typeof o.channel === 'string' && isUser(o.user),
   channel: (o) => isObj(o.channel) && typeof o.channel.id === 'string',
   member: (o) => typeof o.channel === 'string' && typeof o.user_id === 'string',
+  message_edited: (o) =>
+    typeof o.channel === 'string' && typeof o.id === 'string' && isSeq(o.seq) && typeof o.text === 'string',
+  message_deleted: (o) => typeof o.channel === 'string' && typeof o.id === 'string' && isSeq(o.seq),
+  reaction: (o) =>
+    typeof o.channel === 'string' &&
+    typeof o.id === 'string' &&
+    typeof o.emoji === 'string' &&
+    typeof o.added === 'boolean' &&
+    isSeq(o.count),
+  read_position: (o) => typeof o.channel === 'string' && isSeq(o.seq),
+  channel_updated: (o) => typeof o.channel === 'string' && typeof o.title === 'string',
   error: (o) => typeof o.code === 'string' && typeof o.message === 'string',
 };
 

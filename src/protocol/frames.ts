@@ -107,6 +107,38 @@ export interface PublishFrame {
   readonly channel: string;
   readonly text: string;
   readonly client_msg_id: string;
+  /** Reply to this message (of the same channel). */
+  readonly reply_to?: string;
+}
+/** Replace the text of one's own message (or, as channel admin/owner, anyone's). */
+export interface MessageEditFrame {
+  readonly type: 'message_edit';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly id: string;
+  readonly text: string;
+}
+/** Delete a message (its author, or a channel admin/owner). */
+export interface MessageDeleteFrame {
+  readonly type: 'message_delete';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly id: string;
+}
+/** Add one's reaction `emoji` to a message, or remove it when it is there (a toggle). */
+export interface ReactFrame {
+  readonly type: 'react';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly id: string;
+  readonly emoji: string;
+}
+/** "I have read up to `seq`": moves the caller's read position forward. */
+export interface ReadFrame {
+  readonly type: 'read';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly seq: number;
 }
 /** Read a page of history: before a seq (paging back) or after one (filling a gap). */
 export interface HistoryFrame {
@@ -173,7 +205,11 @@ export type ClientFrame =
   | ChannelCreateFrame
   | MemberAddFrame
   | MemberRemoveFrame
-  | DmOpenFrame;
+  | DmOpenFrame
+  | MessageEditFrame
+  | MessageDeleteFrame
+  | ReactFrame
+  | ReadFrame;
 
 /** The `type` of a client frame. */
 export type ClientFrameType = ClientFrame['type'];
@@ -301,6 +337,55 @@ export interface MemberFrame {
   /** The new role, or null when the user was removed. */
   readonly role: Role | null;
 }
+/** A message's text was edited: sent to the channel's subscribers; the reply to `message_edit`. */
+export interface MessageEditedFrame {
+  readonly type: 'message_edited';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly text: string;
+  readonly edited_at: number;
+  /** Who edited it (the author, or a channel admin/owner). */
+  readonly by: string;
+}
+/** A message was deleted: sent to the channel's subscribers; the reply to `message_delete`. */
+export interface MessageDeletedFrame {
+  readonly type: 'message_deleted';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly by: string;
+}
+/** A reaction was added or removed: sent to the channel's subscribers; the reply to `react`. */
+export interface ReactionFrame {
+  readonly type: 'reaction';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly emoji: string;
+  readonly user_id: string;
+  readonly added: boolean;
+  /** How many users now react with this emoji. */
+  readonly count: number;
+}
+/** The user's read position in a channel: the reply to `read`, and pushed to their other connections. */
+export interface ReadPositionFrame {
+  readonly type: 'read_position';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly seq: number;
+}
+/** A channel's title, topic or archived flag changed: sent to its subscribers. */
+export interface ChannelUpdatedFrame {
+  readonly type: 'channel_updated';
+  readonly channel: string;
+  readonly title: string;
+  readonly topic: string;
+  readonly archived: boolean;
+}
 /** A request failed (or, without `ref`, the connection did something wrong). */
 export interface ErrorFrame {
   readonly type: 'error';
@@ -327,4 +412,9 @@ export type ServerFrame =
   | TypingEventFrame
   | ChannelFrame
   | MemberFrame
+  | MessageEditedFrame
+  | MessageDeletedFrame
+  | ReactionFrame
+  | ReadPositionFrame
+  | ChannelUpdatedFrame
   | ErrorFrame;

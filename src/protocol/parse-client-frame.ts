@@ -20,6 +20,10 @@ const MAX_TOKEN = 8192;
 // terminal could misrender.
 const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
 const MAX_TITLE = 200;
+/** Message ids are UUIDs (36 characters). */
+const MESSAGE_ID = /^[0-9a-f-]{36}$/;
+/** The longest reaction accepted (an emoji with modifiers, or a short :name:). */
+export const MAX_EMOJI = 32;
 
 class FieldError extends Error {}
 
@@ -67,6 +71,26 @@ function role(o: Obj): Role | undefined {
   return v as Role;
 }
 
+function messageId(o: Obj, key = 'id'): string {
+  const v = str(o, key, 36, true);
+  if (!MESSAGE_ID.test(v)) throw new FieldError(`"${key}" is not a message id`);
+  return v;
+}
+
+function messageText(o: Obj): string {
+  const text = o.text;
+  if (typeof text !== 'string') throw new FieldError('"text" must be a string');
+  if (text.trim().length === 0) throw new FieldError('"text" must not be blank');
+  if (text.includes('\u0000')) throw new FieldError('"text" must not contain NUL characters');
+  return text;
+}
+
+/** A reaction: 1–32 characters with no spaces or control characters. */
+export function isEmoji(v: unknown): v is string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_EMOJI && !/[\s\u0000-\u001f\u007f]/.test(v);
+}
+
 function readRef(o: Obj): Ref | undefined {
   const v = o.ref;
   if (v === undefined) return undefined;
@@ -100,19 +124,30 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
   },
   unsubscribe: (o, ref) => withRef({ type: 'unsubscribe', channel: channel(o) }, ref),
   publish: (o, ref) => {
-    const text = o.text;
-    if (typeof text !== 'string') throw new FieldError('"text" must be a string');
-    if (text.trim().length === 0) throw new FieldError('"text" must not be blank');
-    if (text.includes('\u0000')) throw new FieldError('"text" must not contain NUL characters');
+    const text = messageText(o);
+    const replyTo = o.reply_to === undefined ? undefined : messageId(o, 'reply_to');
     return withRef(
       {
         type: 'publish',
         channel: channel(o),
         text,
         client_msg_id: clientMsgId(o),
+        ...(replyTo === undefined ? {} : { reply_to: replyTo }),
       },
       ref,
     );
+  },
+  message_edit: (o, ref) =>
+    withRef({ type: 'message_edit', channel: channel(o), id: messageId(o), text: messageText(o) }, ref),
+  message_delete: (o, ref) => withRef({ type: 'message_delete', channel: channel(o), id: messageId(o) }, ref),
+  react: (o, ref) => {
+    if (!isEmoji(o.emoji)) throw new FieldError(`"emoji" must be 1–${MAX_EMOJI} characters without spaces`);
+    return withRef({ type: 'react', channel: channel(o), id: messageId(o), emoji: o.emoji }, ref);
+  },
+  read: (o, ref) => {
+    const s = seq(o, 'seq');
+    if (s === undefined) throw new FieldError('"seq" is required');
+    return withRef({ type: 'read', channel: channel(o), seq: s }, ref);
   },
   history: (o, ref) => {
     const before = seq(o, 'before');

@@ -28,6 +28,8 @@ export interface HubOptions {
   /** Events that are not for a channel's subscribers (membership changes, kicks). */
   readonly onControl?: (event: BusEvent) => void;
   readonly onError?: (err: unknown, what: string) => void;
+  /** Called once per message delivered in order on this node, with its local recipients (metrics). */
+  readonly onDeliver?: (recipients: number) => void;
 }
 
 interface Encoded {
@@ -77,6 +79,7 @@ export function encodeMessage(m: Message): Buffer {
       text: m.text,
       ts: m.ts,
       client_msg_id: m.client_msg_id,
+      ...(m.reply_to === undefined ? {} : { reply_to: m.reply_to }),
     }),
   );
 }
@@ -95,6 +98,7 @@ export class Hub {
   readonly #pendingMax: number;
   readonly #onControl: (event: BusEvent) => void;
   readonly #onError: (err: unknown, what: string) => void;
+  readonly #onDeliver: ((recipients: number) => void) | undefined;
 
   constructor(bus: Bus, source: MessageSource, options: HubOptions = {}) {
     this.#bus = bus;
@@ -104,6 +108,7 @@ export class Hub {
     this.#pendingMax = options.pendingMax ?? 10_000;
     this.#onControl = options.onControl ?? (() => {});
     this.#onError = options.onError ?? (() => {});
+    this.#onDeliver = options.onDeliver;
     bus.setHandler(
       (_topic, event) => this.#handle(event),
       () => this.resync(),
@@ -245,8 +250,13 @@ export class Hub {
           event.user,
         );
         return;
+      case 'frame':
+        this.#broadcast(event.channel, event.frame, undefined);
+        return;
       case 'member':
       case 'kick':
+      case 'user':
+      case 'channel':
         this.#onControl(event);
         return;
       case 'resync':
@@ -322,6 +332,7 @@ export class Hub {
 
   #deliver(ch: ChannelState, m: Message): void {
     ch.delivered = m.seq;
+    this.#onDeliver?.(ch.subs.size);
     let data: Buffer | undefined;
     for (const sub of ch.subs) {
       data ??= encodeMessage(m);

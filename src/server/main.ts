@@ -9,6 +9,7 @@ import { ClusterBusRelay } from './bus/cluster-bus-relay.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { type Config, loadConfig } from './config.js';
+import { ParleyMetrics } from './metrics/parley-metrics.js';
 import { ParleyServer } from './parley-server.js';
 import { ClusterPresence } from './presence/cluster-presence.js';
 import { ClusterPresenceHost } from './presence/cluster-presence-host.js';
@@ -97,13 +98,18 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
       bus = new MemoryBus();
       presence = new MemoryPresence();
     }
-    const store = await openStore(config.databaseUrl, { commitBatchMax: config.limits.commitBatchMax });
+    const metrics = new ParleyMetrics();
+    const store = await openStore(config.databaseUrl, {
+      commitBatchMax: config.limits.commitBatchMax,
+      onBatch: metrics.onBatch,
+    });
     server = await ParleyServer.start(config, {
       store,
       bus,
       presence,
       verifier: new JoseTokenVerifier(config.jwt),
       logger,
+      metrics,
     });
   } catch (err) {
     process.stderr.write(`parley serve: cannot start: ${(err as Error).message}\n`);

@@ -1,15 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { Argon2PasswordHasher } from './auth/argon2-password-hasher.js';
+import { JoseTokenIssuer } from './auth/jose-token-issuer.js';
+import { RevocationCheckingVerifier } from './auth/revocation-checking-verifier.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Bus } from './bus/bus.js';
 import { ChatService } from './chat/chat-service.js';
 import type { Config } from './config.js';
 import { HttpApi } from './http/http-api.js';
 import { Hub } from './hub.js';
+import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
 import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws-gateway.js';
+import { chatWebhooks } from './webhooks/chat-webhooks.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 
 /** The pluggable parts a node runs on; chosen by main.ts (or a test). */
 export interface ServerParts {
@@ -18,6 +24,8 @@ export interface ServerParts {
   readonly presence: Presence;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
+  /** The node's metrics; give the same object to `openStore`'s `onBatch`. Default: a new one. */
+  readonly metrics?: ParleyMetrics;
 }
 
 /**
@@ -30,16 +38,40 @@ export class ParleyServer {
   readonly #gateway: WsGateway;
   readonly #hub: Hub;
   readonly chat: ChatService;
+  readonly metrics: ParleyMetrics;
+  /** Undefined when no webhook URL is configured. */
+  readonly webhooks: WebhookDispatcher | undefined;
   #migrated = false;
 
   private constructor(config: Config, parts: ServerParts) {
     this.#parts = parts;
     const { logger } = parts;
     const onError = (err: unknown, what: string) => logger.error({ err }, what);
+    const metrics = parts.metrics ?? new ParleyMetrics();
+    this.metrics = metrics;
+    const { webhookUrls, webhookSecret } = config.api;
+    this.webhooks =
+      webhookUrls.length === 0 || webhookSecret === undefined
+        ? undefined
+        : new WebhookDispatcher({
+            urls: webhookUrls,
+            secret: webhookSecret,
+            queueMax: config.limits.webhookQueueMax,
+            maxAttempts: config.limits.webhookMaxAttempts,
+            retryBaseMs: config.limits.webhookRetryBaseMs,
+            timeoutMs: config.limits.webhookTimeoutMs,
+            concurrency: config.limits.webhookConcurrency,
+            logger,
+            onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+          });
+    const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
+      metrics.authFailures.inc({ reason }),
+    );
     let chat: ChatService | undefined;
     this.#hub = new Hub(parts.bus, parts.store, {
       onControl: (event) => chat?.onControl(event),
       onError,
+      onDeliver: metrics.onDeliver,
     });
     chat = new ChatService({
       store: parts.store,
@@ -47,7 +79,14 @@ export class ParleyServer {
       hub: this.#hub,
       presence: parts.presence,
       limits: config.limits,
-      observer: { error: onError },
+      observer: {
+        error: onError,
+        ...(this.webhooks === undefined ? {} : chatWebhooks(this.webhooks)),
+        messageCreated: (message) => {
+          metrics.messagesPublished.inc();
+          this.webhooks?.send('message.created', { message });
+        },
+      },
     });
     this.chat = chat;
     this.#gateway = new WsGateway({
@@ -55,12 +94,31 @@ export class ParleyServer {
       allowedOrigins: config.allowedOrigins,
       anyOrigin: config.dev,
       chat,
-      verifier: parts.verifier,
+      verifier,
       limits: config.limits,
       heartbeatMs: config.limits.heartbeatMs,
       logger,
+      onSlowConsumer: () => metrics.sendQueueDrops.inc(),
     });
-    const api = new HttpApi({ ready: async () => this.#migrated && (await parts.store.ping()) });
+    const api = new HttpApi({
+      ready: async () => this.#migrated && (await parts.store.ping()),
+      chat,
+      store: parts.store,
+      verifier,
+      issuer: new JoseTokenIssuer(config.jwt, config.api.accessTokenTtlSeconds),
+      hasher: new Argon2PasswordHasher(),
+      api: config.api,
+      limits: config.limits,
+      metrics,
+      logger,
+    });
+    const gateway = this.#gateway;
+    const hub = this.#hub;
+    metrics.setSources({
+      connections: () => gateway.connectionCount,
+      channels: () => hub.channelCount,
+      webhookQueue: () => this.webhooks?.waiting ?? 0,
+    });
     this.#http = createServer((req, res) => {
       api.handle(req, res).catch((err) => {
         logger.error({ err }, 'http request failed');
@@ -106,6 +164,8 @@ export class ParleyServer {
     this.#http.closeAllConnections();
     await httpClosed;
     this.#hub.close();
+    this.chat.close();
+    this.webhooks?.close();
     await this.#parts.bus.close();
     await this.#parts.presence.close();
   }

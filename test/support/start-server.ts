@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
 import { MemoryBus } from '../../src/server/bus/memory-bus.js';
 import { type Limits, loadConfig } from '../../src/server/config.js';
+import { ParleyMetrics } from '../../src/server/metrics/parley-metrics.js';
 import { ParleyServer } from '../../src/server/parley-server.js';
 import { MemoryPresence } from '../../src/server/presence/memory-presence.js';
 import { openStore } from '../../src/server/store/open-store.js';
@@ -51,13 +52,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     { port: options.port ?? 0, host: '127.0.0.1', databaseUrl },
   );
   const config = { ...base, limits: { ...base.limits, ...options.limits } };
-  const store = await openStore(databaseUrl);
+  const metrics = new ParleyMetrics();
+  const store = await openStore(databaseUrl, { onBatch: metrics.onBatch });
   const server = await ParleyServer.start(config, {
     store,
     bus: new MemoryBus(),
     presence: new MemoryPresence(),
     verifier: new JoseTokenVerifier(config.jwt),
     logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
+    metrics,
   });
   const port = server.port;
   const key = new TextEncoder().encode(secret);

@@ -42,6 +42,7 @@ export class JoseTokenVerifier implements TokenVerifier {
       userId: this.#userId(payload),
       username: this.#username(payload),
       expiresAt: this.#expiresAt(payload),
+      ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat * 1000 } : {}),
     };
   }
 

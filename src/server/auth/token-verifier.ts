@@ -5,6 +5,8 @@ export interface Identity {
   readonly username: string;
   /** When the token stops being valid, ms since the epoch. */
   readonly expiresAt: number;
+  /** When the token was issued (`iat`), ms since the epoch; undefined when it has no `iat`. */
+  readonly issuedAt?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Message, Role, UserInfo } from '../../protocol/frames.js';
+import type { Message, Role, ServerFrame, UserInfo } from '../../protocol/frames.js';
 
 /** What travels on the bus between nodes. */
 export type BusEvent =
@@ -12,6 +12,12 @@ export type BusEvent =
   | { readonly kind: 'typing'; readonly channel: string; readonly user: UserInfo }
   | { readonly kind: 'member'; readonly channel: string; readonly userId: string; readonly role: Role | null }
   | { readonly kind: 'kick'; readonly userId: string; readonly reason: string }
+  /** A frame for every subscriber of a channel (edits, deletes, reactions, channel updates). */
+  | { readonly kind: 'frame'; readonly channel: string; readonly frame: ServerFrame }
+  /** A frame for every connection of one user (read positions); on the control topic. */
+  | { readonly kind: 'user'; readonly userId: string; readonly frame: ServerFrame }
+  /** A channel's title, topic or archived flag changed: nodes forget what they cached; on the control topic. */
+  | { readonly kind: 'channel'; readonly channel: string }
   /** A node's publications may have been lost: every node re-reads its channels' positions. */
   | { readonly kind: 'resync'; readonly node: string };
 

@@ -6,13 +6,19 @@ import type {
   ChannelCreateFrame,
   ChannelFrame,
   ChannelInfo,
+  ChannelUpdatedFrame,
   HistoryFrame,
   HistoryPageFrame,
   MemberFrame,
   Message,
+  MessageDeletedFrame,
+  MessageEditedFrame,
   PresenceListFrame,
   PublishFrame,
+  ReactionFrame,
+  ReadPositionFrame,
   Role,
+  ServerFrame,
   SubscribedFrame,
   SubscribeFrame,
   UserInfo,
@@ -21,17 +27,68 @@ import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from '../bus/bus
 import type { Limits } from '../config.js';
 import type { Hub, Subscription } from '../hub.js';
 import type { Presence } from '../presence/presence.js';
-import type { AppendResult, Store, StoredChannel } from '../store/store.js';
-import { canManageMember, canPost, canRead, joinsOnUse } from './permissions.js';
+import { highlightRanges, searchTerms } from '../store/search-terms.js';
+import type { AppendResult, ChannelPatch, Store, StoredChannel, StoredMember } from '../store/store.js';
+import type { Actor } from './actor.js';
+import {
+  canDeleteMessage,
+  canEditMessage,
+  canManageMember,
+  canPost,
+  canRead,
+  canUpdateChannel,
+  joinsOnUse,
+} from './permissions.js';
 import type { Session } from './session.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** What ChatService reports to logs and metrics. */
+/** What ChatService reports to logs, metrics and webhooks. Every hook but `error` is optional. */
 export interface ChatObserver {
   error(err: unknown, what: string): void;
+  /** A message was committed (not called for a retried duplicate). */
+  messageCreated?(message: Message): void;
+  /** A membership changed: `role` null = removed, `previous` undefined = added. */
+  memberChanged?(channel: string, userId: string, role: Role | null, previous: Role | undefined): void;
+  /** The user's first connection on this node opened (not after a reconnect within the grace period). */
+  userOnline?(user: UserInfo): void;
+  /** The user's last connection on this node closed `offlineGraceMs` ago and none came back. */
+  userOffline?(user: UserInfo): void;
 }
 
-type ChannelMeta = Pick<StoredChannel, 'id' | 'kind' | 'title' | 'epoch'>;
+/** A message to post: over HTTP, through the server API, or (via `publish`) over WebSocket. */
+export interface PostInput {
+  readonly channel: string;
+  readonly text: string;
+  readonly clientMsgId: string | null;
+  readonly replyTo?: string | undefined;
+}
+
+/** A channel as one user sees it in a list or a lookup. */
+export interface ChannelDetail {
+  readonly id: string;
+  readonly kind: StoredChannel['kind'];
+  readonly title: string;
+  readonly topic: string;
+  readonly archived: boolean;
+  /** The caller's role, or null when not a member (public channels to join). */
+  readonly role: Role | null;
+  readonly last_seq: number;
+  /** The caller's read position (0 when never read). */
+  readonly last_read_seq: number;
+  /** Messages of others after the read position (members only; capped at `unreadCountMax`). */
+  readonly unread: number;
+  /** Of those, how many mention `@username`. */
+  readonly mentions: number;
+}
+
+/** One search hit: the message and where the search terms occur in its text. */
+export interface SearchHit {
+  readonly message: Message;
+  /** [start, end) offsets in UTF-16 code units. */
+  readonly highlights: readonly (readonly [number, number])[];
+}
+
+type ChannelMeta = Pick<StoredChannel, 'id' | 'kind' | 'title' | 'epoch' | 'archived'>;
 
 const ROLE_TTL_MS = 60_000;
 const CACHE_MAX = 100_000;
@@ -57,6 +114,8 @@ export class ChatService {
   readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
   // Per user, shared by all their connections on this node.
   readonly #publishBuckets = new Map<string, TokenBucket>();
+  // Users whose last session closed, waiting out the offline grace period.
+  readonly #goingOffline = new Map<string, NodeJS.Timeout>();
 
   constructor(deps: {
     readonly store: Store;
@@ -88,6 +147,13 @@ export class ChatService {
     if (set === undefined) {
       set = new Set();
       this.#sessions.set(session.user.id, set);
+      const pending = this.#goingOffline.get(session.user.id);
+      if (pending !== undefined) {
+        clearTimeout(pending);
+        this.#goingOffline.delete(session.user.id);
+      } else {
+        this.#notify(() => this.#observer.userOnline?.(session.user));
+      }
       // A bucket outlives the user's connections until it refills: reconnecting does not reset it.
       if (!this.#publishBuckets.has(session.user.id)) {
         this.#pruneIdleBuckets();
@@ -116,6 +182,13 @@ export class ChatService {
       set.delete(session);
       if (set.size === 0) {
         this.#sessions.delete(session.user.id);
+        const user = session.user;
+        const timer = setTimeout(() => {
+          this.#goingOffline.delete(user.id);
+          if (!this.#sessions.has(user.id)) this.#notify(() => this.#observer.userOffline?.(user));
+        }, this.#limits.offlineGraceMs);
+        timer.unref();
+        this.#goingOffline.set(user.id, timer);
         if (this.#publishBuckets.get(session.user.id)?.isFull()) this.#publishBuckets.delete(session.user.id);
       }
     }
@@ -218,32 +291,96 @@ export class ChatService {
    * bus; `committed` resolves then, or rejects when the commit failed.
    */
   async publish(session: Session, frame: PublishFrame): Promise<{ readonly committed: Promise<void> }> {
-    if (frame.text.length > this.#limits.maxMessageChars) {
+    const { appended } = await this.#queueMessage(session, {
+      channel: frame.channel,
+      text: frame.text,
+      clientMsgId: frame.client_msg_id,
+      replyTo: frame.reply_to,
+    });
+    return {
+      committed: appended.then((result) => {
+        this.#acked(session, frame, result);
+        this.#published(result);
+      }),
+    };
+  }
+
+  /**
+   * Posts a message (HTTP API, server API) and resolves once it is committed and on its way to
+   * subscribers. The same checks as `publish`; a system actor skips permissions and rate limits.
+   */
+  async post(actor: Actor, input: PostInput): Promise<AppendResult> {
+    const { appended } = await this.#queueMessage(actor, input);
+    const result = await appended;
+    this.#published(result);
+    return result;
+  }
+
+  async #queueMessage(actor: Actor, input: PostInput): Promise<{ readonly appended: Promise<AppendResult> }> {
+    if (input.text.length > this.#limits.maxMessageChars) {
       throw new ParleyError(
         'message_too_long',
-        `message is ${frame.text.length} characters; the limit is ${this.#limits.maxMessageChars}`,
+        `message is ${input.text.length} characters; the limit is ${this.#limits.maxMessageChars}`,
       );
     }
-    const bucket = this.#publishBuckets.get(session.user.id);
-    if (bucket !== undefined && !bucket.take()) {
-      const retry = bucket.retryAfterMs();
-      throw new ParleyError('rate_limited', 'publishing too fast', { details: { retry_after_ms: retry } });
+    if (actor.system !== true) this.#takePublishToken(actor.user.id);
+    const channel = await this.#channel(input.channel);
+    if (actor.system !== true) {
+      let role = await this.#role(input.channel, actor.user.id);
+      if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
+      role = await this.#joinIfPublic(channel, actor.user.id, role);
+      if (!canPost(channel.kind, role)) {
+        throw new ParleyError('forbidden', `you may not post in "${input.channel}"`);
+      }
+    } else if (channel === undefined) {
+      throw new ParleyError('not_found', `no channel "${input.channel}"`);
     }
-    const channel = await this.#channel(frame.channel);
-    let role = await this.#role(frame.channel, session.user.id);
-    if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(frame.channel);
-    role = await this.#joinIfPublic(channel, session.user.id, role);
-    if (!canPost(channel.kind, role)) {
-      throw new ParleyError('forbidden', `you may not post in "${frame.channel}"`);
+    if (channel.archived) throw new ParleyError('forbidden', `"${input.channel}" is archived`);
+    if (
+      input.replyTo !== undefined &&
+      (await this.#store.getMessage(channel.id, input.replyTo)) === undefined
+    ) {
+      throw new ParleyError('not_found', 'the message replied to is not in this channel');
     }
     const appended = this.#store.append({
       channelId: channel.id,
-      userId: session.user.id,
-      username: session.user.username,
-      text: frame.text,
-      clientMsgId: frame.client_msg_id,
+      userId: actor.user.id,
+      username: actor.user.username,
+      text: input.text,
+      clientMsgId: input.clientMsgId,
+      replyTo: input.replyTo ?? null,
     });
-    return { committed: appended.then((result) => this.#acked(session, frame, result)) };
+    return { appended };
+  }
+
+  #takePublishToken(userId: string): void {
+    let bucket = this.#publishBuckets.get(userId);
+    if (bucket === undefined) {
+      this.#pruneIdleBuckets();
+      bucket = new TokenBucket(this.#limits.publishPerSecond, this.#limits.publishBurst);
+      this.#publishBuckets.set(userId, bucket);
+    }
+    if (!bucket.take()) {
+      const retry = bucket.retryAfterMs();
+      throw new ParleyError('rate_limited', 'publishing too fast', { details: { retry_after_ms: retry } });
+    }
+  }
+
+  #published({ message, duplicate }: AppendResult): void {
+    // Published again for a duplicate too: if the first attempt's fan-out was lost (a crash
+    // between commit and publish), this delivers it; hubs drop the repeat otherwise.
+    this.#bus
+      .publish(channelTopic(message.channel), { kind: 'message', message })
+      .catch((err) => this.#observer.error(err, 'bus publish'));
+    if (!duplicate) this.#notify(() => this.#observer.messageCreated?.(message));
+  }
+
+  #notify(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#observer.error(err, 'chat observer');
+    }
   }
 
   #acked(session: Session, frame: PublishFrame, { message, duplicate }: AppendResult): void {
@@ -257,16 +394,11 @@ export class ChatService {
       duplicate,
     };
     session.send(frame.ref === undefined ? ack : { ...ack, ref: frame.ref });
-    // Published again for a duplicate too: if the first attempt's fan-out was lost (a crash
-    // between commit and publish), this delivers it; hubs drop the repeat otherwise.
-    this.#bus
-      .publish(channelTopic(message.channel), { kind: 'message', message })
-      .catch((err) => this.#observer.error(err, 'bus publish'));
   }
 
   /** A page of history, before or after a seq (the latest page when neither is given). */
-  async history(session: Session, frame: HistoryFrame): Promise<HistoryPageFrame> {
-    await this.#requireRead(session, frame.channel);
+  async history(actor: Actor, frame: HistoryFrame): Promise<HistoryPageFrame> {
+    await this.#access(actor, frame.channel);
     const limit = Math.min(
       Math.max(frame.limit ?? this.#limits.historyDefault, 1),
       this.#limits.historyPageMax,
@@ -317,20 +449,30 @@ export class ChatService {
   }
 
   /** Creates a channel owned by the caller. */
-  async createChannel(session: Session, frame: ChannelCreateFrame): Promise<ChannelFrame> {
+  async createChannel(
+    actor: Actor,
+    frame: Pick<ChannelCreateFrame, 'channel' | 'private' | 'title'> & {
+      readonly topic?: string | undefined;
+      /** System actors only: the owner (default none). */
+      readonly owner?: string | undefined;
+    },
+  ): Promise<ChannelFrame> {
     const kind = frame.private === true ? 'private' : 'public';
+    const owner = actor.system === true ? (frame.owner ?? null) : actor.user.id;
     const created = await this.#store.createChannel({
       id: frame.channel,
       kind,
       title: frame.title ?? frame.channel,
-      owner: session.user.id,
+      owner,
+      ...(frame.topic === undefined ? {} : { topic: frame.topic }),
     });
-    this.#setRole(created.id, session.user.id, 'owner');
-    return { type: 'channel', channel: { id: created.id, kind, title: created.title, role: 'owner' } };
+    if (owner !== null) this.#setRole(created.id, owner, 'owner');
+    const role = owner === actor.user.id ? 'owner' : null;
+    return { type: 'channel', channel: { id: created.id, kind, title: created.title, role } };
   }
 
   /** Opens (creating when needed) the direct-message channel between the caller and a user. */
-  async openDm(session: Session, otherId: string): Promise<ChannelFrame> {
+  async openDm(session: Actor, otherId: string): Promise<ChannelFrame> {
     const other = await this.#store.getUser(otherId);
     if (other === undefined) throw new ParleyError('not_found', 'no such user');
     const id = dmChannelId(session.user.id, other.id);
@@ -349,10 +491,14 @@ export class ChatService {
   }
 
   /** Adds a user to a channel or changes their role. */
-  async setMember(session: Session, channelId: string, userId: string, role: Role): Promise<MemberFrame> {
+  async setMember(session: Actor, channelId: string, userId: string, role: Role): Promise<MemberFrame> {
     const channel = await this.#channel(channelId);
     const actorRole = await this.#role(channelId, session.user.id, true);
-    if (
+    if (session.system === true) {
+      if (channel === undefined) throw new ParleyError('not_found', `no channel "${channelId}"`);
+      if (channel.kind === 'dm')
+        throw new ParleyError('forbidden', 'direct-message channels have fixed members');
+    } else if (
       channel === undefined ||
       !canRead(channel.kind, actorRole) ||
       (channel.kind !== 'public' && !actorRole)
@@ -361,6 +507,7 @@ export class ChatService {
     }
     const targetRole = await this.#role(channelId, userId, true);
     if (
+      session.system !== true &&
       !canManageMember(
         channel.kind,
         { id: session.user.id, role: actorRole },
@@ -373,15 +520,19 @@ export class ChatService {
     if ((await this.#store.getUser(userId)) === undefined) throw new ParleyError('not_found', 'no such user');
     if (targetRole === 'owner' && role !== 'owner') await this.#keepAnOwner(channelId);
     await this.#store.setMember(channelId, userId, role);
-    await this.#announceMember(channelId, userId, role);
+    await this.#announceMember(channelId, userId, role, targetRole);
     return { type: 'member', channel: channelId, user_id: userId, role };
   }
 
   /** Removes a user from a channel (or the caller leaves it); their subscriptions end at once. */
-  async removeMember(session: Session, channelId: string, userId: string): Promise<MemberFrame> {
+  async removeMember(session: Actor, channelId: string, userId: string): Promise<MemberFrame> {
     const channel = await this.#channel(channelId);
     const actorRole = await this.#role(channelId, session.user.id, true);
-    if (
+    if (session.system === true) {
+      if (channel === undefined) throw new ParleyError('not_found', `no channel "${channelId}"`);
+      if (channel.kind === 'dm')
+        throw new ParleyError('forbidden', 'direct-message channels have fixed members');
+    } else if (
       channel === undefined ||
       !canRead(channel.kind, actorRole) ||
       (channel.kind !== 'public' && !actorRole)
@@ -390,6 +541,7 @@ export class ChatService {
     }
     const targetRole = await this.#role(channelId, userId, true);
     if (
+      session.system !== true &&
       !canManageMember(
         channel.kind,
         { id: session.user.id, role: actorRole },
@@ -403,8 +555,274 @@ export class ChatService {
     if (!(await this.#store.removeMember(channelId, userId))) {
       throw new ParleyError('not_found', `that user is not a member of "${channelId}"`);
     }
-    await this.#announceMember(channelId, userId, null);
+    await this.#announceMember(channelId, userId, null, targetRole);
     return { type: 'member', channel: channelId, user_id: userId, role: null };
+  }
+
+  /** One message, as history shows it. */
+  async getMessage(actor: Actor, channelId: string, id: string): Promise<Message> {
+    await this.#access(actor, channelId);
+    const message = await this.#store.getMessage(channelId, id);
+    if (message === undefined) throw new ParleyError('not_found', 'no such message');
+    return message;
+  }
+
+  /**
+   * Edits a message (its author, while they may post; a system actor: any) and pushes
+   * `message_edited` to the channel's subscribers.
+   */
+  async editMessage(actor: Actor, channelId: string, id: string, text: string): Promise<MessageEditedFrame> {
+    if (text.length > this.#limits.maxMessageChars) {
+      throw new ParleyError(
+        'message_too_long',
+        `message is ${text.length} characters; the limit is ${this.#limits.maxMessageChars}`,
+      );
+    }
+    const { channel, role } = await this.#access(actor, channelId);
+    const message = await this.#store.getMessage(channelId, id);
+    if (message === undefined) throw new ParleyError('not_found', 'no such message');
+    if (actor.system !== true) {
+      if (!canEditMessage(channel.kind, role, message.user_id === actor.user.id)) {
+        throw new ParleyError('forbidden', 'you may not edit that message');
+      }
+      if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
+    }
+    const edited = await this.#store.editMessage(channelId, id, text);
+    const frame: MessageEditedFrame = {
+      type: 'message_edited',
+      channel: channelId,
+      id,
+      seq: edited.seq,
+      text: edited.text,
+      edited_at: edited.edited_at ?? Date.now(),
+      by: actor.user.id,
+    };
+    await this.#toSubscribers(channelId, frame);
+    return frame;
+  }
+
+  /**
+   * Deletes a message (its author, or a channel admin/owner; a system actor: any): its text is
+   * gone from storage and search. Pushes `message_deleted` to the channel's subscribers.
+   */
+  async deleteMessage(actor: Actor, channelId: string, id: string): Promise<MessageDeletedFrame> {
+    const { channel, role } = await this.#access(actor, channelId);
+    const message = await this.#store.getMessage(channelId, id);
+    if (message === undefined) throw new ParleyError('not_found', 'no such message');
+    if (actor.system !== true && !canDeleteMessage(channel.kind, role, message.user_id === actor.user.id)) {
+      throw new ParleyError('forbidden', 'you may not delete that message');
+    }
+    const deleted = await this.#store.deleteMessage(channelId, id);
+    const frame: MessageDeletedFrame = {
+      type: 'message_deleted',
+      channel: channelId,
+      id,
+      seq: deleted.seq,
+      by: actor.user.id,
+    };
+    await this.#toSubscribers(channelId, frame);
+    return frame;
+  }
+
+  /** Toggles the actor's reaction (who may post may react) and pushes `reaction` to subscribers. */
+  async react(actor: Actor, channelId: string, id: string, emoji: string): Promise<ReactionFrame> {
+    const access = await this.#access(actor, channelId);
+    const { channel } = access;
+    if (actor.system !== true) {
+      const role = await this.#joinIfPublic(channel, actor.user.id, access.role);
+      if (!canPost(channel.kind, role))
+        throw new ParleyError('forbidden', `you may not react in "${channelId}"`);
+      if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
+    }
+    const { added, message } = await this.#store.toggleReaction(channelId, id, actor.user.id, emoji);
+    const frame: ReactionFrame = {
+      type: 'reaction',
+      channel: channelId,
+      id,
+      seq: message.seq,
+      emoji,
+      user_id: actor.user.id,
+      added,
+      count: message.reactions?.find((r) => r.emoji === emoji)?.count ?? 0,
+    };
+    await this.#toSubscribers(channelId, frame);
+    return frame;
+  }
+
+  /** A thread: the root message and a page of its replies after `after`, ascending. */
+  async thread(
+    actor: Actor,
+    channelId: string,
+    rootId: string,
+    options: { readonly after?: number | undefined; readonly limit?: number | undefined },
+  ): Promise<{ readonly root: Message; readonly replies: readonly Message[]; readonly has_more: boolean }> {
+    await this.#access(actor, channelId);
+    const root = await this.#store.getMessage(channelId, rootId);
+    if (root === undefined) throw new ParleyError('not_found', 'no such message');
+    const limit = this.#pageSize(options.limit);
+    const page = await this.#store.thread(channelId, rootId, options.after ?? 0, limit + 1);
+    return { root, replies: page.slice(0, limit), has_more: page.length > limit };
+  }
+
+  /**
+   * Full-text search over the channels the actor may read (or one of them), newest first, with
+   * highlight ranges. `next_offset` is null on the last page.
+   */
+  async search(
+    actor: Actor,
+    query: {
+      readonly text: string;
+      readonly channel?: string | undefined;
+      readonly limit?: number | undefined;
+      readonly offset?: number | undefined;
+    },
+  ): Promise<{ readonly results: readonly SearchHit[]; readonly next_offset: number | null }> {
+    const terms = searchTerms(query.text);
+    if (terms.length === 0) throw new ParleyError('bad_request', 'search for at least one word');
+    const limit = Math.min(Math.max(query.limit ?? 20, 1), this.#limits.searchPageMax);
+    const offset = query.offset ?? 0;
+    if (offset > this.#limits.searchOffsetMax) {
+      throw new ParleyError('bad_request', `offset must not exceed ${this.#limits.searchOffsetMax}`);
+    }
+    let channelIds: string[];
+    if (query.channel !== undefined) {
+      await this.#access(actor, query.channel);
+      channelIds = [query.channel];
+    } else {
+      const visible = await this.#store.listChannelsFor(actor.user.id);
+      channelIds = visible.filter((c) => canRead(c.kind, c.role ?? undefined)).map((c) => c.id);
+    }
+    const found = await this.#store.search({ channelIds, text: query.text, limit: limit + 1, offset });
+    return {
+      results: found.slice(0, limit).map((message) => ({
+        message,
+        highlights: highlightRanges(message.text, terms),
+      })),
+      next_offset: found.length > limit ? offset + limit : null,
+    };
+  }
+
+  /**
+   * Moves the actor's read position in a channel forward (to at most its last seq) and pushes
+   * `read_position` to every connection of the user.
+   */
+  async markRead(actor: Actor, channelId: string, seq: number): Promise<ReadPositionFrame> {
+    await this.#access(actor, channelId);
+    const state = await this.#store.getChannel(channelId);
+    if (state === undefined) throw noAccess(channelId);
+    const stored = await this.#store.setReadPosition(channelId, actor.user.id, Math.min(seq, state.lastSeq));
+    const frame: ReadPositionFrame = { type: 'read_position', channel: channelId, seq: stored };
+    await this.#bus.publish(CONTROL_TOPIC, { kind: 'user', userId: actor.user.id, frame });
+    return frame;
+  }
+
+  /** The actor's channels and the public ones to join, by id, with unread and mention counts. */
+  async listChannels(actor: Actor): Promise<readonly ChannelDetail[]> {
+    const rows = await this.#store.listChannelsFor(actor.user.id);
+    const positions = await this.#store.readPositions(actor.user.id);
+    const counts = await this.#store.unreadCounts(
+      actor.user.id,
+      actor.user.username,
+      rows.filter((r) => r.role !== null).map((r) => ({ channelId: r.id, after: positions.get(r.id) ?? 0 })),
+      this.#limits.unreadCountMax,
+    );
+    return Promise.all(
+      rows.map(async (row) => {
+        const title = row.kind === 'dm' ? await this.#title(row, actor.user.id) : row.title;
+        return detail(row, title, row.role, positions.get(row.id) ?? 0, counts.get(row.id));
+      }),
+    );
+  }
+
+  /** One channel as the actor sees it (refused exactly like a missing one when not readable). */
+  async getChannel(actor: Actor, channelId: string): Promise<ChannelDetail> {
+    const { role } = await this.#access(actor, channelId);
+    const row = await this.#store.getChannel(channelId);
+    if (row === undefined) throw noAccess(channelId);
+    const last = (await this.#store.readPositions(actor.user.id)).get(channelId) ?? 0;
+    const counts =
+      role === undefined
+        ? undefined
+        : (
+            await this.#store.unreadCounts(
+              actor.user.id,
+              actor.user.username,
+              [{ channelId, after: last }],
+              this.#limits.unreadCountMax,
+            )
+          ).get(channelId);
+    const title = await this.#title(row, actor.user.id);
+    return detail(row, title, role ?? null, last, counts);
+  }
+
+  /**
+   * Renames, describes, archives or unarchives a channel (see `canUpdateChannel`); every node
+   * forgets its cached copy and subscribers get `channel_updated`.
+   */
+  async updateChannel(actor: Actor, channelId: string, patch: ChannelPatch): Promise<ChannelDetail> {
+    const { channel, role } = await this.#access(actor, channelId);
+    if (actor.system !== true && !canUpdateChannel(channel.kind, role, patch.archived !== undefined)) {
+      throw new ParleyError('forbidden', `you may not change "${channelId}"`);
+    }
+    if (channel.kind === 'dm')
+      throw new ParleyError('forbidden', 'direct-message channels cannot be changed');
+    const updated = await this.#store.updateChannel(channelId, patch);
+    this.#channels.delete(channelId);
+    await this.#bus.publish(CONTROL_TOPIC, { kind: 'channel', channel: channelId });
+    const frame: ChannelUpdatedFrame = {
+      type: 'channel_updated',
+      channel: channelId,
+      title: updated.title,
+      topic: updated.topic,
+      archived: updated.archived,
+    };
+    await this.#toSubscribers(channelId, frame);
+    return detail(updated, updated.title, role ?? null, 0, undefined);
+  }
+
+  /** The channel's members (anyone who may read the channel may list them). */
+  async listMembers(actor: Actor, channelId: string): Promise<readonly StoredMember[]> {
+    await this.#access(actor, channelId);
+    return this.#store.listMembers(channelId);
+  }
+
+  /** Makes sure a user seen through a token (HTTP) exists, as `sessionOpened` does for sockets. */
+  async userSeen(user: UserInfo): Promise<void> {
+    await this.#store.upsertUser({ id: user.id, username: user.username });
+  }
+
+  /** Closes every connection of the user on every node (close code 4503). */
+  async disconnectUser(userId: string, reason: string): Promise<void> {
+    await this.#bus.publish(CONTROL_TOPIC, { kind: 'kick', userId, reason });
+  }
+
+  /** Stops the offline timers (webhooks for users still in their grace period are not sent). */
+  close(): void {
+    for (const timer of this.#goingOffline.values()) clearTimeout(timer);
+    this.#goingOffline.clear();
+  }
+
+  async #toSubscribers(channelId: string, frame: ServerFrame): Promise<void> {
+    await this.#bus.publish(channelTopic(channelId), { kind: 'frame', channel: channelId, frame });
+  }
+
+  /**
+   * The channel and the actor's role, or the same refusal as for a missing channel when the
+   * actor may not read it. System actors read every channel.
+   */
+  async #access(actor: Actor, channelId: string): Promise<{ channel: ChannelMeta; role: Role | undefined }> {
+    const channel = await this.#channel(channelId);
+    if (actor.system === true) {
+      if (channel === undefined) throw new ParleyError('not_found', `no channel "${channelId}"`);
+      return { channel, role: undefined };
+    }
+    const role = await this.#role(channelId, actor.user.id);
+    if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(channelId);
+    return { channel, role };
+  }
+
+  #pageSize(requested: number | undefined): number {
+    return Math.min(Math.max(requested ?? this.#limits.historyDefault, 1), this.#limits.historyPageMax);
   }
 
   /** Handles a control event from the bus (from this node or another). */
@@ -428,12 +846,23 @@ export class ChatService {
     } else if (event.kind === 'kick') {
       for (const session of this.#sessions.get(event.userId) ?? [])
         session.close(CloseCode.Kicked, event.reason);
+    } else if (event.kind === 'user') {
+      for (const session of this.#sessions.get(event.userId) ?? []) session.send(event.frame);
+    } else if (event.kind === 'channel') {
+      this.#channels.delete(event.channel);
     }
   }
 
-  async #announceMember(channelId: string, userId: string, role: Role | null): Promise<void> {
+  async #announceMember(
+    channelId: string,
+    userId: string,
+    role: Role | null,
+    previous: Role | undefined,
+  ): Promise<void> {
     this.#roles.delete(roleKey(channelId, userId));
     await this.#bus.publish(CONTROL_TOPIC, { kind: 'member', channel: channelId, userId, role });
+    if (role !== previous)
+      this.#notify(() => this.#observer.memberChanged?.(channelId, userId, role, previous));
   }
 
   async #endSubscription(session: Session, sub: Subscription): Promise<void> {
@@ -510,7 +939,13 @@ export class ChatService {
     const found = await this.#store.getChannel(id);
     if (found === undefined) return undefined;
     if (this.#channels.size >= CACHE_MAX) this.#channels.clear();
-    const meta: ChannelMeta = { id: found.id, kind: found.kind, title: found.title, epoch: found.epoch };
+    const meta: ChannelMeta = {
+      id: found.id,
+      kind: found.kind,
+      title: found.title,
+      epoch: found.epoch,
+      archived: found.archived,
+    };
     this.#channels.set(id, meta);
     return meta;
   }
@@ -530,6 +965,27 @@ export class ChatService {
     if (this.#roles.size >= CACHE_MAX) this.#roles.clear();
     this.#roles.set(roleKey(channelId, userId), { role, at: Date.now() });
   }
+}
+
+function detail(
+  row: StoredChannel,
+  title: string,
+  role: Role | null,
+  lastRead: number,
+  counts: { readonly unread: number; readonly mentions: number } | undefined,
+): ChannelDetail {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title,
+    topic: row.topic,
+    archived: row.archived,
+    role,
+    last_seq: row.lastSeq,
+    last_read_seq: lastRead,
+    unread: counts?.unread ?? 0,
+    mentions: counts?.mentions ?? 0,
+  };
 }
 
 function roleKey(channelId: string, userId: string): string {

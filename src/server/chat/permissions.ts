@@ -45,3 +45,27 @@ export function canManageMember(
   const nextRank = next === undefined ? -1 : RANK[next];
   return targetRank < RANK.admin && nextRank < RANK.admin;
 }
+
+/** May the user moderate the channel (edit its title and topic, delete others' messages)? */
+export function canModerate(kind: ChannelKind, role: Role | undefined): boolean {
+  return kind !== 'dm' && (role === 'owner' || role === 'admin');
+}
+
+/** May the user edit a message? Only its author, while they may post in the channel. */
+export function canEditMessage(kind: ChannelKind, role: Role | undefined, isAuthor: boolean): boolean {
+  return isAuthor && canPost(kind, role);
+}
+
+/** May the user delete a message? Its author (while they may read the channel), or a moderator. */
+export function canDeleteMessage(kind: ChannelKind, role: Role | undefined, isAuthor: boolean): boolean {
+  return (isAuthor && canRead(kind, role)) || canModerate(kind, role);
+}
+
+/**
+ * May the user change the channel? Title and topic: owners and admins; archiving (or
+ * unarchiving): owners only. Direct-message channels cannot be changed.
+ */
+export function canUpdateChannel(kind: ChannelKind, role: Role | undefined, archiving: boolean): boolean {
+  if (archiving) return kind !== 'dm' && role === 'owner';
+  return canModerate(kind, role);
+}
