@@ -332,7 +332,8 @@ async function runIdle(
       `   ${have} idle: RSS ${rec.rssMiB.toFixed(0)} MiB (${rec.rssPerConnKiB.toFixed(1)} KiB/conn), ` +
         `heap ${rec.heapMiB.toFixed(0)} MiB (${rec.heapPerConnKiB.toFixed(1)} KiB/conn)`,
     );
-    if (setup.ready < setup.connections) break;
+    // A few refused connections do not end the scenario; most of them do.
+    if (setup.ready < setup.connections * 0.9) break;
   }
 }
 
