@@ -140,7 +140,10 @@ describe('channels and permissions, checked on every action', () => {
       'forbidden',
     );
     // Nor can a moderator remove them by mistake and so unmute them.
-    assert.equal((await mod.request({ type: 'member_remove', channel: 'town', user_id: 'muted' })).code, 'forbidden');
+    assert.equal(
+      (await mod.request({ type: 'member_remove', channel: 'town', user_id: 'muted' })).code,
+      'forbidden',
+    );
     const post = await muted.request({
       type: 'publish',
       channel: 'town',
