@@ -81,6 +81,7 @@ const CLOSE_ERRORS: Readonly<Record<number, ErrorCode>> = {
   [CloseCode.AuthTimeout]: 'auth_timeout',
   [CloseCode.RateLimited]: 'rate_limited',
   [CloseCode.HeartbeatTimeout]: 'timeout',
+  [CloseCode.Unavailable]: 'unavailable',
   [CloseCode.AuthFailed]: 'auth_failed',
   [CloseCode.Kicked]: 'forbidden',
   1008: 'forbidden',

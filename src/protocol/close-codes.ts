@@ -15,6 +15,8 @@ export const CloseCode = {
   RateLimited: 4004,
   /** No pong to the server's pings within the heartbeat interval. */
   HeartbeatTimeout: 4005,
+  /** The server could not serve the connection now (e.g. its database is down); retry later. */
+  Unavailable: 4006,
   /** The token was refused (bad signature, wrong algorithm, issuer, audience, expired at connect). */
   AuthFailed: 4501,
   /** The user was disconnected everywhere (banned or logged out). */

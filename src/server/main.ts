@@ -20,6 +20,9 @@ import { openStore } from './store/open-store.js';
 
 const USAGE = 'usage: parley serve [--port N] [--host H] [--db URL] [--workers N|auto] [--dev]';
 
+/** Workers in a row that may die before listening before the primary gives up. */
+const MAX_FAILED_STARTS = 3;
+
 /** What a worker tells the primary once it listens. */
 interface ListeningMessage {
   readonly parley: 'listening';
@@ -114,7 +117,9 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
   } catch (err) {
     process.stderr.write(`parley serve: cannot start: ${(err as Error).message}\n`);
     logger.debug({ err }, 'start failed');
-    return 1;
+    // Whatever did open (a Redis link retrying, a pool, a worker's IPC channel) must not keep a
+    // failed node alive: a supervisor has to see it exit.
+    process.exit(1);
   }
   const bus = config.redisUrl !== undefined ? 'redis' : ipc !== undefined ? 'cluster' : 'memory';
   logger.info(
@@ -136,7 +141,7 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
       logger.info({ signal }, 'draining');
       const deadline = setTimeout(() => {
         logger.error('drain deadline passed; exiting');
-        resolve(1);
+        process.exit(1);
       }, config.drainTimeoutMs);
       deadline.unref();
       server.close().then(
@@ -152,8 +157,10 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // `on`, not `once`: a second signal (a supervisor signalling the whole group) must not fall
+    // back to Node's default and kill the process mid-drain.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 
@@ -169,14 +176,20 @@ async function runPrimary(config: Config, logger: Logger): Promise<number> {
   let listeningPort: number | undefined;
   let announced = false;
   let listeningCount = 0;
+  // Workers that died before ever listening, in a row: a broken configuration, not bad luck.
+  let failedStarts = 0;
+  let giveUp: ((code: number) => void) | undefined;
 
   const fork = (): void => {
     const worker = cluster.fork(env);
     workers.add(worker);
     relay?.add(worker);
     presence?.add(worker);
+    let listened = false;
     worker.on('message', (m: Partial<ListeningMessage> | null) => {
       if (m?.parley !== 'listening' || typeof m.port !== 'number') return;
+      listened = true;
+      failedStarts = 0;
       listeningPort = m.port;
       listeningCount++;
       if (!announced && listeningCount >= config.workers) {
@@ -189,13 +202,22 @@ async function runPrimary(config: Config, logger: Logger): Promise<number> {
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (stopping) return;
+      if (!listened && ++failedStarts >= MAX_FAILED_STARTS) {
+        logger.error({ failedStarts }, 'workers keep failing to start; giving up');
+        stopping = true;
+        for (const w of workers) w.process.kill('SIGTERM');
+        giveUp?.(1);
+        return;
+      }
       logger.error({ code, signal, pid: worker.process.pid }, 'worker died; starting another');
-      fork();
+      // Back off a little when workers die young, so a crash loop does not spin.
+      setTimeout(fork, listened ? 0 : 500 * failedStarts);
     });
   };
   for (let i = 0; i < config.workers; i++) fork();
 
   return new Promise<number>((resolve) => {
+    giveUp = resolve;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
@@ -213,8 +235,10 @@ async function runPrimary(config: Config, logger: Logger): Promise<number> {
         resolve(0);
       });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // `on`, not `once`: a second signal (a supervisor signalling the whole group) must not fall
+    // back to Node's default and kill the process mid-drain.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 

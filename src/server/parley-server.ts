@@ -101,7 +101,10 @@ export class ParleyServer {
       onSlowConsumer: () => metrics.sendQueueDrops.inc(),
     });
     const api = new HttpApi({
-      ready: async () => this.#migrated && (await parts.store.ping()),
+      ready: async () => {
+        if (!this.#migrated || !(await parts.store.ping())) return 'unavailable';
+        return parts.bus.connected ? 'ready' : 'degraded';
+      },
       chat,
       store: parts.store,
       verifier,

@@ -105,6 +105,16 @@ describe('three nodes on one database and Redis, with faults', { skip: missing, 
         nodes[1] = await startServeProcess(['--db', db.url, '--port', String(port)], env);
       } else if (n === 35) {
         await redis.stop();
+        // Every node reports itself degraded (still serving) while its bus is down.
+        const readyz = async (node: ServeProcess) =>
+          ((await (await fetch(`http://127.0.0.1:${node.port}/readyz`)).json()) as { status: string }).status;
+        for (const node of nodes) {
+          const deadline = Date.now() + 10_000;
+          while ((await readyz(node)) !== 'degraded') {
+            if (Date.now() > deadline) throw new Error('a node never reported degraded');
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
       } else if (n === 42) {
         await redis.start();
       } else if (n % 15 === 7) {

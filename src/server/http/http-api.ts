@@ -27,7 +27,11 @@ import { type RouteParams, Router } from './router.js';
 /** What the HTTP API runs on. */
 export interface HttpApiDeps {
   /** True when the store answers and migrations are done. */
-  readonly ready: () => Promise<boolean>;
+  /**
+   * `ready`; `degraded` when the node serves but its bus to other nodes is down (acks and local
+   * delivery go on, other nodes catch up later); `unavailable` when the store is not reachable.
+   */
+  readonly ready: () => Promise<'ready' | 'degraded' | 'unavailable'>;
   readonly chat: ChatService;
   readonly store: Store;
   /** Verifies bearer tokens (revocations included). */
@@ -176,8 +180,8 @@ export class HttpApi {
     if (method === 'GET' || method === 'HEAD') {
       if (url.pathname === '/healthz') return this.#send(res, method, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
-        const ok = await this.#deps.ready().catch(() => false);
-        return this.#send(res, method, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' });
+        const status = await this.#deps.ready().catch(() => 'unavailable' as const);
+        return this.#send(res, method, status === 'unavailable' ? 503 : 200, { status });
       }
       if (url.pathname === '/metrics') {
         const { body, contentType } = await this.#deps.metrics.render();

@@ -44,6 +44,8 @@ export class RedisPresence implements Presence {
     const redis = new Redis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
+      // Fail fast while Redis is down rather than queue: callers fall back to this node's view.
+      enableOfflineQueue: false,
       enableAutoPipelining: true,
       connectTimeout: options.connectTimeoutMs ?? 5000,
     });
@@ -67,9 +69,16 @@ export class RedisPresence implements Presence {
       this.#mine.set(channel, conns);
     }
     conns.set(connectionId, member);
-    const others = (await this.#live(channel)).filter((e) => e.user.id === user.id);
-    await this.#redis.zadd(this.#key(channel), Date.now() + this.#ttlMs, member);
-    return others.length === 0;
+    try {
+      const others = (await this.#live(channel)).filter((e) => e.user.id === user.id);
+      await this.#redis.zadd(this.#key(channel), Date.now() + this.#ttlMs, member);
+      return others.length === 0;
+    } catch (err) {
+      // Redis is down: presence must not stop a subscribe. This node's own view answers, and
+      // the next refresh writes the entry once Redis is back.
+      this.#onError(err, 'presence join');
+      return this.#localEntries(channel).filter((e) => e.user.id === user.id).length === 1;
+    }
   }
 
   async leave(channel: string, connectionId: string): Promise<UserInfo | undefined> {
@@ -78,16 +87,29 @@ export class RedisPresence implements Presence {
     if (conns === undefined || member === undefined) return undefined;
     conns.delete(connectionId);
     if (conns.size === 0) this.#mine.delete(channel);
-    await this.#redis.zrem(this.#key(channel), member);
     const user = parse(member)?.user;
     if (user === undefined) return undefined;
-    const still = (await this.#live(channel)).some((e) => e.user.id === user.id);
-    return still ? undefined : user;
+    try {
+      await this.#redis.zrem(this.#key(channel), member);
+      const still = (await this.#live(channel)).some((e) => e.user.id === user.id);
+      return still ? undefined : user;
+    } catch (err) {
+      // The entry expires on its own within the TTL.
+      this.#onError(err, 'presence leave');
+      return this.#localEntries(channel).some((e) => e.user.id === user.id) ? undefined : user;
+    }
   }
 
   async list(channel: string): Promise<readonly UserInfo[]> {
     const byId = new Map<string, UserInfo>();
-    for (const e of await this.#live(channel)) byId.set(e.user.id, e.user);
+    let entries: readonly { readonly user: UserInfo }[];
+    try {
+      entries = await this.#live(channel);
+    } catch (err) {
+      this.#onError(err, 'presence list');
+      entries = this.#localEntries(channel);
+    }
+    for (const e of entries) byId.set(e.user.id, e.user);
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -120,6 +142,10 @@ export class RedisPresence implements Presence {
       pipeline.pexpire(this.#key(channel), this.#ttlMs * 2);
     }
     await pipeline.exec().catch((err) => this.#onError(err, 'presence refresh'));
+  }
+
+  #localEntries(channel: string): { readonly connectionId: string; readonly user: UserInfo }[] {
+    return [...(this.#mine.get(channel)?.values() ?? [])].map(parse).filter((e) => e !== undefined);
   }
 
   #key(channel: string): string {

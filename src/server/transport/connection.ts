@@ -232,12 +232,17 @@ export class Connection implements Session {
       this.#deps.logger.debug({ conn: this.id, user: identity.userId }, 'authenticated');
     } catch (err) {
       const error =
-        err instanceof ParleyError ? err : new ParleyError('auth_failed', 'token could not be verified');
+        err instanceof ParleyError
+          ? err
+          : new ParleyError('unavailable', 'could not authenticate now; retry');
       if (!(err instanceof ParleyError))
         this.#deps.logger.error({ err }, 'authentication failed unexpectedly');
       this.#deps.logger.debug({ conn: this.id, reason: error.message }, 'auth refused');
       this.#sendError(ref, error);
-      this.close(CloseCode.AuthFailed, error.code);
+      // A refused token is final; a server that could not check it (database down) is not.
+      const refused =
+        error.code === 'auth_failed' || error.code === 'token_expired' || error.code === 'forbidden';
+      this.close(refused ? CloseCode.AuthFailed : CloseCode.Unavailable, error.code);
     }
   }
 
