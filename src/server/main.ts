@@ -8,6 +8,9 @@ import { ClusterBus, type IpcChannel } from './bus/cluster-bus.js';
 import { ClusterBusRelay } from './bus/cluster-bus-relay.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
+import type { HistoryCache } from './cache/history-cache.js';
+import { MemoryHistoryCache } from './cache/memory-history-cache.js';
+import { RedisHistoryCache } from './cache/redis-history-cache.js';
 import { type Config, loadConfig } from './config.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import { ParleyServer } from './parley-server.js';
@@ -91,15 +94,20 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
   try {
     let bus: Bus;
     let presence: Presence;
+    // No cache between workers without Redis: one worker could not drop another's stale copy of
+    // an edited message. The Store serves those reads.
+    let cache: HistoryCache | undefined;
     if (config.redisUrl !== undefined) {
       bus = await RedisBus.connect(config.redisUrl, { onError });
       presence = await RedisPresence.connect(config.redisUrl, { onError });
+      cache = await RedisHistoryCache.connect(config.redisUrl, { onError });
     } else if (ipc !== undefined) {
       bus = new ClusterBus(ipc);
       presence = new ClusterPresence(ipc);
     } else {
       bus = new MemoryBus();
       presence = new MemoryPresence();
+      cache = new MemoryHistoryCache();
     }
     const metrics = new ParleyMetrics();
     const store = await openStore(config.databaseUrl, {
@@ -113,6 +121,7 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
       verifier: new JoseTokenVerifier(config.jwt),
       logger,
       metrics,
+      ...(cache === undefined ? {} : { cache }),
     });
   } catch (err) {
     process.stderr.write(`parley serve: cannot start: ${(err as Error).message}\n`);

@@ -6,6 +6,7 @@ import { JoseTokenIssuer } from './auth/jose-token-issuer.js';
 import { RevocationCheckingVerifier } from './auth/revocation-checking-verifier.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Bus } from './bus/bus.js';
+import type { HistoryCache } from './cache/history-cache.js';
 import { ChatService } from './chat/chat-service.js';
 import type { Config } from './config.js';
 import { HttpApi } from './http/http-api.js';
@@ -26,6 +27,8 @@ export interface ServerParts {
   readonly logger: Logger;
   /** The node's metrics; give the same object to `openStore`'s `onBatch`. Default: a new one. */
   readonly metrics?: ParleyMetrics;
+  /** Recent messages per channel; none = every history read goes to the Store. */
+  readonly cache?: HistoryCache;
 }
 
 /**
@@ -79,6 +82,7 @@ export class ParleyServer {
       hub: this.#hub,
       presence: parts.presence,
       limits: config.limits,
+      ...(parts.cache === undefined ? {} : { cache: parts.cache }),
       observer: {
         error: onError,
         ...(this.webhooks === undefined ? {} : chatWebhooks(this.webhooks)),
@@ -171,5 +175,6 @@ export class ParleyServer {
     this.webhooks?.close();
     await this.#parts.bus.close();
     await this.#parts.presence.close();
+    await this.#parts.cache?.close();
   }
 }

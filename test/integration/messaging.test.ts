@@ -128,6 +128,50 @@ describe('messages: durable, ordered, resumable', () => {
     assert.equal([...history, ...live].at(-1), 50);
   });
 
+  it('never serves a stale edited or deleted text on join, though joins read a cache', async () => {
+    const alice = await connect('alice');
+    await alice.request({ type: 'channel_create', channel: 'cached' });
+    const ids: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      ids.push(
+        String(
+          (
+            await alice.request({
+              type: 'publish',
+              channel: 'cached',
+              text: `v1 ${i}`,
+              client_msg_id: `c${i}`,
+            })
+          ).id,
+        ),
+      );
+    }
+    const first = await (await connect('bob')).request({ type: 'subscribe', channel: 'cached' });
+    assert.deepEqual(
+      (first.messages as { text: string }[]).map((m) => m.text),
+      ['v1 1', 'v1 2', 'v1 3'],
+    );
+    assert.equal(
+      (await alice.request({ type: 'message_edit', channel: 'cached', id: ids[1], text: 'v2' })).type,
+      'message_edited',
+    );
+    assert.equal(
+      (await alice.request({ type: 'message_delete', channel: 'cached', id: ids[2] })).type,
+      'message_deleted',
+    );
+    const again = await (await connect('carol')).request({ type: 'subscribe', channel: 'cached' });
+    const msgs = again.messages as { text: string; deleted?: boolean }[];
+    assert.equal(msgs[1]!.text, 'v2');
+    assert.ok(msgs[2]!.deleted === true && !msgs[2]!.text.includes('v1 3'));
+    // Later joins and resumes still agree with the Store after new messages arrive.
+    await alice.request({ type: 'publish', channel: 'cached', text: 'v1 4', client_msg_id: 'c4' });
+    const resumed = await (await connect('dan')).request({ type: 'subscribe', channel: 'cached', since: 1 });
+    assert.deepEqual(
+      (resumed.messages as { text: string }[]).map((m) => m.text),
+      ['v2', msgs[2]!.text, 'v1 4'],
+    );
+  });
+
   it('pages back through history with a capped page size', async () => {
     const alice = await connect('alice');
     const page = await alice.request({ type: 'history', channel: 'hist', before: 21, limit: 5 });

@@ -6,6 +6,7 @@ import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
 import { MemoryBus } from '../../src/server/bus/memory-bus.js';
+import { MemoryHistoryCache } from '../../src/server/cache/memory-history-cache.js';
 import { type Limits, loadConfig } from '../../src/server/config.js';
 import { ParleyMetrics } from '../../src/server/metrics/parley-metrics.js';
 import { ParleyServer } from '../../src/server/parley-server.js';
@@ -58,6 +59,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     store,
     bus: new MemoryBus(),
     presence: new MemoryPresence(),
+    cache: new MemoryHistoryCache(),
     verifier: new JoseTokenVerifier(config.jwt),
     logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
     metrics,

@@ -24,6 +24,7 @@ import type {
   UserInfo,
 } from '../../protocol/frames.js';
 import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from '../bus/bus.js';
+import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
 import type { Hub, Subscription } from '../hub.js';
 import type { Presence } from '../presence/presence.js';
@@ -109,6 +110,7 @@ export class ChatService {
   readonly #presence: Presence;
   readonly #limits: Limits;
   readonly #observer: ChatObserver;
+  readonly #cache: HistoryCache | undefined;
   readonly #sessions = new Map<string, Set<Session>>();
   readonly #channels = new Map<string, ChannelMeta>();
   readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
@@ -124,6 +126,8 @@ export class ChatService {
     readonly presence: Presence;
     readonly limits: Limits;
     readonly observer: ChatObserver;
+    /** Recent messages, so joins and short resumes skip SQL; the Store fills anything it lacks. */
+    readonly cache?: HistoryCache;
   }) {
     this.#store = deps.store;
     this.#bus = deps.bus;
@@ -131,6 +135,7 @@ export class ChatService {
     this.#presence = deps.presence;
     this.#limits = deps.limits;
     this.#observer = deps.observer;
+    this.#cache = deps.cache;
   }
 
   /** Number of sessions on this node. */
@@ -242,13 +247,17 @@ export class ChatService {
       if (since !== undefined && sameEpoch && since <= state.lastSeq) {
         const gap = state.lastSeq - since;
         if (gap <= this.#limits.resumeMaxGap) {
-          messages = gap === 0 ? [] : await this.#store.after(channel.id, since, gap);
+          messages =
+            gap === 0
+              ? []
+              : ((await this.#cache?.range(channel.id, since, state.lastSeq)) ??
+                (await this.#store.after(channel.id, since, gap)));
           recovered = true;
         } else {
-          messages = await this.#store.latest(channel.id, this.#historySize(frame.history));
+          messages = await this.#latest(channel.id, state.lastSeq, this.#historySize(frame.history));
         }
       } else {
-        messages = await this.#store.latest(channel.id, this.#historySize(frame.history));
+        messages = await this.#latest(channel.id, state.lastSeq, this.#historySize(frame.history));
       }
       const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;
@@ -367,6 +376,7 @@ export class ChatService {
   }
 
   #published({ message, duplicate }: AppendResult): void {
+    this.#cache?.add(message).catch((err) => this.#observer.error(err, 'history cache add'));
     // Published again for a duplicate too: if the first attempt's fan-out was lost (a crash
     // between commit and publish), this delivers it; hubs drop the repeat otherwise.
     this.#bus
@@ -381,6 +391,12 @@ export class ChatService {
     } catch (err) {
       this.#observer.error(err, 'chat observer');
     }
+  }
+
+  // The newest `n` messages up to `lastSeq`, from the cache when it holds them all.
+  async #latest(channelId: string, lastSeq: number, n: number): Promise<readonly Message[]> {
+    const cached = await this.#cache?.range(channelId, Math.max(0, lastSeq - n), lastSeq);
+    return cached ?? this.#store.latest(channelId, n);
   }
 
   #acked(session: Session, frame: PublishFrame, { message, duplicate }: AppendResult): void {
@@ -588,6 +604,8 @@ export class ChatService {
       if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
     }
     const edited = await this.#store.editMessage(channelId, id, text);
+    // A cached copy would show the old text: drop the channel's cache (the Store refills it).
+    await this.#cache?.invalidate(channelId);
     const frame: MessageEditedFrame = {
       type: 'message_edited',
       channel: channelId,
@@ -613,6 +631,7 @@ export class ChatService {
       throw new ParleyError('forbidden', 'you may not delete that message');
     }
     const deleted = await this.#store.deleteMessage(channelId, id);
+    await this.#cache?.invalidate(channelId);
     const frame: MessageDeletedFrame = {
       type: 'message_deleted',
       channel: channelId,
@@ -635,6 +654,7 @@ export class ChatService {
       if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
     }
     const { added, message } = await this.#store.toggleReaction(channelId, id, actor.user.id, emoji);
+    await this.#cache?.invalidate(channelId);
     const frame: ReactionFrame = {
       type: 'reaction',
       channel: channelId,
