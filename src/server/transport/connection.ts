@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import * as wsModule from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { ClientFrame, ErrorFrame, Ref, ServerFrame, UserInfo } from '../../protocol/frames.js';
@@ -14,6 +15,28 @@ import type { Limits } from '../config.js';
 import type { Subscription } from '../hub.js';
 
 const TEXT = { binary: false } as const;
+const OPEN = 1;
+const FRAME_OPTIONS = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true } as const;
+// ws's own framing (a static it exposes but does not type). Server frames are unmasked.
+const { frame } = (
+  wsModule as unknown as {
+    Sender: { frame(data: Buffer, options: typeof FRAME_OPTIONS): Buffer[] };
+  }
+).Sender;
+// A broadcast's payload is one Buffer shared by every recipient: frame it once, then every
+// socket writes the same bytes. Payloads sent once are collected with their frames.
+const framed = new WeakMap<Buffer, Buffer>();
+
+/** The complete WebSocket text frame of `data`, built once per payload. */
+function textFrame(data: Buffer): Buffer {
+  let f = framed.get(data);
+  if (f === undefined) {
+    const parts = frame(data, FRAME_OPTIONS);
+    f = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    framed.set(data, f);
+  }
+  return f;
+}
 // setTimeout's longest delay; later expiries are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -120,7 +143,8 @@ export class Connection implements Session {
       socket.cork();
       process.nextTick(this.#uncork);
     }
-    this.#ws.send(data, TEXT);
+    if (socket !== undefined && this.#ws.readyState === OPEN) socket.write(textFrame(data));
+    else this.#ws.send(data, TEXT);
   }
 
   close(code: number, reason: string): void {
