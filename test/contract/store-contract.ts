@@ -731,6 +731,63 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         assert.equal(await store.getMessage(other, message.id), undefined);
       });
 
+      it('editMessage keeps each replaced text as a version, oldest first', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'draft one 🦊'));
+        assert.deepEqual(await store.messageVersions(id, message.id), []);
+        const first = await store.editMessage(id, message.id, 'draft two');
+        const second = await store.editMessage(id, message.id, 'final');
+        assert.deepEqual(await store.messageVersions(id, message.id), [
+          { version: 1, text: 'draft one 🦊', editedAt: first.edited_at },
+          { version: 2, text: 'draft two', editedAt: second.edited_at },
+        ]);
+        assert.equal((await store.getMessage(id, message.id))?.text, 'final');
+        // Versions are not searched: only the current text is found.
+        assert.deepEqual(await store.search({ channelIds: [id], text: 'draft', limit: 10, offset: 0 }), []);
+      });
+
+      it('deleteMessage removes the versions with the text', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'v1'));
+        await store.editMessage(id, message.id, 'v2');
+        await store.editMessage(id, message.id, 'v3');
+        await store.deleteMessage(id, message.id);
+        assert.deepEqual(await store.messageVersions(id, message.id), []);
+        const other = await h.reopen();
+        assert.deepEqual(await other.messageVersions(id, message.id), []);
+        await other.close();
+      });
+
+      it('messageVersions throws not_found for an unknown message or another channel', async () => {
+        const id = await channel();
+        const other = await channel();
+        const { message } = await store.append(msg(id, 'x'));
+        await store.editMessage(id, message.id, 'y');
+        await assert.rejects(store.messageVersions(id, 'nope'), isError('not_found'));
+        await assert.rejects(store.messageVersions(other, message.id), isError('not_found'));
+      });
+
+      it('concurrent edits keep every replaced text once, numbered without gaps', async () => {
+        const id = await channel();
+        const { message } = await store.append(msg(id, 'e0'));
+        // One store: its pool runs the edits on several connections at once (SQLite: one).
+        await Promise.all(range(1, 10).map((i) => store.editMessage(id, message.id, `e${i}`)));
+        const versions = await store.messageVersions(id, message.id);
+        assert.deepEqual(
+          versions.map((v) => v.version),
+          range(1, 10),
+        );
+        const current = (await store.getMessage(id, message.id))?.text;
+        // Every text but the current one was replaced exactly once.
+        assert.deepEqual(
+          [...versions.map((v) => v.text), current].sort(),
+          range(0, 10)
+            .map((i) => `e${i}`)
+            .sort(),
+        );
+        assert.equal(versions[0]?.text, 'e0');
+      });
+
       it('toggleReaction adds, counts per emoji and removes again; history carries the counts', async () => {
         const id = await channel();
         const { message } = await store.append(msg(id, 'react to me'));

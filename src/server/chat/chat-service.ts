@@ -89,6 +89,15 @@ export interface SearchHit {
   readonly highlights: readonly (readonly [number, number])[];
 }
 
+/** A text a message had before an edit replaced it, as the API shows it. */
+export interface MessageVersionView {
+  /** 1 for the text the message was sent with, then 2, 3, … in the order of the edits. */
+  readonly version: number;
+  readonly text: string;
+  /** When this text was replaced (ms since the epoch). */
+  readonly edited_at: number;
+}
+
 type ChannelMeta = Pick<StoredChannel, 'id' | 'kind' | 'title' | 'epoch' | 'archived'>;
 
 const ROLE_TTL_MS = 60_000;
@@ -641,6 +650,17 @@ export class ChatService {
     };
     await this.#toSubscribers(channelId, frame);
     return frame;
+  }
+
+  /**
+   * The texts edits replaced in a message, oldest first; [] when it was never edited or is
+   * deleted. Whoever may read the channel may read them, as they may read `edited_at`: every
+   * reader was sent the old text and then its `message_edited`.
+   */
+  async messageVersions(actor: Actor, channelId: string, id: string): Promise<readonly MessageVersionView[]> {
+    await this.#access(actor, channelId);
+    const versions = await this.#store.messageVersions(channelId, id);
+    return versions.map((v) => ({ version: v.version, text: v.text, edited_at: v.editedAt }));
   }
 
   /** Toggles the actor's reaction (who may post may react) and pushes `reaction` to subscribers. */

@@ -398,6 +398,13 @@ export class HttpApi {
       }),
     );
     r.add(
+      'GET',
+      '/api/channels/:id/messages/:msgId/versions',
+      user(async (actor, ctx) =>
+        ok({ versions: await chat.messageVersions(actor, p(ctx, 'id'), p(ctx, 'msgId')) }),
+      ),
+    );
+    r.add(
       'POST',
       '/api/channels/:id/messages/:msgId/reactions',
       user(async (actor, ctx) => {

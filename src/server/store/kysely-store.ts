@@ -10,6 +10,7 @@ import { searchTerms } from './search-terms.js';
 import type {
   AppendResult,
   ChannelPatch,
+  MessageVersion,
   NewMessage,
   SearchQuery,
   Store,
@@ -95,6 +96,14 @@ export interface ReactionsTable {
   created_at: Int64;
 }
 
+/** The `message_versions` table: the texts edits replaced. */
+export interface MessageVersionsTable {
+  message_id: string;
+  version: number;
+  text: string;
+  edited_at: Int64;
+}
+
 /** The `read_positions` table. */
 export interface ReadPositionsTable {
   channel_id: string;
@@ -113,6 +122,7 @@ export interface StoreTables {
   refresh_tokens: RefreshTokensTable;
   reactions: ReactionsTable;
   read_positions: ReadPositionsTable;
+  message_versions: MessageVersionsTable;
 }
 
 /** Options of a `KyselyStore`. */
@@ -468,10 +478,26 @@ export class KyselyStore implements Store {
   editMessage(channelId: string, id: string, text: string): Promise<Message> {
     checkText(text);
     return this.#write('editing a message', async (trx) => {
-      const found = await this.#selectMessage(trx, channelId, id);
+      // Locked: a concurrent edit would take the same version number, and a concurrent delete
+      // would leave this version behind.
+      const found = await this.#selectMessage(trx, channelId, id, { lock: true });
       if (found === undefined) throw new ParleyError('not_found', 'no such message');
       if (found.deleted === true) throw new ParleyError('conflict', 'the message was deleted');
       const editedAt = Date.now();
+      const last = await trx
+        .selectFrom('message_versions')
+        .select((eb) => eb.fn.max('version').as('version'))
+        .where('message_id', '=', id)
+        .executeTakeFirst();
+      await trx
+        .insertInto('message_versions')
+        .values({
+          message_id: id,
+          version: toInt(last?.version ?? 0) + 1,
+          text: found.text,
+          edited_at: editedAt,
+        })
+        .execute();
       await trx
         .updateTable('messages')
         .set({ text, edited_at: editedAt })
@@ -484,7 +510,7 @@ export class KyselyStore implements Store {
 
   deleteMessage(channelId: string, id: string): Promise<Message> {
     return this.#write('deleting a message', async (trx) => {
-      const found = await this.#selectMessage(trx, channelId, id);
+      const found = await this.#selectMessage(trx, channelId, id, { lock: true });
       if (found === undefined) throw new ParleyError('not_found', 'no such message');
       if (found.deleted === true) return found;
       await trx
@@ -494,8 +520,34 @@ export class KyselyStore implements Store {
         .where('channel_id', '=', channelId)
         .execute();
       await trx.deleteFrom('reactions').where('message_id', '=', id).execute();
+      // A deleted text is gone from storage, earlier versions included.
+      await trx.deleteFrom('message_versions').where('message_id', '=', id).execute();
       const { reactions: _gone, ...rest } = found;
       return { ...rest, text: '', deleted: true as const };
+    });
+  }
+
+  messageVersions(channelId: string, messageId: string): Promise<readonly MessageVersion[]> {
+    return this.#guard('reading message versions', async () => {
+      const found = await this.#db
+        .selectFrom('messages')
+        .select('deleted_at')
+        .where('id', '=', messageId)
+        .where('channel_id', '=', channelId)
+        .executeTakeFirst();
+      if (found === undefined) throw new ParleyError('not_found', 'no such message');
+      if (found.deleted_at !== null) return [];
+      const rows = await this.#db
+        .selectFrom('message_versions')
+        .select(['version', 'text', 'edited_at'])
+        .where('message_id', '=', messageId)
+        .orderBy('version', 'asc')
+        .execute();
+      return rows.map((row) => ({
+        version: toInt(row.version),
+        text: row.text,
+        editedAt: toInt(row.edited_at),
+      }));
     });
   }
 
@@ -1092,12 +1144,22 @@ export class KyselyStore implements Store {
     });
   }
 
-  async #selectMessage(db: Kysely<StoreTables>, channelId: string, id: string): Promise<Message | undefined> {
+  /**
+   * The message, or undefined. With `lock`, inside a transaction, its row stays locked until
+   * commit (`FOR UPDATE`; SQLite's transactions hold the database write lock already).
+   */
+  async #selectMessage(
+    db: Kysely<StoreTables>,
+    channelId: string,
+    id: string,
+    options: { readonly lock?: boolean } = {},
+  ): Promise<Message | undefined> {
     const row = await db
       .selectFrom('messages')
       .select(MESSAGE_SELECT)
       .where('id', '=', id)
       .where('channel_id', '=', channelId)
+      .$if(options.lock === true && !this.#caps.databaseWriteLock, (q) => q.forUpdate())
       .executeTakeFirst();
     if (row === undefined) return undefined;
     const [message] = await this.#withReactions(db, [toMessage(row)]);

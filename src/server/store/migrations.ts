@@ -107,6 +107,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
       },
     },
     '0002_chat_features': migration0002(dialect),
+    '0003_message_versions': migration0003(dialect),
   };
 }
 
@@ -272,6 +273,48 @@ function migration0002(dialect: StoreDialect): Migration {
         await sql`drop table if exists messages_fts`.execute(db);
         await sql`drop table if exists message_search`.execute(db);
       }
+    },
+  };
+}
+
+/**
+ * Edit history (issue 3): `message_versions` keeps the texts an edit replaced, numbered from 1
+ * per message. `text` has the type and collation `messages.text` has on each dialect since 0002
+ * (MySQL/MariaDB: `utf8mb4_unicode_ci`; PostgreSQL: the database's default), so a version
+ * compares like the text it was. Versions are not in the search index: a search finds only a
+ * message's current text.
+ */
+function migration0003(dialect: StoreDialect): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
+      const table = <T extends string, C extends string>(
+        builder: CreateTableBuilder<T, C>,
+      ): CreateTableBuilder<T, C> =>
+        dialect === 'mysql'
+          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
+          : builder;
+      const textType =
+        dialect === 'mysql' ? sql`text character set utf8mb4 collate utf8mb4_unicode_ci` : sql`text`;
+
+      await table(
+        db.schema
+          .createTable('message_versions')
+          .addColumn('message_id', 'varchar(36)', (c) => id(c).notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('text', textType, (c) => c.notNull())
+          // When this text was replaced: the `edited_at` of the edit that replaced it.
+          .addColumn('edited_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('message_versions_pk', ['message_id', 'version'])
+          .addForeignKeyConstraint('message_versions_message_fk', ['message_id'], 'messages', ['id'], (fk) =>
+            fk.onDelete('cascade'),
+          ),
+      ).execute();
+    },
+
+    async down(db: AnyDb): Promise<void> {
+      await db.schema.dropTable('message_versions').ifExists().execute();
     },
   };
 }

@@ -82,6 +82,15 @@ export interface NewMessage {
   readonly replyTo?: string | null;
 }
 
+/** A text a message had before an edit replaced it. */
+export interface MessageVersion {
+  /** 1 for the text the message was sent with, then 2, 3, … in the order of the edits. */
+  readonly version: number;
+  readonly text: string;
+  /** When this text was replaced (ms): the `edited_at` the replacing edit set. */
+  readonly editedAt: number;
+}
+
 /** The outcome of an append: the stored message, and whether it was stored by an earlier call. */
 export interface AppendResult {
   readonly message: Message;
@@ -156,16 +165,25 @@ export interface Store {
    */
   getMessage(channelId: string, id: string): Promise<Message | undefined>;
   /**
-   * Replaces a message's text and sets `edited_at`. Throws `not_found` for an unknown message
-   * and `conflict` for a deleted one.
+   * Replaces a message's text and sets `edited_at`; in the same transaction the replaced text is
+   * kept as the message's next version (see `messageVersions`). Concurrent edits and deletes of
+   * one message are serialized: no version is lost or kept for a deleted message. Throws
+   * `not_found` for an unknown message and `conflict` for a deleted one.
    */
   editMessage(channelId: string, id: string, text: string): Promise<Message>;
   /**
    * Deletes a message: its seq stays (history keeps no gaps), its text becomes '' in storage
-   * and in the search index, its reactions go, and it carries `deleted: true`. Deleting a
-   * deleted message returns it unchanged. Throws `not_found` for an unknown message.
+   * and in the search index, its earlier versions and its reactions go, and it carries
+   * `deleted: true`. Deleting a deleted message returns it unchanged. Throws `not_found` for an
+   * unknown message.
    */
   deleteMessage(channelId: string, id: string): Promise<Message>;
+  /**
+   * The texts edits replaced, oldest first (the current text is the message's own); [] for a
+   * message never edited, or deleted. Versions are not searched. Throws `not_found` for an
+   * unknown message (also when it is in another channel).
+   */
+  messageVersions(channelId: string, messageId: string): Promise<readonly MessageVersion[]>;
   /**
    * Adds the user's reaction `emoji` to a message, or removes it when it is there. Returns
    * whether it was added, and the message with its reaction counts. Throws `not_found` for an
