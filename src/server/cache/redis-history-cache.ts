@@ -25,6 +25,10 @@ export class RedisHistoryCache implements HistoryCache {
   readonly #perChannel: number;
   readonly #ttlMs: number;
   readonly #onError: (err: unknown, what: string) => void;
+  // Channels whose invalidation failed (Redis down): never answered from the cache by this node,
+  // and deleted again once Redis is back.
+  readonly #stale = new Set<string>();
+  #everReady = true;
 
   private constructor(redis: Redis, options: RedisHistoryCacheOptions) {
     this.#redis = redis;
@@ -33,6 +37,35 @@ export class RedisHistoryCache implements HistoryCache {
     this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
     this.#onError = options.onError ?? (() => {});
     redis.on('error', (err: Error) => this.#onError(err, 'redis history cache'));
+    redis.on('close', () => {
+      this.#everReady = false;
+    });
+    redis.on('ready', () => {
+      if (!this.#everReady) void this.#afterOutage();
+      this.#everReady = true;
+    });
+  }
+
+  // Another node may have failed to drop an edited channel while Redis was away: after an
+  // outage every node clears the whole cache (it may lose anything), then its own stale set.
+  async #afterOutage(): Promise<void> {
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#redis.scan(
+          cursor,
+          'MATCH',
+          `${this.#prefix}history:*`,
+          'COUNT',
+          500,
+        );
+        cursor = next;
+        if (keys.length > 0) await this.#redis.unlink(...keys);
+      } while (cursor !== '0');
+      this.#stale.clear();
+    } catch (err) {
+      this.#onError(err, 'history cache flush after outage');
+    }
   }
 
   /** Connects to Redis; `unavailable` when it cannot be reached. */
@@ -77,7 +110,7 @@ export class RedisHistoryCache implements HistoryCache {
 
   async range(channel: string, after: number, upTo: number): Promise<readonly Message[] | undefined> {
     if (upTo <= after) return [];
-    if (upTo - after > this.#perChannel) return undefined;
+    if (upTo - after > this.#perChannel || this.#stale.has(channel)) return undefined;
     try {
       const raw = await this.#redis.zrangebyscore(this.#key(channel), `(${after}`, upTo);
       return completeRange(
@@ -92,7 +125,12 @@ export class RedisHistoryCache implements HistoryCache {
   }
 
   async invalidate(channel: string): Promise<void> {
-    await this.#redis.del(this.#key(channel)).catch((err) => this.#onError(err, 'history cache invalidate'));
+    try {
+      await this.#redis.del(this.#key(channel));
+    } catch (err) {
+      this.#stale.add(channel);
+      this.#onError(err, 'history cache invalidate');
+    }
   }
 
   async close(): Promise<void> {

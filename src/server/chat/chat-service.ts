@@ -613,7 +613,8 @@ export class ChatService {
       if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
     }
     const edited = await this.#store.editMessage(channelId, id, text);
-    // A cached copy would show the old text: drop the channel's cache (the Store refills it).
+    // A cached copy would show the old text: drop the channel's cache; reads go to the Store until
+    // new commits fill it again.
     await this.#cache?.invalidate(channelId);
     const frame: MessageEditedFrame = {
       type: 'message_edited',
