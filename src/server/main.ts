@@ -192,6 +192,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<number> {
   const fork = (): void => {
     const worker = cluster.fork(env);
     workers.add(worker);
+    worker.on('error', (err) => logger.debug({ err, pid: worker.process.pid }, 'worker channel error'));
     relay?.add(worker);
     presence?.add(worker);
     let listened = false;

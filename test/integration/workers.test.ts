@@ -79,6 +79,6 @@ describe('parley serve --workers 2 on SQLite', () => {
     const closes = clients.map((c) => c.closed);
     proc.child.kill('SIGTERM');
     assert.deepEqual(new Set(await Promise.all(closes)), new Set([4000]));
-    assert.equal(await proc.exited, 0);
+    assert.equal(await proc.exited, 0, proc.stderr());
   });
 });

@@ -21,6 +21,8 @@ export interface ServeProcess {
   readonly url: string;
   /** Resolves with the exit code (or signal name) once the process ends. */
   readonly exited: Promise<number | string>;
+  /** What the process wrote to stderr so far (for assertion messages). */
+  stderr(): string;
 }
 
 /** Starts `parley serve` on 127.0.0.1 and a free port; resolves once it listens. */
@@ -50,5 +52,5 @@ export async function startServeProcess(
       reject(new Error(`parley serve exited (${code}): ${err}`));
     });
   });
-  return { child, port, url: `ws://127.0.0.1:${port}/ws`, exited };
+  return { child, port, url: `ws://127.0.0.1:${port}/ws`, exited, stderr: () => err };
 }

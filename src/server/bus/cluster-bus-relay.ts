@@ -13,9 +13,13 @@ export class ClusterBusRelay {
     worker.on('message', (message: unknown) => {
       if (!isClusterBusMessage(message)) return;
       for (const other of this.#workers) {
-        if (other !== worker && other.isConnected()) other.send(message);
+        // A worker that is going away may close its channel between the check and the send:
+        // the callback takes that error instead of an unhandled 'error' event.
+        if (other !== worker && other.isConnected()) other.send(message, undefined, undefined, ignore);
       }
     });
     worker.once('exit', () => this.#workers.delete(worker));
   }
 }
+
+function ignore(): void {}

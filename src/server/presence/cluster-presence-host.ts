@@ -41,6 +41,6 @@ export class ClusterPresenceHost {
       result = await this.#presence.list(m.channel);
     }
     const reply: PresenceReply = { parley: 'presence-reply', id: m.id, result };
-    if (worker.isConnected()) worker.send(reply);
+    if (worker.isConnected()) worker.send(reply, undefined, undefined, () => {});
   }
 }
