@@ -1,34 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ParleyClient } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/frames.js';
+import { DroppableWebSocket, liveSockets } from '../support/droppable-web-socket.js';
 import { type FreshDatabase, freshDatabase, testServerUrl } from '../support/fresh-database.js';
 import { redisServerMissing, startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { type ServeProcess, startServeProcess } from '../support/serve-process.js';
+import { signTestToken } from '../support/sign-test-token.js';
+import { until } from '../support/until.js';
 
 const missing = await redisServerMissing();
 const CHANNELS = ['general', 'second'];
-
-/** A ws WebSocket whose live instances a test can cut, to simulate dropped clients. */
-const sockets = new Set<WebSocket>();
-class DroppableWebSocket extends WebSocket {
-  constructor(url: string) {
-    super(url);
-    sockets.add(this);
-    this.once('close', () => sockets.delete(this));
-  }
-}
-
-async function until(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('three nodes on one database and Redis, with faults', { skip: missing, timeout: 180_000 }, () => {
   let db: FreshDatabase;
@@ -38,12 +22,7 @@ describe('three nodes on one database and Redis, with faults', { skip: missing, 
   const nodes: ServeProcess[] = [];
   const clients: ParleyClient[] = [];
 
-  const token = (id: string) =>
-    new SignJWT({ user_id: id, username: id })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(secret));
+  const token = (id: string) => signTestToken(secret, id);
   const client = async (id: string, node: ServeProcess) => {
     const c = new ParleyClient({
       url: node.url,
@@ -119,7 +98,7 @@ describe('three nodes on one database and Redis, with faults', { skip: missing, 
         await redis.start();
       } else if (n % 15 === 7) {
         // Random client drops.
-        for (const s of [...sockets].filter((_, i) => i % 4 === n % 4)) s.terminate();
+        for (const s of [...liveSockets].filter((_, i) => i % 4 === n % 4)) s.terminate();
       }
     };
     await Promise.all(

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BusEvent } from '../../src/server/bus/bus.js';
 import { RedisBus } from '../../src/server/bus/redis-bus.js';
 import { redisServerMissing, startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 
 const missing = await redisServerMissing();
 
@@ -20,14 +21,6 @@ function msg(seq: number): BusEvent {
       client_msg_id: null,
     },
   };
-}
-
-async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('RedisBus when Redis fails', { skip: missing }, () => {

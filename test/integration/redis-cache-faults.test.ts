@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { Message } from '../../src/protocol/frames.js';
 import { RedisHistoryCache } from '../../src/server/cache/redis-history-cache.js';
 import { redisServerMissing, startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 
 const missing = await redisServerMissing();
 
@@ -18,14 +19,6 @@ function m(seq: number): Message {
     ts: seq,
     client_msg_id: null,
   };
-}
-
-async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('RedisHistoryCache when Redis fails', { skip: missing }, () => {

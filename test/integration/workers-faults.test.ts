@@ -4,20 +4,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ParleyClient } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/frames.js';
+import { DroppableWebSocket, liveSockets } from '../support/droppable-web-socket.js';
 import { type ServeProcess, startServeProcess } from '../support/serve-process.js';
-
-const sockets = new Set<WebSocket>();
-class DroppableWebSocket extends WebSocket {
-  constructor(url: string) {
-    super(url);
-    sockets.add(this);
-    this.once('close', () => sockets.delete(this));
-  }
-}
+import { signTestToken } from '../support/sign-test-token.js';
+import { until } from '../support/until.js';
 
 /** The pids of a process's children (its cluster workers), from /proc. */
 async function childPids(pid: number): Promise<number[]> {
@@ -25,25 +18,12 @@ async function childPids(pid: number): Promise<number[]> {
   return raw.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-async function until(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('parley serve --workers 2 on SQLite, with a worker killed', { timeout: 120_000 }, () => {
   let proc: ServeProcess;
   let dir: string;
   let secret: string;
   const clients: ParleyClient[] = [];
-  const token = (id: string) =>
-    new SignJWT({ user_id: id, username: id })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(secret));
+  const token = (id: string) => signTestToken(secret, id);
   const client = async (id: string) => {
     const c = new ParleyClient({
       url: proc.url,
@@ -98,7 +78,7 @@ describe('parley serve --workers 2 on SQLite, with a worker killed', { timeout: 
             const [victim] = await childPids(proc.child.pid!);
             process.kill(victim!, 'SIGKILL');
           } else if (i === 0 && n % 15 === 7) {
-            for (const ws of [...sockets].filter((_, k) => k % 3 === n % 3)) ws.terminate();
+            for (const ws of [...liveSockets].filter((_, k) => k % 3 === n % 3)) ws.terminate();
           }
           acked.push((await s.publish('general', `s${i} #${n}`)).id);
         }

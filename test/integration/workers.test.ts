@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
 import { type ServeProcess, startServeProcess } from '../support/serve-process.js';
+import { signTestToken } from '../support/sign-test-token.js';
 import { TestClient } from '../support/test-client.js';
 
 describe('parley serve --workers 2 on SQLite', () => {
@@ -13,12 +13,7 @@ describe('parley serve --workers 2 on SQLite', () => {
   let dir: string;
   let secret: string;
   const clients: TestClient[] = [];
-  const token = (id: string) =>
-    new SignJWT({ user_id: id, username: id })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(secret));
+  const token = (id: string) => signTestToken(secret, id);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-workers-'));
