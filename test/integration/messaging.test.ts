@@ -172,6 +172,20 @@ describe('messages: durable, ordered, resumable', () => {
     );
   });
 
+  it('stores a username change when a user reconnects under a new name', async () => {
+    await connect('ren', 'Old Name');
+    const friend = await connect('friend');
+    assert.equal(
+      ((await friend.request({ type: 'dm_open', user_id: 'ren' })).channel as { title: string }).title,
+      'Old Name',
+    );
+    await connect('ren', 'New Name');
+    assert.equal(
+      ((await friend.request({ type: 'dm_open', user_id: 'ren' })).channel as { title: string }).title,
+      'New Name',
+    );
+  });
+
   it('pages back through history with a capped page size', async () => {
     const alice = await connect('alice');
     const page = await alice.request({ type: 'history', channel: 'hist', before: 21, limit: 5 });

@@ -123,6 +123,8 @@ export class ChatService {
   readonly #sessions = new Map<string, Set<Session>>();
   readonly #channels = new Map<string, ChannelMeta>();
   readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
+  // User id → the username this node last stored for it.
+  readonly #knownUsers = new Map<string, string>();
   // Per user, shared by all their connections on this node.
   readonly #publishBuckets = new Map<string, TokenBucket>();
   // Users whose last session closed, waiting out the offline grace period.
@@ -156,7 +158,13 @@ export class ChatService {
 
   /** Records a newly authenticated session and makes sure its user exists in the Store. */
   async sessionOpened(session: Session): Promise<void> {
-    await this.#store.upsertUser({ id: session.user.id, username: session.user.username });
+    // A durable write per connection would make reconnect waves wait on commits: write only
+    // users (or usernames) this node has not stored yet.
+    if (this.#knownUsers.get(session.user.id) !== session.user.username) {
+      await this.#store.upsertUser({ id: session.user.id, username: session.user.username });
+      if (this.#knownUsers.size >= CACHE_MAX) this.#knownUsers.clear();
+      this.#knownUsers.set(session.user.id, session.user.username);
+    }
     let set = this.#sessions.get(session.user.id);
     if (set === undefined) {
       set = new Set();
