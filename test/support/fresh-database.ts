@@ -147,3 +147,12 @@ export async function freshDatabase(kind: DatabaseKind, serverUrl?: string): Pro
     },
   };
 }
+
+/** The database kinds to run a server-level suite on: SQLite always, the others when configured. */
+export function testDatabaseKinds(): DatabaseKind[] {
+  return [
+    'sqlite',
+    ...(testServerUrl('mysql') === undefined ? [] : (['mysql'] as const)),
+    ...(testServerUrl('postgres') === undefined ? [] : (['postgres'] as const)),
+  ];
+}
