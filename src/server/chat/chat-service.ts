@@ -525,31 +525,7 @@ export class ChatService {
 
   /** Adds a user to a channel or changes their role. */
   async setMember(session: Actor, channelId: string, userId: string, role: Role): Promise<MemberFrame> {
-    const channel = await this.#channel(channelId);
-    const actorRole = await this.#role(channelId, session.user.id, true);
-    if (session.system === true) {
-      if (channel === undefined) throw new ParleyError('not_found', `no channel "${channelId}"`);
-      if (channel.kind === 'dm')
-        throw new ParleyError('forbidden', 'direct-message channels have fixed members');
-    } else if (
-      channel === undefined ||
-      !canRead(channel.kind, actorRole) ||
-      (channel.kind !== 'public' && !actorRole)
-    ) {
-      throw noAccess(channelId);
-    }
-    const targetRole = await this.#role(channelId, userId, true);
-    if (
-      session.system !== true &&
-      !canManageMember(
-        channel.kind,
-        { id: session.user.id, role: actorRole },
-        { id: userId, role: targetRole },
-        role,
-      )
-    ) {
-      throw new ParleyError('forbidden', `you may not give that role in "${channelId}"`);
-    }
+    const targetRole = await this.#checkMemberChange(session, channelId, userId, role);
     if ((await this.#store.getUser(userId)) === undefined) throw new ParleyError('not_found', 'no such user');
     if (targetRole === 'owner' && role !== 'owner') await this.#keepAnOwner(channelId);
     await this.#store.setMember(channelId, userId, role);
@@ -557,11 +533,18 @@ export class ChatService {
     return { type: 'member', channel: channelId, user_id: userId, role };
   }
 
-  /** Removes a user from a channel (or the caller leaves it); their subscriptions end at once. */
-  async removeMember(session: Actor, channelId: string, userId: string): Promise<MemberFrame> {
+  // The checks of every membership change: the caller may see the channel and may give `userId`
+  // the role `next` (undefined = removal). The system actor skips them, DMs aside. Returns the
+  // target's current role.
+  async #checkMemberChange(
+    actor: Actor,
+    channelId: string,
+    userId: string,
+    next: Role | undefined,
+  ): Promise<Role | undefined> {
     const channel = await this.#channel(channelId);
-    const actorRole = await this.#role(channelId, session.user.id, true);
-    if (session.system === true) {
+    const actorRole = await this.#role(channelId, actor.user.id, true);
+    if (actor.system === true) {
       if (channel === undefined) throw new ParleyError('not_found', `no channel "${channelId}"`);
       if (channel.kind === 'dm')
         throw new ParleyError('forbidden', 'direct-message channels have fixed members');
@@ -574,16 +557,27 @@ export class ChatService {
     }
     const targetRole = await this.#role(channelId, userId, true);
     if (
-      session.system !== true &&
+      actor.system !== true &&
       !canManageMember(
         channel.kind,
-        { id: session.user.id, role: actorRole },
+        { id: actor.user.id, role: actorRole },
         { id: userId, role: targetRole },
-        undefined,
+        next,
       )
     ) {
-      throw new ParleyError('forbidden', `you may not remove members from "${channelId}"`);
+      throw new ParleyError(
+        'forbidden',
+        next === undefined
+          ? `you may not remove members from "${channelId}"`
+          : `you may not give that role in "${channelId}"`,
+      );
     }
+    return targetRole;
+  }
+
+  /** Removes a user from a channel (or the caller leaves it); their subscriptions end at once. */
+  async removeMember(session: Actor, channelId: string, userId: string): Promise<MemberFrame> {
+    const targetRole = await this.#checkMemberChange(session, channelId, userId, undefined);
     if (targetRole === 'owner') await this.#keepAnOwner(channelId);
     if (!(await this.#store.removeMember(channelId, userId))) {
       throw new ParleyError('not_found', `that user is not a member of "${channelId}"`);
