@@ -28,6 +28,13 @@ describe('RedisHistoryCache when Redis fails', { skip: missing }, () => {
   });
   after(() => redis?.stop());
 
+  it('refuses to open when Redis is unreachable, saying what for', async () => {
+    await assert.rejects(
+      RedisHistoryCache.connect('redis://127.0.0.1:1', { connectTimeoutMs: 500 }),
+      /cannot reach Redis for the history cache/,
+    );
+  });
+
   it('survives an invalidation while Redis is down and answers nothing meanwhile', async () => {
     const cache = await RedisHistoryCache.connect(redis.url);
     for (let s = 1; s <= 3; s++) await cache.add(m(s));

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
-import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { Redis } from 'ioredis';
 import type { Message } from '../../protocol/frames.js';
+import { connectRedis } from '../redis/connect-redis.js';
 import { completeRange, type HistoryCache } from './history-cache.js';
 
 /** Options of a RedisHistoryCache; every one has a default. */
@@ -70,26 +70,7 @@ export class RedisHistoryCache implements HistoryCache {
 
   /** Connects to Redis; `unavailable` when it cannot be reached. */
   static async connect(url: string, options: RedisHistoryCacheOptions = {}): Promise<RedisHistoryCache> {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      connectTimeout: options.connectTimeoutMs ?? 5000,
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (err) {
-      redis.disconnect();
-      throw new ParleyError(
-        'unavailable',
-        `cannot reach Redis for the history cache: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
+    const redis = await connectRedis(url, 'the history cache', options.connectTimeoutMs);
     return new RedisHistoryCache(redis, options);
   }
 

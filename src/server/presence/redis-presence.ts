@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
-import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { Redis } from 'ioredis';
 import type { UserInfo } from '../../protocol/frames.js';
+import { connectRedis } from '../redis/connect-redis.js';
 import type { Presence } from './presence.js';
 
 /** Options of a RedisPresence; every one has a default. */
@@ -41,23 +41,7 @@ export class RedisPresence implements Presence {
 
   /** Connects to Redis; `unavailable` when it cannot be reached. */
   static async connect(url: string, options: RedisPresenceOptions = {}): Promise<RedisPresence> {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      // Fail fast while Redis is down rather than queue: callers fall back to this node's view.
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      connectTimeout: options.connectTimeoutMs ?? 5000,
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (err) {
-      redis.disconnect();
-      throw new ParleyError('unavailable', `cannot reach Redis for presence: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    const redis = await connectRedis(url, 'presence', options.connectTimeoutMs);
     return new RedisPresence(redis, options);
   }
 
