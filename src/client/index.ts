@@ -22,6 +22,7 @@ export {
   type SubscribeResult,
   type TypingEvent,
   type UnsubscribedEvent,
+  type UpdateEvent,
   type Welcome,
 } from './parley-client.js';
 export {

@@ -168,6 +168,8 @@ export interface PublishOptions {
   readonly clientMsgId?: string;
   /** Overall deadline, retries included. Default: the client's `publishTimeoutMs`. */
   readonly timeoutMs?: number;
+  /** Publish as a reply to this message (an id of the same channel). */
+  readonly replyTo?: string;
 }
 
 /** Options of {@link ParleyClient.history}: give `before` or `after`, not both. */
@@ -414,7 +416,13 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     const clientMsgId = options.clientMsgId ?? randomId();
     const timeoutMs = options.timeoutMs ?? this.#o.publishTimeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const frame: RequestFrame = { type: 'publish', channel, text, client_msg_id: clientMsgId };
+    const frame: RequestFrame = {
+      type: 'publish',
+      channel,
+      text,
+      client_msg_id: clientMsgId,
+      ...(options.replyTo === undefined ? {} : { reply_to: options.replyTo }),
+    };
     let lostSession = -1;
     let retries = 0;
     let serverError: ParleyClientError | undefined;
@@ -469,6 +477,33 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
       { timeoutMs: options.timeoutMs, idempotent: true },
     );
     return { channel: page.channel, messages: page.messages.map(toMessage), has_more: page.has_more };
+  }
+
+  /** Replaces the text of a message (one's own; channel admins and owners: anyone's). */
+  async edit(channel: string, id: string, text: string): Promise<Omit<MessageEditedFrame, 'type' | 'ref'>> {
+    return strip(
+      await this.#call({ type: 'message_edit', channel, id, text }, 'message_edited', { idempotent: true }),
+    );
+  }
+
+  /** Deletes a message (its author, or a channel admin or owner). */
+  async deleteMessage(channel: string, id: string): Promise<Omit<MessageDeletedFrame, 'type' | 'ref'>> {
+    return strip(
+      await this.#call({ type: 'message_delete', channel, id }, 'message_deleted', { idempotent: true }),
+    );
+  }
+
+  /**
+   * Toggles this user's `emoji` reaction on a message. Not retried after a lost connection: a
+   * second toggle would undo the first.
+   */
+  async react(channel: string, id: string, emoji: string): Promise<Omit<ReactionFrame, 'type' | 'ref'>> {
+    return strip(await this.#call({ type: 'react', channel, id, emoji }, 'reaction', { idempotent: false }));
+  }
+
+  /** Moves this user's read position in `channel` forward to `seq`; resolves with the position now. */
+  async markRead(channel: string, seq: number): Promise<Omit<ReadPositionFrame, 'type' | 'ref'>> {
+    return strip(await this.#call({ type: 'read', channel, seq }, 'read_position', { idempotent: true }));
   }
 
   /** Who is online in `channel`. */

@@ -25,6 +25,21 @@ export interface Config {
   readonly workers: number;
   /** How long a SIGTERM drain may take before the process exits anyway. */
   readonly drainTimeoutMs: number;
+  /** The browser chat page and the embeddable widget. */
+  readonly web: WebConfig;
+}
+
+/** Settings of the chat page served at `/` (and `/embed`, `/widget.js`). */
+export interface WebConfig {
+  /** False with `PARLEY_WEB=off`: no page, `/` answers with a short text. */
+  readonly enabled: boolean;
+  /** The built page (`npm run build` writes `dist/web`); undefined = that default. */
+  readonly dir: string | undefined;
+  /**
+   * The CSP `frame-ancestors` sources: which sites may show the page in a frame. Default
+   * `'self'`; a site embedding the widget adds its origin (`https://www.example.com`).
+   */
+  readonly frameAncestors: readonly string[];
 }
 
 /** How tokens are verified. */
@@ -306,8 +321,40 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     redisUrl: env.PARLEY_REDIS_URL || undefined,
     workers: parseWorkers(flags.workers ?? env.PARLEY_WORKERS ?? '1'),
     drainTimeoutMs: positiveInt(env, 'PARLEY_DRAIN_TIMEOUT_MS', 10_000),
+    web: loadWebConfig(env),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
+  };
+}
+
+// A CSP source for frame-ancestors: a keyword, a scheme, or an origin with an optional `*.` host.
+const FRAME_ANCESTOR = /^(?:'self'|'none'|https?:|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+
+function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {
+  const web = env.PARLEY_WEB ?? 'on';
+  if (web !== 'on' && web !== 'off') {
+    throw new ParleyError('bad_request', `PARLEY_WEB must be "on" or "off", got "${web}"`);
+  }
+  // Separated by commas or spaces: both are natural for a list of origins.
+  const frameAncestors = (env.PARLEY_FRAME_ANCESTORS ?? "'self'").split(/[\s,]+/).filter((s) => s !== '');
+  for (const source of frameAncestors) {
+    if (!FRAME_ANCESTOR.test(source)) {
+      throw new ParleyError(
+        'bad_request',
+        `PARLEY_FRAME_ANCESTORS: "${source.slice(0, 100)}" is not 'self', 'none', a scheme (https:) or an origin such as https://www.example.com`,
+      );
+    }
+  }
+  if (frameAncestors.includes("'none'") && frameAncestors.length > 1) {
+    throw new ParleyError(
+      'bad_request',
+      "PARLEY_FRAME_ANCESTORS: 'none' cannot be combined with other sources",
+    );
+  }
+  return {
+    enabled: web === 'on',
+    dir: env.PARLEY_WEB_DIR || undefined,
+    frameAncestors: frameAncestors.length === 0 ? ["'self'"] : frameAncestors,
   };
 }
 

@@ -10,6 +10,7 @@ import type { HistoryCache } from './cache/history-cache.js';
 import { ChatService } from './chat/chat-service.js';
 import type { Config } from './config.js';
 import { HttpApi } from './http/http-api.js';
+import { WebPage } from './http/web-page.js';
 import { Hub } from './hub.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
@@ -46,7 +47,7 @@ export class ParleyServer {
   readonly webhooks: WebhookDispatcher | undefined;
   #migrated = false;
 
-  private constructor(config: Config, parts: ServerParts) {
+  private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
     const { logger } = parts;
     const onError = (err: unknown, what: string) => logger.error({ err }, what);
@@ -118,6 +119,7 @@ export class ParleyServer {
       limits: config.limits,
       metrics,
       logger,
+      web,
     });
     const gateway = this.#gateway;
     const hub = this.#hub;
@@ -138,7 +140,11 @@ export class ParleyServer {
 
   /** Migrates the store, creates the default channels, and listens. */
   static async start(config: Config, parts: ServerParts): Promise<ParleyServer> {
-    const server = new ParleyServer(config, parts);
+    const web = config.web.enabled ? await WebPage.load(config.web) : undefined;
+    if (config.web.enabled && web === undefined) {
+      parts.logger.warn('the chat page is not built (npm run build): / answers with a short text');
+    }
+    const server = new ParleyServer(config, parts, web);
     await parts.store.migrate();
     server.#migrated = true;
     await server.chat.ensureChannels(config.defaultChannels);

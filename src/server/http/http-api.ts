@@ -23,6 +23,7 @@ import type { ParleyMetrics } from '../metrics/parley-metrics.js';
 import type { Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
 import { type RouteParams, Router } from './router.js';
+import type { WebPage } from './web-page.js';
 
 /** What the HTTP API runs on. */
 export interface HttpApiDeps {
@@ -42,6 +43,8 @@ export interface HttpApiDeps {
   readonly limits: Limits;
   readonly metrics: ParleyMetrics;
   readonly logger: Logger;
+  /** The browser chat page; undefined when it is off or was not built. */
+  readonly web?: WebPage | undefined;
 }
 
 /** A handler's answer: a status and a JSON body (none for 204). */
@@ -189,9 +192,13 @@ export class HttpApi {
         res.end(method === 'HEAD' ? undefined : body);
         return;
       }
+      if (this.#deps.web?.serve(req, res, url.pathname) === true) return;
       if (url.pathname === '/') {
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end('Parley is running. WebSocket endpoint: /ws. HTTP API: /api (see docs/api.md).\n');
+        res.end(
+          'Parley is running. WebSocket endpoint: /ws. HTTP API: /api (see docs/api.md). ' +
+            'The chat page is off (PARLEY_WEB=off) or not built (npm run build).\n',
+        );
         return;
       }
     }

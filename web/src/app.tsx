@@ -1,0 +1,237 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ParleyClient, type ParleyClientError } from '../../src/client/index.js';
+import { Api } from './api.js';
+import { ChatModel } from './chat-model.js';
+import { ChannelView } from './components/channel-view.js';
+import { NewChannelDialog, NewDmDialog } from './components/dialogs.js';
+import { SearchPanel } from './components/search-panel.js';
+import { Sidebar } from './components/sidebar.js';
+import { SignIn } from './components/sign-in.js';
+import { AccountSessionHolder, HandedTokenSession, type Session, SessionExpiredError } from './session.js';
+
+/** How the page was opened: the full app at `/`, or inside a host site's frame at `/embed`. */
+export interface PageMode {
+  /** Parley's base URL (the page's directory). */
+  readonly base: URL;
+  readonly embed: boolean;
+  /** `?channel=`: the channel to open (in the embed: the only one shown). */
+  readonly channel: string | undefined;
+}
+
+const LAST_CHANNEL_KEY = 'parley.channel';
+const PHONE = '(max-width: 720px)';
+
+type Phase =
+  | { readonly kind: 'signed-out'; readonly reason?: string | undefined }
+  | { readonly kind: 'connecting' }
+  | { readonly kind: 'ready'; readonly model: ChatModel; readonly session: Session };
+
+export function App({ mode }: { mode: PageMode }) {
+  const api = new Api(mode.base);
+  const [phase, setPhase] = useState<Phase>({ kind: 'connecting' });
+
+  const start = async (session: Session) => {
+    setPhase({ kind: 'connecting' });
+    const wsUrl = new URL('ws', mode.base);
+    wsUrl.protocol = mode.base.protocol === 'https:' ? 'wss:' : 'ws:';
+    const client = new ParleyClient({ url: wsUrl.href, token: () => session.token() });
+    try {
+      const welcome = await client.connect();
+      const model = new ChatModel({
+        client,
+        api: api.withToken(() => session.token()),
+        me: welcome.user,
+        isVisible: () => document.visibilityState === 'visible' && (mode.embed || document.hasFocus()),
+      });
+      setPhase({ kind: 'ready', model, session });
+      await model.start(mode.channel ?? lastChannel());
+    } catch (err) {
+      await client.close().catch(() => {});
+      if (!(session instanceof HandedTokenSession)) await session.signOut();
+      setPhase({ kind: 'signed-out', reason: explain(err) });
+    }
+  };
+
+  useEffect(() => {
+    const session = HandedTokenSession.fromLocation() ?? AccountSessionHolder.restore(api);
+    if (session === undefined) setPhase({ kind: 'signed-out' });
+    else void start(session);
+  }, []);
+
+  if (phase.kind === 'connecting') {
+    return (
+      <main class="splash" aria-busy="true">
+        <p>Connecting…</p>
+      </main>
+    );
+  }
+  if (phase.kind === 'signed-out') {
+    if (mode.embed && phase.reason !== undefined) {
+      return (
+        <main class="splash">
+          <p class="error" role="alert">
+            {phase.reason}
+          </p>
+        </main>
+      );
+    }
+    return <SignIn api={api} reason={phase.reason} onSession={(s) => void start(s)} />;
+  }
+  return (
+    <Chat
+      model={phase.model}
+      mode={mode}
+      onSignOut={
+        phase.session.canSignOut
+          ? () => {
+              phase.model.dispose();
+              void phase.session.signOut();
+              setPhase({ kind: 'signed-out' });
+            }
+          : undefined
+      }
+    />
+  );
+}
+
+function Chat({
+  model,
+  mode,
+  onSignOut,
+}: {
+  model: ChatModel;
+  mode: PageMode;
+  onSignOut: (() => void) | undefined;
+}) {
+  const [, setVersion] = useState(0);
+  const [dialog, setDialog] = useState<'channel' | 'dm' | undefined>(undefined);
+  const [query, setQuery] = useState('');
+  const [searching, setSearching] = useState<string | undefined>(undefined);
+  const [drawer, setDrawer] = useState(false);
+  const [phone, setPhone] = useState(() => window.matchMedia(PHONE).matches);
+
+  useEffect(() => model.subscribe(() => setVersion(model.version)), [model]);
+  useEffect(() => {
+    const mq = window.matchMedia(PHONE);
+    const on = () => setPhone(mq.matches);
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, []);
+  // The unread count in the tab title, and for the widget's launcher badge.
+  const unread = model.totalUnread;
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+    if (mode.embed && window.parent !== window)
+      window.parent.postMessage({ type: 'parley:unread', count: unread }, '*');
+  }, [unread]);
+  useEffect(() => {
+    if (model.activeId !== undefined && !mode.embed) rememberChannel(model.activeId);
+  }, [model.activeId]);
+
+  const onlyChannel = mode.embed && mode.channel !== undefined;
+  const active = model.active;
+  const fatal = model.fatal;
+  const banner =
+    fatal !== undefined
+      ? `Disconnected: ${fatal.message}. Reload the page to reconnect.`
+      : model.connection === 'reconnecting' || model.connection === 'connecting'
+        ? 'Connection lost. Reconnecting…'
+        : undefined;
+  const open = (id: string) => {
+    setDrawer(false);
+    setSearching(undefined);
+    void model.open(id);
+  };
+
+  return (
+    <div
+      class={`app${onlyChannel ? ' only-channel' : ''}${drawer ? ' drawer-open' : ''}${phone ? ' phone' : ''}`}
+    >
+      {banner !== undefined && (
+        <div class={`banner${fatal !== undefined ? ' fatal' : ''}`} role="status">
+          {banner}
+        </div>
+      )}
+      {model.notice !== undefined && (
+        <div class="notice" role="alert">
+          {model.notice}
+          <button type="button" class="icon" aria-label="Dismiss" onClick={() => model.clearNotice()}>
+            ×
+          </button>
+        </div>
+      )}
+      {!onlyChannel && (
+        <Sidebar
+          model={model}
+          onOpen={open}
+          onNewChannel={() => setDialog('channel')}
+          onNewDm={() => setDialog('dm')}
+          onSignOut={onSignOut}
+        />
+      )}
+      {drawer && (
+        <button type="button" class="scrim" aria-label="Close channels" onClick={() => setDrawer(false)} />
+      )}
+      <div class="main">
+        <form
+          class="topbar"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (query.trim() !== '') setSearching(query.trim());
+          }}
+        >
+          <input
+            type="search"
+            aria-label="Search messages"
+            placeholder={onlyChannel ? 'Search' : 'Search all your channels'}
+            value={query}
+            onInput={(e) => setQuery(e.currentTarget.value)}
+          />
+          {mode.embed && (
+            <a class="open-full" href={new URL('./', mode.base).href} target="_blank" rel="noopener">
+              Open Parley ↗
+            </a>
+          )}
+        </form>
+        {searching !== undefined ? (
+          <SearchPanel model={model} query={searching} onClose={() => setSearching(undefined)} />
+        ) : active !== undefined ? (
+          <ChannelView
+            key={active.summary.id}
+            model={model}
+            state={active}
+            compact={phone}
+            onMenu={onlyChannel || !phone ? undefined : () => setDrawer(true)}
+          />
+        ) : (
+          <p class="empty">Choose a channel, or create one.</p>
+        )}
+      </div>
+      {dialog === 'channel' && <NewChannelDialog model={model} onClose={() => setDialog(undefined)} />}
+      {dialog === 'dm' && <NewDmDialog model={model} onClose={() => setDialog(undefined)} />}
+    </div>
+  );
+}
+
+function explain(err: unknown): string {
+  if (err instanceof SessionExpiredError) return err.message;
+  const e = err as ParleyClientError;
+  if (e.code === 'auth_failed' || e.code === 'token_expired') {
+    return `You are signed out: ${e.message}.`;
+  }
+  return `Could not connect: ${(err as Error).message}`;
+}
+
+function lastChannel(): string | undefined {
+  try {
+    return localStorage.getItem(LAST_CHANNEL_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function rememberChannel(id: string): void {
+  try {
+    localStorage.setItem(LAST_CHANNEL_KEY, id);
+  } catch {}
+}
