@@ -1192,6 +1192,10 @@ function toMessage(m: Message): Message {
     text: m.text,
     ts: m.ts,
     client_msg_id: m.client_msg_id ?? null,
+    ...(m.reply_to === undefined ? {} : { reply_to: m.reply_to }),
+    ...(m.edited_at === undefined ? {} : { edited_at: m.edited_at }),
+    ...(m.deleted === true ? { deleted: true as const } : {}),
+    ...(m.reactions === undefined ? {} : { reactions: m.reactions }),
   };
 }
 
