@@ -1,10 +1,11 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
-import { type ColumnType, CompiledQuery, type Insertable, type Kysely, type Selectable, sql } from 'kysely';
-import { v7 as uuidv7 } from 'uuid';
+import { randomBytes } from 'node:crypto';
+import { type ColumnType, CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import { type ChannelKind, type Message, ROLES, type Role } from '../../protocol/frames.js';
+import { AppendBatch, type ClientId, MESSAGE_COLUMNS, type NewMessageRow } from './append-batch.js';
 import { classifyDatabaseError } from './classify-database-error.js';
 import { GroupCommit } from './group-commit.js';
+import { MESSAGE_SELECT, type MessageRow, toInt, toMessage } from './message-row.js';
 import { runMigrations } from './migrations.js';
 import { searchTerms } from './search-terms.js';
 import type {
@@ -160,36 +161,6 @@ const INSERT_CHUNK = 1000;
 const LOOKUP_CHUNK = 1000;
 
 const KINDS: readonly ChannelKind[] = ['public', 'private', 'dm'];
-
-/** The columns `#insertMessages` writes, in its order. */
-const MESSAGE_COLUMNS = [
-  'id',
-  'channel_id',
-  'seq',
-  'user_id',
-  'username',
-  'text',
-  'timestamp',
-  'client_msg_id',
-  'reply_to',
-] as const satisfies readonly (keyof MessagesTable)[];
-
-/** The columns a message is read from (PostgreSQL's `search` column is left out). */
-const MESSAGE_SELECT = [
-  'id',
-  'channel_id',
-  'seq',
-  'user_id',
-  'username',
-  'text',
-  'timestamp',
-  'client_msg_id',
-  'reply_to',
-  'edited_at',
-  'deleted_at',
-] as const satisfies readonly (keyof MessagesTable)[];
-
-type MessageRow = Pick<Selectable<MessagesTable>, (typeof MESSAGE_SELECT)[number]>;
 
 const MAX_TOPIC = 500;
 const MAX_LOGIN = 64;
@@ -869,103 +840,30 @@ export class KyselyStore implements Store {
     }
   }
 
-  /** The body of one append transaction (see the class comment). */
+  /** The body of one append transaction on this store's connection (see `AppendBatch`). */
   async #appendBatch(
     trx: Kysely<StoreTables>,
     items: readonly NewMessage[],
   ): Promise<(AppendResult | Error)[]> {
-    const results: (AppendResult | Error | undefined)[] = new Array(items.length);
-    const byChannel = new Map<string, number[]>();
-    items.forEach((item, i) => {
-      const group = byChannel.get(item.channelId);
-      if (group === undefined) byChannel.set(item.channelId, [i]);
-      else group.push(i);
+    const batch = new AppendBatch(items, {
+      ts: Date.now(),
+      clientKey: (userId, clientMsgId) => this.#clientKey(userId, clientMsgId),
     });
-    // Code-point order, the same in every process, so channel row locks never cross.
-    const channelIds = [...byChannel.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const ts = Date.now();
-    const rows: Insertable<MessagesTable>[] = [];
-
-    for (const channelId of channelIds) {
-      const group = byChannel.get(channelId) ?? [];
-      const stored = await this.#storedByClientId(
-        trx,
-        channelId,
-        group.map((i) => items[i] as NewMessage),
-      );
-
-      const fresh: number[] = [];
-      const firstInBatch = new Map<string, number>();
-      const repeats: (readonly [item: number, first: number])[] = [];
-      for (const i of group) {
-        const item = items[i] as NewMessage;
-        if (item.clientMsgId === null) {
-          fresh.push(i);
-          continue;
-        }
-        const key = this.#clientKey(item.userId, item.clientMsgId);
-        const earlier = stored.get(key);
-        const first = firstInBatch.get(key);
-        if (earlier !== undefined) results[i] = { message: earlier, duplicate: true };
-        else if (first !== undefined) repeats.push([i, first]);
-        else {
-          firstInBatch.set(key, i);
-          fresh.push(i);
-        }
-      }
-      if (fresh.length === 0) continue;
-
-      const lastSeq = await this.#reserveSeqs(trx, channelId, fresh.length);
-      if (lastSeq === undefined) {
-        for (const i of group)
-          results[i] = new ParleyError('not_found', `channel ${channelId} does not exist`);
-        continue;
-      }
-      let seq = lastSeq - fresh.length + 1;
-      const ids = messageIds(fresh.length, ts);
-      for (const [n, i] of fresh.entries()) {
-        const item = items[i] as NewMessage;
-        const message: Message = {
-          id: ids[n] as string,
-          channel: channelId,
-          seq: seq++,
-          user_id: item.userId,
-          username: item.username,
-          text: item.text,
-          ts,
-          client_msg_id: item.clientMsgId,
-          ...(item.replyTo == null ? {} : { reply_to: item.replyTo }),
-        };
-        rows.push({
-          id: message.id,
-          channel_id: channelId,
-          seq: message.seq,
-          user_id: message.user_id,
-          username: message.username,
-          text: message.text,
-          timestamp: ts,
-          client_msg_id: message.client_msg_id,
-          reply_to: item.replyTo ?? null,
-        });
-        results[i] = { message, duplicate: false };
-      }
-      for (const [i, first] of repeats) {
-        const original = results[first] as AppendResult;
-        results[i] = { message: original.message, duplicate: true };
-      }
+    for (const channel of batch.channels) {
+      const count = batch.dedupe(channel, await this.#storedByClientId(trx, channel.id, channel.clientIds));
+      if (count > 0) batch.assign(channel, await this.#reserveSeqs(trx, channel.id, count));
     }
-
-    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-      await trx.executeQuery(this.#insertMessages(rows.slice(start, start + INSERT_CHUNK)));
+    for (let start = 0; start < batch.rows.length; start += INSERT_CHUNK) {
+      await trx.executeQuery(this.#insertMessages(batch.rows.slice(start, start + INSERT_CHUNK)));
     }
-    return results.map((result) => result ?? new Error('append batch left an item without a result'));
+    return batch.results();
   }
 
   /**
    * One multi-row INSERT of messages, written by hand: Kysely's builder spends more time
    * compiling a 500-row VALUES list (~4 ms) than SQLite spends storing it, on the event loop.
    */
-  #insertMessages(rows: readonly Insertable<MessagesTable>[]): CompiledQuery {
+  #insertMessages(rows: readonly NewMessageRow[]): CompiledQuery {
     const q = this.#caps.quote;
     const parameters: unknown[] = [];
     const mark =
@@ -975,9 +873,7 @@ export class KyselyStore implements Store {
             parameters.push(value);
             return '?';
           };
-    const tuples = rows.map(
-      (row) => `(${MESSAGE_COLUMNS.map((column) => mark(row[column] ?? null)).join(', ')})`,
-    );
+    const tuples = rows.map((row) => `(${MESSAGE_COLUMNS.map((column) => mark(row[column])).join(', ')})`);
     const columns = MESSAGE_COLUMNS.map((c) => `${q}${c}${q}`).join(', ');
     return CompiledQuery.raw(
       `insert into ${q}messages${q} (${columns}) values ${tuples.join(', ')}`,
@@ -985,35 +881,27 @@ export class KyselyStore implements Store {
     );
   }
 
-  /** The messages of `channelId` already stored under the client ids of `items`, by client key. */
+  /**
+   * The messages of `channelId` stored under any of the client ids of `wanted` (possibly also
+   * other users' messages with the same client id; `AppendBatch.dedupe` ignores those).
+   */
   async #storedByClientId(
     trx: Kysely<StoreTables>,
     channelId: string,
-    items: readonly NewMessage[],
-  ): Promise<Map<string, Message>> {
-    const wanted = new Set<string>();
-    const clientIds = new Set<string>();
-    for (const item of items) {
-      if (item.clientMsgId === null) continue;
-      wanted.add(this.#clientKey(item.userId, item.clientMsgId));
-      clientIds.add(item.clientMsgId);
-    }
-    const stored = new Map<string, Message>();
-    const ids = [...clientIds];
+    wanted: readonly ClientId[],
+  ): Promise<Message[]> {
+    const ids = [...new Set(wanted.map((c) => c.clientMsgId))];
+    const stored: Message[] = [];
     for (let start = 0; start < ids.length; start += LOOKUP_CHUNK) {
       // A prefix of the (channel_id, client_msg_id, user_id) unique key: index probes in every
-      // dialect. Another user's message with the same client id may come back; the key filters it.
+      // dialect.
       const rows = await trx
         .selectFrom('messages')
         .select(MESSAGE_SELECT)
         .where('channel_id', '=', channelId)
         .where('client_msg_id', 'in', ids.slice(start, start + LOOKUP_CHUNK))
         .execute();
-      for (const row of rows) {
-        if (row.client_msg_id === null) continue;
-        const key = this.#clientKey(row.user_id, row.client_msg_id);
-        if (wanted.has(key)) stored.set(key, toMessage(row));
-      }
+      for (const row of rows) stored.push(toMessage(row));
     }
     return stored;
   }
@@ -1214,28 +1102,6 @@ function checkText(text: string): void {
   if (text.includes('\u0000')) throw new ParleyError('bad_request', 'message text contains a NUL character');
 }
 
-/**
- * `count` UUIDv7s for messages committed at `msecs`, ascending. One call to the CSPRNG for the
- * whole batch: `uuid`'s `v7()` asks for 16 random bytes per id, which costs ~5 µs each (~2.5 ms
- * of event loop per 500-message batch). The 32-bit counter field starts at a random value below
- * 2^30, so it cannot overflow within a batch.
- */
-function messageIds(count: number, msecs: number): string[] {
-  const random = randomFillSync(new Uint8Array(16 * count + 4));
-  const start =
-    (((random[0] as number) & 0x3f) << 24) | ((random[1] as number) << 16) | ((random[2] as number) << 8);
-  return Array.from({ length: count }, (_, i) =>
-    uuidv7({ msecs, seq: start + i, random: random.subarray(4 + 16 * i, 4 + 16 * (i + 1)) }),
-  );
-}
-
-function toInt(value: number | string | bigint): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n))
-    throw new Error(`database returned a non-integer where one was expected: ${value}`);
-  return n;
-}
-
 function toRole(value: string): Role {
   const role = ROLES.find((r) => r === value);
   if (role === undefined) throw new Error(`database holds an unknown role: ${value}`);
@@ -1271,22 +1137,5 @@ function toChannel(row: Selectable<ChannelsTable>): StoredChannel {
     createdAt: toInt(row.created_at),
     topic: row.topic,
     archived: Number(row.archived) !== 0,
-  };
-}
-
-function toMessage(row: MessageRow): Message {
-  const deleted = row.deleted_at !== null;
-  return {
-    id: row.id,
-    channel: row.channel_id,
-    seq: toInt(row.seq),
-    user_id: row.user_id,
-    username: row.username,
-    text: deleted ? '' : row.text,
-    ts: toInt(row.timestamp),
-    client_msg_id: row.client_msg_id,
-    ...(row.reply_to === null ? {} : { reply_to: row.reply_to }),
-    ...(row.edited_at === null ? {} : { edited_at: toInt(row.edited_at) }),
-    ...(deleted ? { deleted: true as const } : {}),
   };
 }
