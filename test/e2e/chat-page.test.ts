@@ -47,6 +47,23 @@ async function openAs(browser: Browser, srv: TestServer, userId: string, name: s
   return { context, page, problems, token };
 }
 
+/**
+ * The contrast ratio (WCAG) of the body's text on its background, and the background's
+ * luminance. A string: the test runner's transform would add helpers the page does not have.
+ */
+const CONTRAST = `(() => {
+  const lum = (c) => {
+    const [r, g, b] = (c.match(/\\d+(\\.\\d+)?/g) || []).slice(0, 3).map((v) => {
+      const s = Number(v) / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const style = getComputedStyle(document.body);
+  const [hi, lo] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+  return { ratio: (hi + 0.05) / (lo + 0.05), background: lum(style.backgroundColor) };
+})()`;
+
 function noProblems(problems: PageProblems): void {
   assert.deepEqual(problems.errors, [], 'no script errors and no CSP violations');
 }
@@ -204,5 +221,186 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     noProblems(b.problems);
     await a.context.close();
     await b.context.close();
+  });
+  it('shows a banner while the server is away, then the missed messages in order, once, with no reload', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-'));
+    const databaseUrl = `sqlite:${join(dir, 'parley.db')}`;
+    const env = { PARLEY_WEB_DIR: await builtWeb(), PARLEY_API_KEY: API_KEY };
+    const first = await startTestServer({ databaseUrl, env });
+    const { port, secret } = first;
+    let second: TestServer | undefined;
+    try {
+      await server(first, 'PUT', 'users/u-oth', { username: 'otto' });
+      const a = await openAs(browser, first, 'u-re', 'rhea');
+      await post(first, 'u-oth', 'general', 'before the outage');
+      await a.page.locator('.messages .text', { hasText: 'before the outage' }).waitFor();
+
+      await first.close();
+      await a.page.locator('.banner', { hasText: 'Reconnecting' }).waitFor();
+      // Sent while away: shown as pending, sent once when the server is back.
+      await a.page.getByRole('textbox', { name: 'Message #general' }).fill('sent while away');
+      await a.page.keyboard.press('Enter');
+      await a.page.locator('.messages li.pending', { hasText: 'Sending…' }).waitFor();
+
+      // Meanwhile another node on the same database takes messages.
+      const side = await startTestServer({ databaseUrl, secret, env });
+      for (let i = 1; i <= 5; i++) await post(side, 'u-oth', 'general', `missed ${i}`);
+      await side.close();
+
+      second = await startTestServer({ databaseUrl, secret, port, env });
+      await a.page
+        .locator('.messages li.message:not(.pending) .text', { hasText: 'sent while away' })
+        .waitFor();
+      await a.page.locator('.banner').waitFor({ state: 'detached' });
+      const expected = [
+        'before the outage',
+        'missed 1',
+        'missed 2',
+        'missed 3',
+        'missed 4',
+        'missed 5',
+        'sent while away',
+      ];
+      assert.deepEqual(await shown(a.page), expected);
+      assert.equal(await a.page.locator('.messages li.pending').count(), 0);
+      assert.deepEqual(
+        await stored(second, await second.token('u-re', 'rhea'), 'general'),
+        expected,
+        'stored once',
+      );
+      noProblems(a.problems);
+      await a.context.close();
+    } finally {
+      await second?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('counts unread messages and mentions per channel, and clears them when read', async () => {
+    await server(srv, 'PUT', 'users/u-ur', { username: 'ursula' });
+    await server(srv, 'PUT', 'users/u-vic', { username: 'victor' });
+    await server(srv, 'POST', 'channels', { id: 'quiet', owner: 'u-ur' });
+    await server(srv, 'POST', 'channels', { id: 'unreads', owner: 'u-vic' });
+    await server(srv, 'PUT', 'channels/unreads/members/u-ur', {});
+    const a = await openAs(browser, srv, 'u-ur', 'ursula', 'quiet');
+    await post(srv, 'u-vic', 'unreads', 'good morning');
+    await post(srv, 'u-vic', 'unreads', 'ping @ursula, have a look');
+    const badge = a.page.locator('.channel-link[data-channel="unreads"] .badge');
+    await badge.waitFor();
+    assert.equal(await badge.getAttribute('data-unread'), '2');
+    assert.equal(await badge.getAttribute('data-mentions'), '1');
+    await a.page.waitForFunction(() => document.title === '(2) Parley');
+
+    await a.page.locator('.channel-link[data-channel="unreads"]').click();
+    await a.page.locator('.messages .mention-me', { hasText: '@ursula' }).waitFor();
+    await badge.waitFor({ state: 'detached' });
+    // The read position is stored: a reload shows no badge either.
+    await a.page.waitForTimeout(800);
+    await a.page.reload();
+    await a.page.getByRole('textbox', { name: /^Message #/ }).waitFor();
+    await a.page.locator('.channel-link[data-channel="unreads"]').waitFor();
+    assert.equal(await a.page.locator('.channel-link[data-channel="unreads"] .badge').count(), 0);
+    noProblems(a.problems);
+    await a.context.close();
+  });
+
+  it('finds messages in the channels the reader may read, and opens the channel of a result', async () => {
+    await server(srv, 'PUT', 'users/u-sa', { username: 'sam' });
+    await server(srv, 'PUT', 'users/u-owner', { username: 'olga' });
+    await server(srv, 'POST', 'channels', { id: 'kitchen', owner: 'u-sa' });
+    await server(srv, 'POST', 'channels', { id: 'vault', owner: 'u-owner', private: true });
+    await post(srv, 'u-sa', 'kitchen', 'the banana bread recipe is pinned');
+    await post(srv, 'u-sa', 'kitchen', 'nothing to see here');
+    await post(srv, 'u-owner', 'vault', 'banana secret nobody else may read');
+    const a = await openAs(browser, srv, 'u-sa', 'sam', 'kitchen');
+    await a.page.getByRole('searchbox', { name: 'Search messages' }).fill('banan');
+    await a.page.keyboard.press('Enter');
+    const results = a.page.locator('.search-results li');
+    await results.first().waitFor();
+    assert.equal(await results.count(), 1, 'the private channel of others stays out');
+    assert.equal(await results.first().locator('mark').innerText(), 'banan');
+    assert.match(await results.first().innerText(), /#kitchen/);
+    await results.first().getByRole('button').click();
+    await a.page.getByRole('textbox', { name: 'Message #kitchen' }).waitFor();
+    await a.page.locator('.messages .text', { hasText: 'banana bread' }).waitFor();
+    noProblems(a.problems);
+    await a.context.close();
+  });
+
+  it('shows a send that failed with Retry and Discard, and never stores it twice', async () => {
+    const a = await openAs(browser, srv, 'u-long', 'lena');
+    const tooLong = 'x'.repeat(4001); // PARLEY_MAX_MESSAGE_CHARS is 4000
+    await a.page.getByRole('textbox', { name: 'Message #general' }).fill(tooLong);
+    await a.page.keyboard.press('Enter');
+    const failed = a.page.locator('.messages li.pending.failed');
+    await failed.getByText('Not sent').waitFor();
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await failed.getByText('Not sent').waitFor();
+    await failed.getByRole('button', { name: 'Discard' }).click();
+    await failed.waitFor({ state: 'detached' });
+    assert.ok(!(await stored(srv, a.token, 'general')).includes(tooLong));
+    noProblems(a.problems);
+    await a.context.close();
+  });
+
+  it('works at phone width: the channel list is a drawer and nothing scrolls sideways', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+    });
+    const { page, problems } = await openPage(context);
+    await server(srv, 'PUT', 'users/u-ph', { username: 'phoebe' });
+    await server(srv, 'POST', 'channels', { id: 'phones', owner: 'u-ph' });
+    await page.goto(`${srv.httpUrl}/?channel=phones#token=${await srv.token('u-ph', 'phoebe')}`);
+    await page.getByRole('textbox', { name: 'Message #phones' }).waitFor();
+    assert.equal(await page.locator('nav.sidebar').isVisible(), false, 'the list starts hidden');
+    await page.getByRole('button', { name: 'Show channels' }).click();
+    await page.locator('nav.sidebar').waitFor({ state: 'visible' });
+    await page.locator('.channel-link[data-channel="general"]').click();
+    await page
+      .getByRole('textbox', { name: /^Message #general/ })
+      .or(page.getByRole('button', { name: 'Join channel' }))
+      .first()
+      .waitFor();
+    await page.locator('nav.sidebar').waitFor({ state: 'hidden' });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+    noProblems(problems);
+    await context.close();
+  });
+
+  it('is readable in light and dark, and usable from the keyboard alone', async () => {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ colorScheme });
+      const { page, problems } = await openPage(context);
+      await page.goto(`${srv.httpUrl}/#token=${await srv.token('u-kb', 'kim')}`);
+      const composer = page.getByRole('textbox', { name: /^Message #/ });
+      await composer.waitFor();
+      const contrast = (await page.evaluate(CONTRAST)) as { ratio: number; background: number };
+      assert.ok(contrast.ratio >= 7, `${colorScheme}: text contrast ${contrast.ratio.toFixed(1)}:1`);
+      assert.equal(contrast.background < 0.1, colorScheme === 'dark', `${colorScheme} background`);
+
+      // Tab from the top of the page reaches the composer; Enter sends.
+      await page
+        .locator('body')
+        .click({ position: { x: 1, y: 1 } })
+        .catch(() => {});
+      let reached = false;
+      for (let i = 0; i < 40 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await page.evaluate(
+          () => document.activeElement?.getAttribute('aria-label')?.startsWith('Message #') === true,
+        );
+      }
+      assert.ok(reached, 'the composer is reachable with Tab');
+      await page.keyboard.type(`typed in ${colorScheme}`);
+      await page.keyboard.press('Enter');
+      await page
+        .locator('.messages li.message:not(.pending) .text', { hasText: `typed in ${colorScheme}` })
+        .waitFor();
+      noProblems(problems);
+      await context.close();
+    }
   });
 });

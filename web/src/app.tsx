@@ -19,6 +19,16 @@ export interface PageMode {
 }
 
 const LAST_CHANNEL_KEY = 'parley.channel';
+
+// In the widget's frame, whether its panel is open (the host page tells; see widget.ts).
+let shownByHost = true;
+window.addEventListener('message', (event) => {
+  const data = event.data as { type?: unknown; visible?: unknown } | null;
+  if (event.source === window.parent && window.parent !== window && data?.type === 'parley:visible') {
+    shownByHost = data.visible === true;
+    if (shownByHost) window.dispatchEvent(new Event('focus'));
+  }
+});
 const PHONE = '(max-width: 720px)';
 
 type Phase =
@@ -41,7 +51,8 @@ export function App({ mode }: { mode: PageMode }) {
         client,
         api: api.withToken(() => session.token()),
         me: welcome.user,
-        isVisible: () => document.visibilityState === 'visible' && (mode.embed || document.hasFocus()),
+        isVisible: () =>
+          document.visibilityState === 'visible' && (mode.embed ? shownByHost : document.hasFocus()),
       });
       setPhase({ kind: 'ready', model, session });
       await model.start(mode.channel ?? lastChannel());

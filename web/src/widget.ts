@@ -81,6 +81,9 @@ if (script !== null && window.Parley === undefined) {
     url.hash = new URLSearchParams({ token }).toString();
     return url.href;
   };
+  // A closed panel still counts as a visible document inside: say so, for unread counts.
+  const tellVisible = () =>
+    frame?.contentWindow?.postMessage({ type: 'parley:visible', visible: !panel.hidden }, origin);
   const sendToken = () => frame?.contentWindow?.postMessage({ type: 'parley:token', token }, origin);
 
   const fetchToken = async () => {
@@ -116,16 +119,19 @@ if (script !== null && window.Parley === undefined) {
       frame.title = data.title ?? 'Chat';
       frame.src = frameUrl();
       frame.allow = 'clipboard-write';
+      frame.addEventListener('load', tellVisible);
       panel.append(frame);
     }
     panel.hidden = false;
     badge.hidden = true;
     launcher.setAttribute('aria-expanded', 'true');
+    tellVisible();
   };
   const close = () => {
     panel.hidden = true;
     launcher.setAttribute('aria-expanded', 'false');
     launcher.focus();
+    tellVisible();
   };
   launcher.addEventListener('click', () => (panel.hidden ? void open() : close()));
   panel.addEventListener('keydown', (e) => {
