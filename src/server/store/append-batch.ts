@@ -57,6 +57,14 @@ export interface AppendBatchOptions {
 }
 
 /**
+ * The key of a (user, client id) pair under exact string comparison (SQLite, PostgreSQL): see
+ * `AppendBatchOptions.clientKey`.
+ */
+export function exactClientKey(userId: string, clientMsgId: string): string {
+  return `${userId}\u0000${clientMsgId}`;
+}
+
+/**
  * The decisions of one group-commit transaction, whatever runs its SQL. Per channel of
  * `channels`, in order, the transaction looks up the messages already stored under the
  * channel's `clientIds`, hands them to `dedupe`, and, when that returns n > 0, raises the
@@ -202,17 +210,34 @@ export class AppendBatch {
   }
 }
 
+/** The time and counter of the last message id made in this thread (see `messageIds`). */
+const lastId = { msecs: Number.NEGATIVE_INFINITY, seq: 0 };
+
 /**
- * `count` UUIDv7s for messages committed at `msecs`, ascending. One call to the CSPRNG for the
- * whole batch: `uuid`'s `v7()` asks for 16 random bytes per id, which costs ~5 µs each (~2.5 ms
- * per 500-message batch). The 32-bit counter field starts at a random value below 2^30, so it
- * cannot overflow within a batch.
+ * `count` UUIDv7s for messages committed at `msecs`, ascending, and above every id this thread
+ * made before: in the same millisecond (or after the clock stepped back) the counter goes on
+ * from the last id's, as `uuid`'s own `v7()` does, so ids sort like commits (search pages break
+ * timestamp ties by id). One call to the CSPRNG for the whole batch: `v7()` asks for 16 random
+ * bytes per id, which costs ~5 µs each (~2.5 ms per 500-message batch). A new millisecond's
+ * counter starts at a random value below 2^30.
  */
 function messageIds(count: number, msecs: number): string[] {
   const random = randomFillSync(new Uint8Array(16 * count + 4));
-  const start =
+  let at = msecs;
+  let start =
     (((random[0] as number) & 0x3f) << 24) | ((random[1] as number) << 16) | ((random[2] as number) << 8);
+  if (msecs <= lastId.msecs) {
+    at = lastId.msecs;
+    start = lastId.seq + 1;
+    // The 32-bit counter would overflow: borrow the next millisecond, as v7() does.
+    if (start + count > 2 ** 32) {
+      at += 1;
+      start = 0;
+    }
+  }
+  lastId.msecs = at;
+  lastId.seq = start + count - 1;
   return Array.from({ length: count }, (_, i) =>
-    uuidv7({ msecs, seq: start + i, random: random.subarray(4 + 16 * i, 4 + 16 * (i + 1)) }),
+    uuidv7({ msecs: at, seq: start + i, random: random.subarray(4 + 16 * i, 4 + 16 * (i + 1)) }),
   );
 }
