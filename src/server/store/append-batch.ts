@@ -2,33 +2,8 @@ import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { Message } from '../../protocol/frames.js';
+import type { NewMessageRow } from './message-row.js';
 import type { AppendResult, NewMessage } from './store.js';
-
-/** The columns an append writes, in the order of its INSERT. */
-export const MESSAGE_COLUMNS = [
-  'id',
-  'channel_id',
-  'seq',
-  'user_id',
-  'username',
-  'text',
-  'timestamp',
-  'client_msg_id',
-  'reply_to',
-] as const satisfies readonly (keyof NewMessageRow)[];
-
-/** One new `messages` row, as an append inserts it. */
-export interface NewMessageRow {
-  readonly id: string;
-  readonly channel_id: string;
-  readonly seq: number;
-  readonly user_id: string;
-  readonly username: string;
-  readonly text: string;
-  readonly timestamp: number;
-  readonly client_msg_id: string | null;
-  readonly reply_to: string | null;
-}
 
 /** A (sender, client id) pair whose stored message makes an append a duplicate. */
 export interface ClientId {

@@ -2,10 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { type ColumnType, CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import { type ChannelKind, type Message, ROLES, type Role } from '../../protocol/frames.js';
-import { AppendBatch, type ClientId, MESSAGE_COLUMNS, type NewMessageRow } from './append-batch.js';
+import { AppendBatch, type ClientId, exactClientKey } from './append-batch.js';
 import { classifyDatabaseError } from './classify-database-error.js';
 import { GroupCommit } from './group-commit.js';
-import { MESSAGE_SELECT, type MessageRow, toInt, toMessage } from './message-row.js';
+import {
+  MESSAGE_COLUMNS,
+  MESSAGE_SELECT,
+  type MessageRow,
+  type NewMessageRow,
+  toInt,
+  toMessage,
+} from './message-row.js';
 import { runMigrations } from './migrations.js';
 import { searchTerms } from './search-terms.js';
 import type {
@@ -140,6 +147,30 @@ export interface KyselyStoreOptions {
   readonly maxAppendAttempts?: number;
   /** Called after each committed batch of appends with its size and duration (metrics). */
   readonly onBatch?: (size: number, ms: number) => void;
+  /**
+   * Commits append batches instead of `db` (SQLite files: `SqliteAppender`, a worker thread
+   * with its own connection). The store closes it after the last batch.
+   */
+  readonly appender?: AppendCommitter;
+}
+
+/**
+ * Runs group-commit batches of appends on a connection of its own, off the store's thread. Its
+ * transaction must make the same decisions as the store's own (`AppendBatch`) and hold the
+ * database's write lock (SQLite's `BEGIN IMMEDIATE`) from before its lookups to its commit.
+ */
+export interface AppendCommitter {
+  /**
+   * Commits `items` in one transaction and resolves after COMMIT (durable), with one result per
+   * item as `GroupCommitOptions.commit` does. Rejects with the driver's error, its `code`
+   * kept, when the transaction failed and was rolled back, or with `ParleyError('unavailable')`
+   * when the outcome is unknown (the committer died).
+   */
+  commit(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]>;
+  /** Whether commits can run (a stopped committer is restarted). */
+  ping(): Promise<boolean>;
+  /** Stops; called once no commit is in flight. */
+  close(): Promise<void>;
 }
 
 /** The default of `KyselyStoreOptions.maxAppendAttempts`. */
@@ -176,6 +207,9 @@ const MAX_LOGIN = 64;
  * database's), which is what keeps seqs gap-free and in commit order across processes. A
  * unique clash at insert means another process stored one of the client ids after the lookup:
  * the batch is rolled back and runs again, and the lookup then finds it.
+ *
+ * With an `appender` (a SQLite file), batches commit on the appender's connection instead, and
+ * this store's own writes take turns with them (see `#exclusive`); reads never wait for them.
  */
 export class KyselyStore implements Store {
   /** The SQL dialect of the database. */
@@ -184,6 +218,9 @@ export class KyselyStore implements Store {
   readonly #caps: DialectCapabilities;
   readonly #queue: GroupCommit<NewMessage, AppendResult>;
   readonly #maxAttempts: number;
+  readonly #appender: AppendCommitter | undefined;
+  /** Settles when the last write queued by `#exclusive` has. */
+  #writes: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
 
   constructor(options: KyselyStoreOptions) {
@@ -191,6 +228,7 @@ export class KyselyStore implements Store {
     this.#db = options.db;
     this.#caps = DIALECT_CAPABILITIES[options.dialect];
     this.#maxAttempts = options.maxAppendAttempts ?? DEFAULT_MAX_APPEND_ATTEMPTS;
+    this.#appender = options.appender;
     this.#queue = new GroupCommit({
       commit: (items) => this.#commitBatch(items),
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
@@ -202,7 +240,7 @@ export class KyselyStore implements Store {
   async migrate(): Promise<void> {
     this.#assertOpen();
     try {
-      await runMigrations(this.#db, this.dialect);
+      await this.#exclusive(() => runMigrations(this.#db, this.dialect));
     } catch (error) {
       if (classifyDatabaseError(error) === 'unavailable') throw unavailable('migrating the schema', error);
       const reason = error instanceof Error ? error.message : String(error);
@@ -213,7 +251,7 @@ export class KyselyStore implements Store {
   async upsertUser(user: { readonly id: string; readonly username: string }): Promise<StoredUser> {
     checkLength('user id', user.id, MAX_USER_ID);
     checkLength('username', user.username, MAX_USERNAME);
-    return this.#guard('saving a user', async () => {
+    return this.#writeGuard('saving a user', async () => {
       const insert = this.#db
         .insertInto('users')
         .values({ id: user.id, username: user.username, password_hash: null, created_at: Date.now() });
@@ -336,7 +374,7 @@ export class KyselyStore implements Store {
   }
 
   setMember(channelId: string, userId: string, role: Role): Promise<void> {
-    return this.#guard('saving a member', async () => {
+    return this.#writeGuard('saving a member', async () => {
       const insert = this.#db
         .insertInto('members')
         .values({ channel_id: channelId, user_id: userId, role, joined_at: Date.now() });
@@ -358,7 +396,7 @@ export class KyselyStore implements Store {
   }
 
   removeMember(channelId: string, userId: string): Promise<boolean> {
-    return this.#guard('removing a member', async () => {
+    return this.#writeGuard('removing a member', async () => {
       const result = await this.#db
         .deleteFrom('members')
         .where('channel_id', '=', channelId)
@@ -771,7 +809,7 @@ export class KyselyStore implements Store {
     readonly userId: string;
     readonly expiresAt: number;
   }): Promise<void> {
-    return this.#guard('saving a refresh token', async () => {
+    return this.#writeGuard('saving a refresh token', async () => {
       await this.#db
         .insertInto('refresh_tokens')
         .values({ id: token.id, user_id: token.userId, expires_at: token.expiresAt, created_at: Date.now() })
@@ -795,7 +833,7 @@ export class KyselyStore implements Store {
   }
 
   deleteRefreshTokens(userId: string): Promise<void> {
-    return this.#guard('deleting refresh tokens', async () => {
+    return this.#writeGuard('deleting refresh tokens', async () => {
       await this.#db.deleteFrom('refresh_tokens').where('user_id', '=', userId).execute();
     });
   }
@@ -804,15 +842,16 @@ export class KyselyStore implements Store {
     if (this.#closing !== undefined) return false;
     try {
       await sql`select 1`.execute(this.#db);
-      return true;
     } catch {
       return false;
     }
+    return this.#appender === undefined || this.#appender.ping();
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#queue.close();
+      await this.#appender?.close();
       await this.#db.destroy();
     })();
     return this.#closing;
@@ -822,9 +861,14 @@ export class KyselyStore implements Store {
 
   /** Commits one group-commit batch, running it again when it lost a race to another writer. */
   async #commitBatch(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
+    const appender = this.#appender;
+    const run =
+      appender === undefined
+        ? () => this.#transaction((trx) => this.#appendBatch(trx, items))
+        : () => this.#exclusive(() => appender.commit(items));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#transaction((trx) => this.#appendBatch(trx, items));
+        return await run();
       } catch (error) {
         const kind = classifyDatabaseError(error);
         if (kind !== 'unique_violation' && kind !== 'retryable')
@@ -942,8 +986,8 @@ export class KyselyStore implements Store {
    */
   #clientKey(userId: string, clientMsgId: string): string {
     return this.dialect === 'mysql'
-      ? `${userId.replace(/ +$/, '')}\u0000${clientMsgId.replace(/ +$/, '')}`
-      : `${userId}\u0000${clientMsgId}`;
+      ? exactClientKey(userId.replace(/ +$/, ''), clientMsgId.replace(/ +$/, ''))
+      : exactClientKey(userId, clientMsgId);
   }
 
   // ─── plumbing ─────────────────────────────────────────────────────────────────────────────
@@ -958,6 +1002,11 @@ export class KyselyStore implements Store {
       return this.#db.transaction().setIsolationLevel('read committed').execute(fn);
     }
     if (!this.#caps.databaseWriteLock) return this.#db.transaction().execute(fn);
+    return this.#exclusive(() => this.#sqliteTransaction(fn));
+  }
+
+  /** `BEGIN IMMEDIATE` … `COMMIT` on the one connection of a SQLite store. */
+  #sqliteTransaction<T>(fn: (trx: Kysely<StoreTables>) => Promise<T>): Promise<T> {
     return this.#db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
       try {
@@ -1057,6 +1106,24 @@ export class KyselyStore implements Store {
   /** Runs a small write in a transaction, turning outages into `unavailable`. */
   #write<T>(doing: string, fn: (trx: Kysely<StoreTables>) => Promise<T>): Promise<T> {
     return this.#guard(doing, () => this.#transaction(fn));
+  }
+
+  /**
+   * Runs `fn`, a write on this store's connection, once the append batch in flight on the
+   * `appender` (if any) has committed, and before the next one starts. Without that, a write
+   * meeting the appender's transaction would wait for its lock in SQLite's busy handler, which
+   * sleeps on the event loop (1, 2, 5, 10… ms). Writes of other processes still meet that wait.
+   */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#appender === undefined) return fn();
+    const run = this.#writes.then(fn);
+    this.#writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /** `#guard` for a single-statement write outside `#transaction`. */
+  #writeGuard<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    return this.#guard(doing, () => this.#exclusive(fn));
   }
 
   #assertOpen(): void {

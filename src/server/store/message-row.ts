@@ -1,7 +1,7 @@
 import type { Message } from '../../protocol/frames.js';
 
-/** The columns a message is read from (PostgreSQL's `search` column is left out). */
-export const MESSAGE_SELECT = [
+/** The columns an append writes, in the order of its INSERT. */
+export const MESSAGE_COLUMNS = [
   'id',
   'channel_id',
   'seq',
@@ -11,9 +11,23 @@ export const MESSAGE_SELECT = [
   'timestamp',
   'client_msg_id',
   'reply_to',
-  'edited_at',
-  'deleted_at',
-] as const;
+] as const satisfies readonly (keyof NewMessageRow)[];
+
+/** One new `messages` row, as an append inserts it. */
+export interface NewMessageRow {
+  readonly id: string;
+  readonly channel_id: string;
+  readonly seq: number;
+  readonly user_id: string;
+  readonly username: string;
+  readonly text: string;
+  readonly timestamp: number;
+  readonly client_msg_id: string | null;
+  readonly reply_to: string | null;
+}
+
+/** The columns a message is read from (PostgreSQL's `search` column is left out). */
+export const MESSAGE_SELECT = [...MESSAGE_COLUMNS, 'edited_at', 'deleted_at'] as const;
 
 /**
  * A `messages` row as every driver returns it: BIGINT columns are numbers, or strings (pg

@@ -6,6 +6,7 @@ import { createPool } from 'mysql2';
 import pg from 'pg';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import { KyselyStore, type StoreTables } from './kysely-store.js';
+import { SqliteAppender } from './sqlite-appender.js';
 import type { Store } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
 
@@ -23,8 +24,16 @@ export interface OpenStoreOptions {
    * group commit the difference in throughput is small.
    */
   readonly sqliteSynchronous?: 'full' | 'normal';
-  /** How long a SQLite writer waits for another process's write lock. Default 5,000 ms. */
+  /** How long a SQLite writer waits for another connection's write lock. Default 5,000 ms. */
   readonly sqliteBusyTimeoutMs?: number;
+  /**
+   * Commit appends to a SQLite file in a worker thread with its own connection (default
+   * true), so that a commit and its fsync never block the event loop that delivers messages.
+   * `false` commits on the store's own connection, in the event loop. A memory database
+   * (`sqlite::memory:`) always does, since it cannot be shared between two connections, and so
+   * does a file that cannot be put in WAL mode.
+   */
+  readonly sqliteAppendWorker?: boolean;
   /** Called after each committed batch of appends with its size and duration (metrics). */
   readonly onBatch?: (size: number, ms: number) => void;
 }
@@ -36,6 +45,7 @@ export const OPEN_STORE_DEFAULTS = {
   connectTimeoutMs: 10_000,
   sqliteSynchronous: 'full',
   sqliteBusyTimeoutMs: 5_000,
+  sqliteAppendWorker: true,
 } as const satisfies Required<Omit<OpenStoreOptions, 'onBatch'>>;
 
 const SUPPORTED =
@@ -43,8 +53,9 @@ const SUPPORTED =
 
 /**
  * Opens the SQL store the URL names and checks that the database answers:
- * - `sqlite:./data/parley.db` (the parent directory is created), `sqlite:///abs/path.db`,
- *   `sqlite::memory:`; WAL journal, foreign keys on;
+ * - `sqlite:./data/parley.db` (the parent directory is created), `sqlite:///abs/path.db`:
+ *   WAL journal, foreign keys on, appends committed in a worker thread (`sqliteAppendWorker`);
+ * - `sqlite::memory:`: the same, appends committed in the calling thread;
  * - `mysql://user:pass@host:3306/db` or `mariadb://…` (a mysql2 pool, utf8mb4);
  * - `postgres://user:pass@host:5432/db` or `postgresql://…` (a pg pool).
  *
@@ -61,10 +72,11 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   let dialect: StoreDialect;
   let db: Kysely<StoreTables>;
   let target: string;
+  let appender: SqliteAppender | undefined;
   switch (scheme) {
     case 'sqlite': {
       dialect = 'sqlite';
-      ({ db, target } = await openSqlite(url, options));
+      ({ db, target, appender } = await openSqlite(url, options));
       break;
     }
     case 'mysql':
@@ -114,18 +126,26 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       cause: error,
     });
   }
+  try {
+    await appender?.start();
+  } catch (error) {
+    await appender?.close();
+    await db.destroy().catch(() => undefined);
+    throw new ParleyError('unavailable', `cannot open ${target}: ${describeError(error)}`, { cause: error });
+  }
   return new KyselyStore({
     db,
     dialect,
     maxBatch: options.commitBatchMax ?? OPEN_STORE_DEFAULTS.commitBatchMax,
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+    ...(appender === undefined ? {} : { appender }),
   });
 }
 
 async function openSqlite(
   url: string,
   options: OpenStoreOptions,
-): Promise<{ db: Kysely<StoreTables>; target: string }> {
+): Promise<{ db: Kysely<StoreTables>; target: string; appender: SqliteAppender | undefined }> {
   let path = url.slice('sqlite:'.length);
   // sqlite:///abs/file.db and sqlite://./rel.db are common spellings of sqlite:PATH.
   if (path.startsWith('//')) path = path.slice(2);
@@ -133,25 +153,32 @@ async function openSqlite(
   const memory = path === ':memory:';
   const target = memory ? 'SQLite in memory' : `SQLite file ${resolve(path)}`;
   const synchronous = options.sqliteSynchronous ?? OPEN_STORE_DEFAULTS.sqliteSynchronous;
+  const busyTimeoutMs = options.sqliteBusyTimeoutMs ?? OPEN_STORE_DEFAULTS.sqliteBusyTimeoutMs;
   let database: Database.Database;
   try {
     if (!memory) await mkdir(dirname(resolve(path)), { recursive: true });
-    database = new Database(path, {
-      timeout: options.sqliteBusyTimeoutMs ?? OPEN_STORE_DEFAULTS.sqliteBusyTimeoutMs,
-    });
+    database = new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
     throw new ParleyError('unavailable', `cannot open ${target}: ${describeError(error)}`, { cause: error });
   }
+  let wal = false;
   try {
     // WAL: readers never block the writer, and a commit is one sequential append.
-    if (!memory) database.pragma('journal_mode = WAL');
+    if (!memory) wal = database.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     database.pragma('foreign_keys = ON');
   } catch (error) {
     database.close();
     throw new ParleyError('unavailable', `cannot open ${target}: ${describeError(error)}`, { cause: error });
   }
-  return { db: new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }), target };
+  // Only in WAL mode: otherwise the worker's commits would lock this connection's readers out,
+  // and they would wait for it in the busy handler, on the event loop.
+  const inWorker = wal && (options.sqliteAppendWorker ?? OPEN_STORE_DEFAULTS.sqliteAppendWorker);
+  return {
+    db: new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }),
+    target,
+    appender: inWorker ? new SqliteAppender({ path: resolve(path), busyTimeoutMs, synchronous }) : undefined,
+  };
 }
 
 /** `user@host:port/db` of a server URL: what an operator needs to find it, and no password. */

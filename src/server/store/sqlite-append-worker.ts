@@ -1,0 +1,184 @@
+/**
+ * The SQLite append worker: a `worker_threads` worker that owns its own better-sqlite3
+ * connection to the store's file and commits group-commit batches there, so that neither the
+ * transaction nor its fsync blocks the event loop of the thread that delivers messages.
+ * `SqliteAppender` starts it and is the only thing that talks to it.
+ *
+ * This module is a worker's entry point: loaded in a worker started with
+ * `SqliteAppendWorkerData`, it serves that worker's parent port at once. Imported anywhere else
+ * it does nothing.
+ */
+import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { isErrorCode, ParleyError } from '../../protocol/error-catalogue.js';
+import { AppendBatch, exactClientKey } from './append-batch.js';
+import {
+  MESSAGE_COLUMNS,
+  MESSAGE_SELECT,
+  type MessageRow,
+  type NewMessageRow,
+  toMessage,
+} from './message-row.js';
+import type { AppendResult, NewMessage } from './store.js';
+
+/** What the worker is started with (`workerData`). */
+export interface SqliteAppendWorkerData {
+  readonly kind: 'parley-sqlite-append';
+  /** The database file, absolute; it exists and is in WAL mode already. */
+  readonly path: string;
+  /** How long a commit waits for another connection's write lock (busy_timeout). */
+  readonly busyTimeoutMs: number;
+  readonly synchronous: 'full' | 'normal';
+}
+
+/** What the store's thread asks the worker. */
+export type AppendWorkerRequest =
+  | { readonly type: 'commit'; readonly id: number; readonly items: readonly NewMessage[] }
+  /** Close the connection, answer `closed`, and stop. */
+  | { readonly type: 'close' };
+
+/** An error crossing the thread boundary, with what the store classifies it by. */
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  /** The driver's code (`SQLITE_BUSY`…) or, for a ParleyError, its catalogue code. */
+  readonly code: string | undefined;
+}
+
+/** One item's result of a committed batch. */
+export type WireResult = AppendResult | { readonly error: WireError };
+
+/** What the worker answers. */
+export type AppendWorkerReply =
+  /** The connection is open: commits may come. */
+  | { readonly type: 'ready' }
+  | { readonly type: 'committed'; readonly id: number; readonly results: readonly WireResult[] }
+  /** The transaction failed and was rolled back (nothing of the batch is stored). */
+  | { readonly type: 'failed'; readonly id: number; readonly error: WireError }
+  | { readonly type: 'closed' };
+
+/** `error` as it crosses to the other thread (structured clone keeps neither class nor code). */
+export function toWireError(error: unknown): WireError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), code: undefined };
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return { name: error.name, message: error.message, code };
+}
+
+/** The error `toWireError` sent: a ParleyError again, or an Error carrying the driver's code. */
+export function fromWireError(wire: WireError): Error {
+  if (wire.name === 'ParleyError' && isErrorCode(wire.code)) return new ParleyError(wire.code, wire.message);
+  return Object.assign(new Error(wire.message), { name: wire.name, code: wire.code });
+}
+
+/**
+ * Opens the connection and serves `port`: each `commit` runs as one `BEGIN IMMEDIATE`
+ * transaction (the same decisions as `KyselyStore`'s, from `AppendBatch`, through statements
+ * prepared once) and is answered `committed` after COMMIT returned, i.e. after the fsync.
+ * Throws when the database cannot be opened.
+ */
+export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData): void {
+  const db = new Database(options.path, { fileMustExist: true, timeout: options.busyTimeoutMs });
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  // Prepared on the first commit: the tables exist only once the store has migrated.
+  let statements: AppendStatements | undefined;
+  const commit = db.transaction((items: readonly NewMessage[]) => {
+    statements ??= prepareAppend(db);
+    const { lookup, reserve, insert } = statements;
+    const batch = new AppendBatch(items, { ts: Date.now(), clientKey: exactClientKey });
+    for (const channel of batch.channels) {
+      const stored = [];
+      for (const { userId, clientMsgId } of channel.clientIds) {
+        const row = lookup.get(channel.id, clientMsgId, userId);
+        if (row !== undefined) stored.push(toMessage(row));
+      }
+      const count = batch.dedupe(channel, stored);
+      if (count > 0) batch.assign(channel, reserve.get(count, channel.id)?.last_seq);
+    }
+    insert(batch.rows);
+    return batch.results();
+  });
+
+  port.on('message', (request: AppendWorkerRequest) => {
+    switch (request.type) {
+      case 'commit': {
+        let reply: AppendWorkerReply;
+        try {
+          const results = commit
+            .immediate(request.items)
+            .map((result) => (result instanceof Error ? { error: toWireError(result) } : result));
+          reply = { type: 'committed', id: request.id, results };
+        } catch (error) {
+          reply = { type: 'failed', id: request.id, error: toWireError(error) };
+        }
+        port.postMessage(reply);
+        break;
+      }
+      case 'close':
+        db.close();
+        port.postMessage({ type: 'closed' } satisfies AppendWorkerReply);
+        port.close();
+        break;
+    }
+  });
+  port.postMessage({ type: 'ready' } satisfies AppendWorkerReply);
+}
+
+interface AppendStatements {
+  readonly lookup: Database.Statement<[string, string, string], MessageRow>;
+  readonly reserve: Database.Statement<[number, string], { last_seq: number }>;
+  readonly insert: (rows: readonly NewMessageRow[]) => void;
+}
+
+/** Rows in the largest INSERT statement (9 parameters each; SQLite allows 32,766). */
+const INSERT_ROWS_MAX = 256;
+
+/**
+ * The append's statements, each prepared once (a statement built per batch is compiled again
+ * every time). Lookups and the seq bump run once per client id and per channel; rows go in with
+ * multi-row INSERTs of 256, 128, …, 1 rows (at most 9 statements for a batch of 500): one INSERT
+ * per row costs 4× as much, because the FTS5 index behind `messages` (a trigger) flushes its
+ * pending terms at every statement.
+ */
+function prepareAppend(db: Database.Database): AppendStatements {
+  const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
+  const tuple = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`;
+  const inserts = new Map<number, Database.Statement<unknown[], void>>();
+  const insertOf = (rows: number) => {
+    let statement = inserts.get(rows);
+    if (statement === undefined) {
+      statement = db.prepare(
+        `insert into "messages" (${quoted(MESSAGE_COLUMNS)}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`,
+      );
+      inserts.set(rows, statement);
+    }
+    return statement;
+  };
+  return {
+    // The (channel_id, client_msg_id, user_id) unique key: one index probe.
+    lookup: db.prepare(
+      `select ${quoted(MESSAGE_SELECT)} from "messages" where "channel_id" = ? and "client_msg_id" = ? and "user_id" = ?`,
+    ),
+    // Returns nothing for an unknown channel.
+    reserve: db.prepare(
+      `update "channels" set "last_seq" = "last_seq" + ? where "id" = ? returning "last_seq"`,
+    ),
+    insert: (rows) => {
+      let start = 0;
+      for (let size = INSERT_ROWS_MAX; size >= 1; size /= 2) {
+        for (; rows.length - start >= size; start += size) {
+          const values = rows.slice(start, start + size).flatMap((row) => MESSAGE_COLUMNS.map((c) => row[c]));
+          insertOf(size).run(values);
+        }
+      }
+    },
+  };
+}
+
+function isWorkerData(data: unknown): data is SqliteAppendWorkerData {
+  return (
+    typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'parley-sqlite-append'
+  );
+}
+
+if (!isMainThread && parentPort !== null && isWorkerData(workerData)) serveAppends(parentPort, workerData);

@@ -1,0 +1,191 @@
+import { Worker } from 'node:worker_threads';
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { AppendCommitter } from './kysely-store.js';
+import type {
+  AppendWorkerReply,
+  AppendWorkerRequest,
+  SqliteAppendWorkerData,
+  WireResult,
+} from './sqlite-append-worker.js';
+import { fromWireError } from './sqlite-append-worker.js';
+import type { AppendResult, NewMessage } from './store.js';
+
+/** Options of a `SqliteAppender`. */
+export interface SqliteAppenderOptions {
+  /** The database file, absolute; it exists and is in WAL mode. */
+  readonly path: string;
+  /** The worker connection's busy_timeout. */
+  readonly busyTimeoutMs: number;
+  readonly synchronous: 'full' | 'normal';
+  /**
+   * The worker's module. Default: `sqlite-append-worker.js` next to this module (`.ts` when
+   * running from source). Tests pass a module that wraps it.
+   */
+  readonly workerUrl?: URL;
+}
+
+interface Call {
+  readonly resolve: (results: (AppendResult | Error)[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Commits append batches of a SQLite file store in a `worker_threads` worker with its own
+ * connection (`sqlite-append-worker.ts`), so that a commit, fsync included, never blocks the
+ * event loop; WAL lets the store's own connection keep reading meanwhile.
+ *
+ * When the worker dies (an uncaught exception, a native crash, `terminate`), every commit in
+ * flight rejects with `ParleyError('unavailable')` saying so: its transaction may or may not
+ * have committed, so nothing was acknowledged, and a retry with the same client id returns
+ * the stored message if it did. The next `commit` (or `ping`) starts a new worker; while one
+ * cannot be started, `commit` rejects with `unavailable` and `ping` is false.
+ *
+ * The worker is unref'd while no commit is in flight: an open appender does not keep the
+ * process alive, as a better-sqlite3 connection does not.
+ */
+export class SqliteAppender implements AppendCommitter {
+  readonly #url: URL;
+  readonly #data: SqliteAppendWorkerData;
+  readonly #calls = new Map<number, Call>();
+  #worker: Promise<Worker> | undefined;
+  #nextId = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SqliteAppenderOptions) {
+    this.#url =
+      options.workerUrl ??
+      new URL(`./sqlite-append-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+    this.#data = {
+      kind: 'parley-sqlite-append',
+      path: options.path,
+      busyTimeoutMs: options.busyTimeoutMs,
+      synchronous: options.synchronous,
+    };
+  }
+
+  /** Starts the worker; rejects with `unavailable` when it cannot open the database. */
+  async start(): Promise<void> {
+    await this.#running();
+  }
+
+  async commit(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
+    if (this.#closing !== undefined) throw new ParleyError('unavailable', 'the store is closed');
+    const worker = await this.#running();
+    const id = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      this.#calls.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ type: 'commit', id, items } satisfies AppendWorkerRequest);
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closing !== undefined) return false;
+    try {
+      await this.#running();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the worker's connection and terminates it. Call after the last commit settled. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const worker = await this.#worker?.catch(() => undefined);
+      if (worker === undefined) return;
+      worker.ref();
+      const closed = new Promise<void>((resolve) => {
+        worker.on('message', (reply: AppendWorkerReply) => {
+          if (reply.type === 'closed') resolve();
+        });
+        worker.once('exit', () => resolve());
+      });
+      worker.postMessage({ type: 'close' } satisfies AppendWorkerRequest);
+      await closed;
+      await worker.terminate();
+    })();
+    return this.#closing;
+  }
+
+  /** The worker, started if none runs. */
+  #running(): Promise<Worker> {
+    this.#worker ??= this.#spawn();
+    return this.#worker;
+  }
+
+  #spawn(): Promise<Worker> {
+    const worker = startWorker(this.#url, this.#data);
+    let failure: Error | undefined;
+    let ready = false;
+    const started = new Promise<Worker>((resolve, reject) => {
+      worker.on('message', (reply: AppendWorkerReply) => {
+        if (reply.type === 'ready') {
+          ready = true;
+          if (this.#calls.size === 0) worker.unref();
+          resolve(worker);
+        } else if (reply.type !== 'closed') {
+          this.#settle(worker, reply);
+        }
+      });
+      worker.on('error', (error) => {
+        failure = error;
+      });
+      worker.on('exit', (code) => {
+        if (this.#worker === started) this.#worker = undefined;
+        const reason = failure === undefined ? `exit code ${code}` : `${failure.name}: ${failure.message}`;
+        if (!ready) {
+          reject(
+            new ParleyError('unavailable', `the SQLite append worker could not start (${reason})`, {
+              cause: failure,
+            }),
+          );
+        }
+        const calls = [...this.#calls.values()];
+        this.#calls.clear();
+        for (const call of calls) {
+          call.reject(
+            new ParleyError(
+              'unavailable',
+              `the SQLite append worker stopped during a commit (${reason}); its appends were not acknowledged`,
+              { cause: failure },
+            ),
+          );
+        }
+      });
+    });
+    return started;
+  }
+
+  #settle(worker: Worker, reply: Extract<AppendWorkerReply, { id: number }>): void {
+    const call = this.#calls.get(reply.id);
+    if (call === undefined) return;
+    this.#calls.delete(reply.id);
+    if (this.#calls.size === 0) worker.unref();
+    if (reply.type === 'failed') call.reject(fromWireError(reply.error));
+    else call.resolve(reply.results.map(fromWireResult));
+  }
+}
+
+function fromWireResult(result: WireResult): AppendResult | Error {
+  return 'error' in result ? fromWireError(result.error) : result;
+}
+
+/**
+ * Starts the worker module at `url`. From source (a `.ts` URL, tests and `npm run bench` under
+ * tsx) the worker must register tsx itself: Node 20 applies neither the parent's loader hooks
+ * nor `--import tsx` in `execArgv` to a worker's entry
+ * (https://github.com/nodejs/node/issues/47747, https://github.com/privatenumber/tsx/issues/354).
+ */
+function startWorker(url: URL, workerData: SqliteAppendWorkerData): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    // Some other loader runs this .ts file; let Node try.
+    return new Worker(url, { workerData });
+  }
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true, workerData });
+}
