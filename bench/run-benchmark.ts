@@ -15,7 +15,7 @@ import type {
 } from './generator-protocol.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { IdleScenario, RampScenario, Scenario } from './scenarios.js';
-import type { BatchSummary } from './servers/server-stats.js';
+import type { BatchSummary, LoopSummary } from './servers/server-stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLK_TCK = 100;
@@ -60,6 +60,8 @@ export interface StepRecord {
   readonly errors: number;
   readonly firstErrors: readonly string[];
   readonly batches: BatchSummary | null;
+  /** The server's event-loop delay during the step (Parley only). */
+  readonly eventLoop: LoopSummary | null;
   readonly churn: ChurnRecord | null;
   readonly sustainable: boolean;
   readonly verdict: string;
@@ -267,7 +269,7 @@ async function runRamp(
     const r = await generator.request<StepResult>(req);
     const after = sampleProc(server.pid);
     const stats = await server.stats(false);
-    const rec = stepRecord(target, rate, r, before, after, stats.batches ?? null);
+    const rec = stepRecord(target, rate, r, before, after, stats.batches ?? null, stats.loop ?? null);
     run.steps.push(rec);
     log(`   ${formatStep(rec)}`);
     if (rec.sustainable) {
@@ -405,6 +407,7 @@ function stepRecord(
   before: ProcSample,
   after: ProcSample,
   batches: BatchSummary | null,
+  eventLoop: LoopSummary | null,
 ): StepRecord {
   const latency = LatencyHistogram.fromJSON(r.latency);
   const ack = LatencyHistogram.fromJSON(r.ack);
@@ -460,6 +463,7 @@ function stepRecord(
     errors: r.errors,
     firstErrors: r.firstErrors,
     batches,
+    eventLoop,
     churn,
     sustainable,
     verdict: sustainable ? (reasons.length > 0 ? `ok (${reasons.join(', ')})` : 'ok') : reasons.join(', '),
@@ -471,6 +475,10 @@ export function formatStep(s: StepRecord): string {
   const b =
     s.batches === null || s.batches.count === 0 ? '' : ` batch ${s.batches.mean.toFixed(1)}/${s.batches.max}`;
   const a = s.ackP99Ms === null ? '' : ` ack p99 ${s.ackP99Ms.toFixed(1)}`;
+  const l =
+    s.eventLoop === null || s.eventLoop.samples === 0
+      ? ''
+      : ` loop p99 ${s.eventLoop.p99Ms.toFixed(1)} max ${s.eventLoop.maxMs.toFixed(0)} ms`;
   const c =
     s.churn === null
       ? ''
@@ -480,7 +488,7 @@ export function formatStep(s: StepRecord): string {
     `${(s.targetDeliveries / 1000).toFixed(0).padStart(4)}k target: ${Math.round(s.deliveriesPerSecond)} del/s ` +
     `(${(s.deliveredRatio * 100).toFixed(2)}%) p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(1)} max ${s.maxMs.toFixed(0)} ms` +
     `${a} cpu ${(s.serverCpu * 100).toFixed(0)}% rss ${s.serverRssMiB.toFixed(0)} MiB gen ${(s.generatorCpu * 100).toFixed(0)}%` +
-    `${b}${c} → ${s.verdict}`
+    `${b}${l}${c} → ${s.verdict}`
   );
 }
 
@@ -489,9 +497,17 @@ export function formatStep(s: StepRecord): string {
 interface ServerHandle {
   readonly pid: number;
   readonly port: number;
-  stats(gc: boolean): Promise<{ rss: number; heapUsed: number; batches?: BatchSummary }>;
+  stats(gc: boolean): Promise<ServerStats>;
   request(msg: { cmd: 'profile-start' } | { cmd: 'profile-stop'; file: string }): Promise<unknown>;
   stop(): Promise<void>;
+}
+
+/** What a server under test answers to `stats` (batches and loop from Parley only). */
+interface ServerStats {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly batches?: BatchSummary;
+  readonly loop?: LoopSummary;
 }
 
 interface GeneratorHandle {
@@ -559,8 +575,7 @@ async function startServer(
   return {
     pid: child.pid!,
     port,
-    stats: (gc) =>
-      ask({ cmd: 'stats', gc }) as Promise<{ rss: number; heapUsed: number; batches?: BatchSummary }>,
+    stats: (gc) => ask({ cmd: 'stats', gc }) as Promise<ServerStats>,
     request: (msg) => ask(msg),
     stop: async () => {
       if (child.exitCode === null && child.connected) child.send({ cmd: 'stop' });

@@ -142,3 +142,22 @@ export const QUICK_SCENARIOS: readonly Scenario[] = [
     parleyOnly: true,
   },
 ];
+
+/**
+ * Publish → ack at 1,000 messages/s (issue 6's target: ack p99 ≤ 10 ms, durable) with light
+ * fan-out: every client publishes into its room of 10. Run by `bench/ack-latency.ts`.
+ */
+export const ACK_SCENARIO: RampScenario = {
+  kind: 'ramp',
+  name: 'ack',
+  title: 'Publish → ack at 1,000 msg/s: 100 clients in rooms of 10, all publishing',
+  connections: 100,
+  roomSize: 10,
+  users: 100,
+  publishersPerRoom: 10,
+  ramp: [10_000],
+  stepMs: STEP_MS,
+  drainMs: 2000,
+  textBytes: 100,
+  parleyOnly: true,
+};

@@ -3,12 +3,15 @@
  * file (WAL, synchronous FULL by default), with the batch sizes it ends up using.
  *
  *   node --import tsx bench/store-append.ts [--total 20000] [--burst 500] [--channels 10]
- *     [--inflight 8] [--synchronous full|normal] [--no-client-ids] [--max-seconds 60] [--db URL]
+ *     [--inflight 8] [--synchronous full|normal] [--no-client-ids] [--in-thread] [--max-seconds 60]
+ *     [--db URL]
  *
  * Appends are pushed in bursts of `--burst`, each burst in its own tick, spread round-robin over
  * `--channels` channels, with at most `--inflight` bursts unresolved at a time. Stops after
  * `--total` appends or `--max-seconds`, whichever comes first. Without `--db`, uses a fresh
- * SQLite file in a temp dir and deletes it afterwards.
+ * SQLite file in a temp dir and deletes it afterwards. `--in-thread` commits on the event loop
+ * instead of in the append worker (`sqliteAppendWorker: false`). Also reports the event-loop
+ * delay seen meanwhile (`loopMs*`): how long a commit kept this thread from anything else.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { openStore } from '../src/server/store/open-store.js';
 import type { AppendResult } from '../src/server/store/store.js';
+import { LoopStats } from './servers/server-stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     inflight: { type: 'string', default: '8' },
     synchronous: { type: 'string', default: 'full' },
     'no-client-ids': { type: 'boolean', default: false },
+    'in-thread': { type: 'boolean', default: false },
     'max-seconds': { type: 'string', default: '60' },
     db: { type: 'string' },
   },
@@ -44,6 +49,7 @@ const batches: { size: number; ms: number }[] = [];
 const store = await openStore(url, {
   sqliteSynchronous: synchronous,
   onBatch: (size, ms) => batches.push({ size, ms }),
+  sqliteAppendWorker: !values['in-thread'],
 });
 try {
   await store.migrate();
@@ -51,6 +57,7 @@ try {
   const ids = Array.from({ length: channels }, (_, i) => `bench-${run}-${i}`);
   for (const id of ids) await store.createChannel({ id, kind: 'public', title: id, owner: null });
 
+  const loop = new LoopStats();
   const started = performance.now();
   const outstanding: Promise<AppendResult[]>[] = [];
   let pushed = 0;
@@ -74,12 +81,14 @@ try {
   }
   await Promise.all(outstanding);
   const seconds = (performance.now() - started) / 1000;
+  const delay = loop.take();
 
   const sizes = batches.map((b) => b.size);
   const ms = batches.map((b) => b.ms).sort((a, b) => a - b);
   const result = {
     url: dir === undefined ? url : 'sqlite:<temp>/bench.db',
     synchronous,
+    commitsIn: values['in-thread'] ? 'event loop' : 'worker',
     clientIds: !values['no-client-ids'],
     appends: pushed,
     seconds: Number(seconds.toFixed(3)),
@@ -90,6 +99,9 @@ try {
     batchMsAvg: Number((ms.reduce((a, b) => a + b, 0) / ms.length).toFixed(2)),
     batchMsP99: Number((ms[Math.floor(ms.length * 0.99)] ?? 0).toFixed(2)),
     batchMsMax: Number((ms.at(-1) ?? 0).toFixed(2)),
+    loopMsP50: Number(delay.p50Ms.toFixed(2)),
+    loopMsP99: Number(delay.p99Ms.toFixed(2)),
+    loopMsMax: Number(delay.maxMs.toFixed(2)),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {

@@ -1,5 +1,40 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+
+/**
+ * How long the event loop was blocked: the delay of a timer due every millisecond
+ * (`monitorEventLoopDelay`), so a loop turn that ran 12 ms shows as one ~12 ms sample.
+ */
+export class LoopStats {
+  readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
+
+  constructor() {
+    this.#histogram.enable();
+  }
+
+  /** The delays since the last call, in ms, and a reset. */
+  take(): LoopSummary {
+    const h = this.#histogram;
+    const ms = (ns: number) => ns / 1e6;
+    const summary: LoopSummary = {
+      samples: h.count,
+      p50Ms: h.count === 0 ? 0 : ms(h.percentile(50)),
+      p99Ms: h.count === 0 ? 0 : ms(h.percentile(99)),
+      maxMs: h.count === 0 ? 0 : ms(h.max),
+    };
+    h.reset();
+    return summary;
+  }
+}
+
+/** Event-loop delay over an interval (see `LoopStats`). */
+export interface LoopSummary {
+  readonly samples: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
 
 /** Group-commit batch sizes seen by a server: a count per power-of-two size class. */
 export class BatchStats {
