@@ -5,24 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, builtWeb, launchBrowser, openPage, type PageProblems } from '../support/browser.js';
+import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
-
-const API_KEY = 'e2e-api-key-0123456789abcdef0123456789abcdef';
-
-/** The app's backend: the server API (no rate limits), for seeding. */
-async function server(srv: TestServer, method: string, path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${srv.httpUrl}/api/server/${path}`, {
-    method,
-    headers: { 'X-Api-Key': API_KEY, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.text()}`);
-}
-
-/** Posts a message as a user through the server API. */
-function post(srv: TestServer, userId: string, channel: string, text: string): Promise<void> {
-  return server(srv, 'POST', 'messages', { channel, text, user_id: userId });
-}
 
 async function stored(srv: TestServer, token: string, channel: string): Promise<string[]> {
   const res = await fetch(`${srv.httpUrl}/api/channels/${channel}/messages?limit=200`, {
@@ -75,7 +59,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
   before(async () => {
     const dir = await builtWeb();
     browser = await launchBrowser();
-    srv = await startTestServer({ env: { PARLEY_WEB_DIR: dir, PARLEY_API_KEY: API_KEY } });
+    srv = await startTestServer({ env: { PARLEY_WEB_DIR: dir, PARLEY_API_KEY: TEST_API_KEY } });
   });
   after(async () => {
     await browser?.close();
@@ -148,9 +132,9 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
   });
 
   it('loads older messages when scrolled up, in order, down to the first', async () => {
-    await server(srv, 'PUT', 'users/u-seed', { username: 'seeder' });
-    await server(srv, 'POST', 'channels', { id: 'history', owner: 'u-seed' });
-    for (let i = 1; i <= 130; i++) await post(srv, 'u-seed', 'history', `old message ${i}`);
+    await serverApi(srv, 'PUT', 'users/u-seed', { username: 'seeder' });
+    await serverApi(srv, 'POST', 'channels', { id: 'history', owner: 'u-seed' });
+    for (let i = 1; i <= 130; i++) await serverPost(srv, 'u-seed', 'history', `old message ${i}`);
     const a = await openAs(browser, srv, 'u-seed', 'seeder', 'history');
     await a.page.locator('.messages .text', { hasText: 'old message 130' }).waitFor();
     const first = await shown(a.page);
@@ -225,14 +209,14 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
   it('shows a banner while the server is away, then the missed messages in order, once, with no reload', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-e2e-'));
     const databaseUrl = `sqlite:${join(dir, 'parley.db')}`;
-    const env = { PARLEY_WEB_DIR: await builtWeb(), PARLEY_API_KEY: API_KEY };
+    const env = { PARLEY_WEB_DIR: await builtWeb(), PARLEY_API_KEY: TEST_API_KEY };
     const first = await startTestServer({ databaseUrl, env });
     const { port, secret } = first;
     let second: TestServer | undefined;
     try {
-      await server(first, 'PUT', 'users/u-oth', { username: 'otto' });
+      await serverApi(first, 'PUT', 'users/u-oth', { username: 'otto' });
       const a = await openAs(browser, first, 'u-re', 'rhea');
-      await post(first, 'u-oth', 'general', 'before the outage');
+      await serverPost(first, 'u-oth', 'general', 'before the outage');
       await a.page.locator('.messages .text', { hasText: 'before the outage' }).waitFor();
 
       await first.close();
@@ -244,7 +228,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
 
       // Meanwhile another node on the same database takes messages.
       const side = await startTestServer({ databaseUrl, secret, env });
-      for (let i = 1; i <= 5; i++) await post(side, 'u-oth', 'general', `missed ${i}`);
+      for (let i = 1; i <= 5; i++) await serverPost(side, 'u-oth', 'general', `missed ${i}`);
       await side.close();
 
       second = await startTestServer({ databaseUrl, secret, port, env });
@@ -277,14 +261,14 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
   });
 
   it('counts unread messages and mentions per channel, and clears them when read', async () => {
-    await server(srv, 'PUT', 'users/u-ur', { username: 'ursula' });
-    await server(srv, 'PUT', 'users/u-vic', { username: 'victor' });
-    await server(srv, 'POST', 'channels', { id: 'quiet', owner: 'u-ur' });
-    await server(srv, 'POST', 'channels', { id: 'unreads', owner: 'u-vic' });
-    await server(srv, 'PUT', 'channels/unreads/members/u-ur', {});
+    await serverApi(srv, 'PUT', 'users/u-ur', { username: 'ursula' });
+    await serverApi(srv, 'PUT', 'users/u-vic', { username: 'victor' });
+    await serverApi(srv, 'POST', 'channels', { id: 'quiet', owner: 'u-ur' });
+    await serverApi(srv, 'POST', 'channels', { id: 'unreads', owner: 'u-vic' });
+    await serverApi(srv, 'PUT', 'channels/unreads/members/u-ur', {});
     const a = await openAs(browser, srv, 'u-ur', 'ursula', 'quiet');
-    await post(srv, 'u-vic', 'unreads', 'good morning');
-    await post(srv, 'u-vic', 'unreads', 'ping @ursula, have a look');
+    await serverPost(srv, 'u-vic', 'unreads', 'good morning');
+    await serverPost(srv, 'u-vic', 'unreads', 'ping @ursula, have a look');
     const badge = a.page.locator('.channel-link[data-channel="unreads"] .badge');
     await badge.waitFor();
     assert.equal(await badge.getAttribute('data-unread'), '2');
@@ -305,13 +289,13 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
   });
 
   it('finds messages in the channels the reader may read, and opens the channel of a result', async () => {
-    await server(srv, 'PUT', 'users/u-sa', { username: 'sam' });
-    await server(srv, 'PUT', 'users/u-owner', { username: 'olga' });
-    await server(srv, 'POST', 'channels', { id: 'kitchen', owner: 'u-sa' });
-    await server(srv, 'POST', 'channels', { id: 'vault', owner: 'u-owner', private: true });
-    await post(srv, 'u-sa', 'kitchen', 'the banana bread recipe is pinned');
-    await post(srv, 'u-sa', 'kitchen', 'nothing to see here');
-    await post(srv, 'u-owner', 'vault', 'banana secret nobody else may read');
+    await serverApi(srv, 'PUT', 'users/u-sa', { username: 'sam' });
+    await serverApi(srv, 'PUT', 'users/u-owner', { username: 'olga' });
+    await serverApi(srv, 'POST', 'channels', { id: 'kitchen', owner: 'u-sa' });
+    await serverApi(srv, 'POST', 'channels', { id: 'vault', owner: 'u-owner', private: true });
+    await serverPost(srv, 'u-sa', 'kitchen', 'the banana bread recipe is pinned');
+    await serverPost(srv, 'u-sa', 'kitchen', 'nothing to see here');
+    await serverPost(srv, 'u-owner', 'vault', 'banana secret nobody else may read');
     const a = await openAs(browser, srv, 'u-sa', 'sam', 'kitchen');
     await a.page.getByRole('searchbox', { name: 'Search messages' }).fill('banan');
     await a.page.keyboard.press('Enter');
@@ -350,8 +334,8 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
       isMobile: true,
     });
     const { page, problems } = await openPage(context);
-    await server(srv, 'PUT', 'users/u-ph', { username: 'phoebe' });
-    await server(srv, 'POST', 'channels', { id: 'phones', owner: 'u-ph' });
+    await serverApi(srv, 'PUT', 'users/u-ph', { username: 'phoebe' });
+    await serverApi(srv, 'POST', 'channels', { id: 'phones', owner: 'u-ph' });
     await page.goto(`${srv.httpUrl}/?channel=phones#token=${await srv.token('u-ph', 'phoebe')}`);
     await page.getByRole('textbox', { name: 'Message #phones' }).waitFor();
     assert.equal(await page.locator('nav.sidebar').isVisible(), false, 'the list starts hidden');

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { browserSkip, builtWeb, launchBrowser, openPage } from '../support/browser.js';
+import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
+import { startTestServer, type TestServer } from '../support/start-server.js';
+
+/** A host site on another origin: its page carries the widget's script tag, like a PHP page would. */
+interface HostSite {
+  readonly url: string;
+  /** How many times the widget asked the site for a fresh token. */
+  tokenRequests: number;
+  close(): Promise<void>;
+}
+
+async function startHostSite(
+  page: (origin: string) => string,
+  freshToken: () => Promise<string>,
+): Promise<HostSite> {
+  let server: Server | undefined;
+  const site: HostSite = {
+    url: '',
+    tokenRequests: 0,
+    close: () => new Promise((resolve) => (server ? server.close(() => resolve()) : resolve())),
+  };
+  server = createServer((req, res) => {
+    if (req.url === '/token') {
+      site.tokenRequests++;
+      void freshToken().then((token) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ token }));
+      });
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(page(site.url));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // "localhost" and "127.0.0.1" are different origins: the site and Parley are cross-origin.
+  (site as { url: string }).url = `http://localhost:${(server.address() as AddressInfo).port}`;
+  return site;
+}
+
+describe('the widget on another site, in Chromium', { skip: browserSkip }, () => {
+  let browser: Browser;
+  let srv: TestServer;
+  let site: HostSite;
+  let other: HostSite;
+
+  before(async () => {
+    browser = await launchBrowser();
+    // The site signs a short-lived token into its page, and hands out fresh ones at /token.
+    let parleyUrl = '';
+    site = await startHostSite(
+      () => `<!doctype html><html><head><title>My PHP site</title></head><body>
+        <h1>Welcome back</h1>
+        <script src="${parleyUrl}/widget.js" data-token="${shortToken}" data-token-url="/token"
+          data-channel="general" data-title="Chat with us" async></script>
+      </body></html>`,
+      () => srv.token('site-7', 'Dana'),
+    );
+    other = await startHostSite(
+      () =>
+        `<!doctype html><html><body><iframe id="f" src="${parleyUrl}/embed?channel=general"></iframe></body></html>`,
+      () => srv.token('site-8', 'Eve'),
+    );
+    srv = await startTestServer({
+      env: {
+        PARLEY_WEB_DIR: await builtWeb(),
+        PARLEY_API_KEY: TEST_API_KEY,
+        PARLEY_FRAME_ANCESTORS: `'self' ${site.url}`,
+      },
+    });
+    parleyUrl = srv.httpUrl;
+    await serverApi(srv, 'PUT', 'users/site-7', { username: 'Dana' });
+    await serverApi(srv, 'PUT', 'channels/general/members/site-7');
+    await serverApi(srv, 'PUT', 'users/support', { username: 'Support' });
+    shortToken = await srv.token('site-7', 'Dana', 20);
+  });
+  let shortToken = '';
+  after(async () => {
+    await browser?.close();
+    await srv?.close();
+    await site?.close();
+    await other?.close();
+  });
+
+  it('opens a chat panel from one script tag, signed in with the site token, refreshed through the site', async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${site.url}/`);
+    const launcher = page.getByRole('button', { name: 'Chat with us' });
+    await launcher.click();
+    const frame = page.frameLocator('iframe[title="Chat with us"]');
+    const composer = frame.getByRole('textbox', { name: 'Message #general' });
+    await composer.waitFor();
+    // The token handed over expires within a minute: the page asked the site for a new one.
+    assert.ok(site.tokenRequests >= 1, 'the frame asked the host page for a fresh token');
+    // Only the channel, no sidebar, and a way out to the full page.
+    assert.equal(await frame.locator('nav.sidebar').count(), 0);
+    await frame.getByRole('link', { name: 'Open Parley ↗' }).waitFor();
+
+    await serverPost(srv, 'site-7', 'general', 'hello from the site backend');
+    await frame.locator('.messages .text', { hasText: 'hello from the site backend' }).waitFor();
+    await composer.fill('and hello from the widget');
+    await composer.press('Enter');
+    await frame
+      .locator('.messages li.message:not(.pending) .text', { hasText: 'and hello from the widget' })
+      .waitFor();
+
+    // Closed panel: new messages show as a count on the launcher.
+    await launcher.click();
+    await serverPost(srv, 'support', 'general', 'while the panel was closed');
+    await page.locator('[data-parley-widget]').locator('.badge', { hasText: '1' }).waitFor();
+    await launcher.click();
+    await page.locator('[data-parley-widget]').locator('.badge').waitFor({ state: 'hidden' });
+    assert.deepEqual(problems.errors, []);
+    await context.close();
+  });
+
+  it('refuses to be framed by a site not in PARLEY_FRAME_ANCESTORS', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (msg) => {
+      if (/frame-ancestors/.test(msg.text())) refused.push(msg.text());
+    });
+    await page.goto(`${other.url}/`);
+    await page.waitForTimeout(500);
+    const frame = page.frames().find((f) => f !== page.mainFrame());
+    assert.ok(frame !== undefined);
+    assert.equal(await frame.locator('#app').count(), 0, 'the page did not load in the frame');
+    assert.ok(refused.length > 0, 'Chromium reports the frame-ancestors refusal');
+    await context.close();
+  });
+});
