@@ -34,7 +34,12 @@ const PHONE = '(max-width: 720px)';
 type Phase =
   | { readonly kind: 'signed-out'; readonly reason?: string | undefined }
   | { readonly kind: 'connecting' }
-  | { readonly kind: 'ready'; readonly model: ChatModel; readonly session: Session };
+  | {
+      readonly kind: 'ready';
+      readonly model: ChatModel;
+      readonly client: ParleyClient;
+      readonly session: Session;
+    };
 
 export function App({ mode }: { mode: PageMode }) {
   const api = new Api(mode.base);
@@ -45,22 +50,25 @@ export function App({ mode }: { mode: PageMode }) {
     const wsUrl = new URL('ws', mode.base);
     wsUrl.protocol = mode.base.protocol === 'https:' ? 'wss:' : 'ws:';
     const client = new ParleyClient({ url: wsUrl.href, token: () => session.token() });
+    let welcome: Awaited<ReturnType<ParleyClient['connect']>>;
     try {
-      const welcome = await client.connect();
-      const model = new ChatModel({
-        client,
-        api: api.withToken(() => session.token()),
-        me: welcome.user,
-        isVisible: () =>
-          document.visibilityState === 'visible' && (mode.embed ? shownByHost : document.hasFocus()),
-      });
-      setPhase({ kind: 'ready', model, session });
-      await model.start(mode.channel ?? lastChannel());
+      welcome = await client.connect();
     } catch (err) {
+      // connect() gives up only when the server refuses the token (or the page closes it).
       await client.close().catch(() => {});
-      if (!(session instanceof HandedTokenSession)) await session.signOut();
+      await session.signOut();
       setPhase({ kind: 'signed-out', reason: explain(err) });
+      return;
     }
+    const model = new ChatModel({
+      client,
+      api: api.withToken(() => session.token()),
+      me: welcome.user,
+      isVisible: () =>
+        document.visibilityState === 'visible' && (mode.embed ? shownByHost : document.hasFocus()),
+    });
+    setPhase({ kind: 'ready', model, client, session });
+    await model.start(mode.channel ?? lastChannel());
   };
 
   useEffect(() => {
@@ -96,6 +104,7 @@ export function App({ mode }: { mode: PageMode }) {
         phase.session.canSignOut
           ? () => {
               phase.model.dispose();
+              void phase.client.close();
               void phase.session.signOut();
               setPhase({ kind: 'signed-out' });
             }

@@ -171,8 +171,13 @@ export class ChatModel {
 
   /** Loads the channel list, connects, subscribes to the member channels and opens one. */
   async start(preferred?: string): Promise<void> {
-    await this.#client.connect();
-    await this.refreshChannels();
+    try {
+      await this.#client.connect();
+      await this.refreshChannels();
+    } catch (err) {
+      this.#tell(err);
+      return;
+    }
     const ids = [...this.#channels.keys()];
     const pick =
       (preferred !== undefined && ids.includes(preferred) ? preferred : undefined) ??
