@@ -387,4 +387,74 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
       await context.close();
     }
   });
+  it('creates a private channel, adds someone who sees it at once, and opens a DM from the member list', async () => {
+    await serverApi(srv, 'PUT', 'users/u-pr', { username: 'priya' });
+    await serverApi(srv, 'PUT', 'users/u-qu', { username: 'quinn' });
+    const p = await openAs(browser, srv, 'u-pr', 'priya');
+    const q = await openAs(browser, srv, 'u-qu', 'quinn');
+
+    await p.page.getByRole('button', { name: 'Create a channel' }).click();
+    const dialog = p.page.getByRole('dialog', { name: 'Create a channel' });
+    await dialog.getByLabel('Name').fill('Launch Plans');
+    assert.equal(await dialog.getByLabel('Name').inputValue(), 'launch-plans');
+    await dialog.getByLabel(/Private/).check();
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await p.page.getByRole('textbox', { name: 'Message 🔒 launch-plans' }).waitFor();
+    assert.equal(
+      await q.page.locator('.channel-link[data-channel="launch-plans"]').count(),
+      0,
+      'private: quinn does not see it',
+    );
+
+    await p.page.getByRole('button', { name: /online; show members/ }).click();
+    const members = p.page.getByRole('complementary', { name: 'Members' });
+    await members.getByLabel('Add someone by user id').fill('u-qu');
+    await members.getByRole('button', { name: 'Add' }).click();
+    await members.getByText('quinn').waitFor();
+    // Quinn is told at once: the channel appears in the list without a reload.
+    await q.page.locator('.channel-link[data-channel="launch-plans"]').waitFor();
+
+    await members.locator('li', { hasText: 'quinn' }).getByRole('button', { name: 'Message' }).click();
+    const dm = p.page.getByRole('textbox', { name: /^Message / });
+    await p.page.locator('.channel-link[aria-current="page"] .prefix', { hasText: '@' }).waitFor();
+    await dm.fill('just between us');
+    await dm.press('Enter');
+    // The DM shows up in quinn's list, with the unread message.
+    const dmLink = q.page
+      .locator('.sidebar section', { hasText: 'Direct messages' })
+      .locator('.channel-link');
+    await dmLink.locator('.badge').waitFor();
+    await dmLink.click();
+    await q.page.locator('.messages .text', { hasText: 'just between us' }).waitFor();
+    noProblems(p.problems);
+    noProblems(q.problems);
+    await p.context.close();
+    await q.context.close();
+  });
+
+  it('signs out, and signs back in with the password', async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${srv.httpUrl}/`);
+    await page.getByLabel('Username').fill('walter');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    // A reload keeps the session.
+    await page.reload();
+    await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Username').fill('walter');
+    await page.getByLabel('Password').fill('the wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    noProblems(problems);
+    await context.close();
+  });
 });

@@ -211,6 +211,9 @@ describe('channels and permissions, checked on every action', () => {
     const dm = await member.request({ type: 'dm_open', user_id: 'admin' });
     const id = (dm.channel as { id: string }).id;
     assert.equal((dm.channel as { kind: string }).kind, 'dm');
+    // The other user is told of the new conversation at once.
+    const told = await admin.next((f) => f.type === 'member' && f.channel === id);
+    assert.deepEqual([told.user_id, told.role, told.ref], ['admin', 'member', undefined]);
     assert.equal((dm.channel as { title: string }).title, 'ADMIN');
     const same = await admin.request({ type: 'dm_open', user_id: 'member' });
     assert.equal((same.channel as { id: string }).id, id);
