@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { browserSkip, builtWeb, launchBrowser, openPage, type PageProblems } from '../support/browser.js';
 import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
+import { until } from '../support/until.js';
 
 async function stored(srv: TestServer, token: string, channel: string): Promise<string[]> {
   const res = await fetch(`${srv.httpUrl}/api/channels/${channel}/messages?limit=200`, {
@@ -139,11 +140,15 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.page.locator('.messages .text', { hasText: 'old message 130' }).waitFor();
     const first = await shown(a.page);
     assert.ok(first.length >= 50 && first.length < 130, `the latest page first (${first.length})`);
-    for (let round = 0; round < 10 && (await shown(a.page)).length < 130; round++) {
+    // Scroll to the top until the first message is there; each scroll must bring a page.
+    for (let count = first.length; count < 130; count = (await shown(a.page)).length) {
       await a.page.locator('.messages').evaluate((el) => {
         el.scrollTop = 0;
       });
-      await a.page.waitForTimeout(200);
+      await a.page.waitForFunction(
+        (n) => document.querySelectorAll('.messages li.message').length > n,
+        count,
+      );
     }
     await a.page.getByText('This is the beginning of #history.').waitFor();
     const all = await shown(a.page);
@@ -278,8 +283,15 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.page.locator('.channel-link[data-channel="unreads"]').click();
     await a.page.locator('.messages .mention-me', { hasText: '@ursula' }).waitFor();
     await badge.waitFor({ state: 'detached' });
-    // The read position is stored: a reload shows no badge either.
-    await a.page.waitForTimeout(800);
+    // The read position is stored: once the server has it, a reload shows no badge either.
+    const stillUnread = async () => {
+      const res = await fetch(`${srv.httpUrl}/api/channels`, {
+        headers: { Authorization: `Bearer ${a.token}` },
+      });
+      const { channels } = (await res.json()) as { channels: { id: string; unread: number }[] };
+      return channels.find((c) => c.id === 'unreads')?.unread !== 0;
+    };
+    await until(async () => !(await stillUnread()), 'the read position on the server');
     await a.page.reload();
     await a.page.getByRole('textbox', { name: /^Message #/ }).waitFor();
     await a.page.locator('.channel-link[data-channel="unreads"]').waitFor();

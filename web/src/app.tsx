@@ -16,19 +16,12 @@ export interface PageMode {
   readonly embed: boolean;
   /** `?channel=`: the channel to open (in the embed: the only one shown). */
   readonly channel: string | undefined;
+  /** In the widget's frame: whether the host page shows it (its panel is open). */
+  readonly shownByHost: () => boolean;
 }
 
 const LAST_CHANNEL_KEY = 'parley.channel';
 
-// In the widget's frame, whether its panel is open (the host page tells; see widget.ts).
-let shownByHost = true;
-window.addEventListener('message', (event) => {
-  const data = event.data as { type?: unknown; visible?: unknown } | null;
-  if (event.source === window.parent && window.parent !== window && data?.type === 'parley:visible') {
-    shownByHost = data.visible === true;
-    if (shownByHost) window.dispatchEvent(new Event('focus'));
-  }
-});
 const PHONE = '(max-width: 720px)';
 
 type Phase =
@@ -41,6 +34,7 @@ type Phase =
       readonly session: Session;
     };
 
+/** The page: sign-in, then the chat, for the whole session. */
 export function App({ mode }: { mode: PageMode }) {
   const api = new Api(mode.base);
   const [phase, setPhase] = useState<Phase>({ kind: 'connecting' });
@@ -65,7 +59,7 @@ export function App({ mode }: { mode: PageMode }) {
       api: api.withToken(() => session.token()),
       me: welcome.user,
       isVisible: () =>
-        document.visibilityState === 'visible' && (mode.embed ? shownByHost : document.hasFocus()),
+        document.visibilityState === 'visible' && (mode.embed ? mode.shownByHost() : document.hasFocus()),
     });
     setPhase({ kind: 'ready', model, client, session });
     await model.start(mode.channel ?? lastChannel());

@@ -41,6 +41,7 @@ export interface PendingMessage {
   readonly createdAt: number;
 }
 
+/** One channel as the page shows it. */
 export interface ChannelState {
   readonly summary: ChannelSummary;
   /** Ascending by seq, no gaps, the last one the latest delivered. */
@@ -54,6 +55,7 @@ export interface ChannelState {
   readonly typing: readonly UserInfo[];
 }
 
+/** A hit of `GET /api/search`: the message and its `[start, end)` highlight ranges. */
 export interface SearchResult {
   readonly message: Message;
   readonly highlights: readonly (readonly [number, number])[];
@@ -64,6 +66,7 @@ const TYPING_SHOWN_MS = 6_000;
 const TYPING_SENT_EVERY_MS = 3_000;
 const READ_DELAY_MS = 400;
 
+/** What a ChatModel runs on. */
 export interface ChatModelOptions {
   readonly client: ParleyClient;
   readonly api: Api;
@@ -76,6 +79,7 @@ export interface ChatModelOptions {
 
 type Listener = () => void;
 
+/** The page's state, fed by the SDK and the HTTP API; see the file comment. */
 export class ChatModel {
   readonly me: UserInfo;
   #channels = new Map<string, ChannelState>();

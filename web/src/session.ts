@@ -6,6 +6,7 @@
  */
 import { type Api, ApiError } from './api.js';
 
+/** A user as the accounts API names one. */
 export interface UserRef {
   readonly id: string;
   readonly username: string;
@@ -34,6 +35,7 @@ export class SessionExpiredError extends Error {
   }
 }
 
+/** Where the page's tokens come from. */
 export abstract class Session {
   /** A token to authenticate with, refreshed when it is about to expire. */
   abstract token(): Promise<string>;

@@ -1,3 +1,4 @@
+// A module (for `declare global`); the bundle is a plain script.
 export {};
 
 /**

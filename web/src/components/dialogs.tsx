@@ -27,6 +27,7 @@ function Dialog({
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/** Name, title and privacy of a new channel; the creator becomes its owner. */
 export function NewChannelDialog({ model, onClose }: { model: ChatModel; onClose: () => void }) {
   const [name, setName] = useState('');
   const [title, setTitle] = useState('');
@@ -90,6 +91,7 @@ export function NewChannelDialog({ model, onClose }: { model: ChatModel; onClose
   );
 }
 
+/** Opens the direct-message channel with a user, by id. */
 export function NewDmDialog({ model, onClose }: { model: ChatModel; onClose: () => void }) {
   const [userId, setUserId] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);

@@ -6,8 +6,10 @@ import { fullLabel, timeLabel } from '../format.js';
 import { RichText } from './rich-text.js';
 import { initial } from './sidebar.js';
 
+/** The reactions offered with one click. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '👀'];
 
+/** Props of MessageItem. */
 export interface MessageItemProps {
   readonly m: Message;
   readonly model: ChatModel;

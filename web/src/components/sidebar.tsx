@@ -135,6 +135,7 @@ export function Sidebar({
   );
 }
 
+/** The letter in a user's avatar. */
 export function initial(name: string): string {
   return (name.trim()[0] ?? '?').toUpperCase();
 }
