@@ -283,7 +283,13 @@ export interface SubscribedFrame {
   readonly recovered: boolean;
   /** Ascending by seq: the history page, or the missed messages of a resume. */
   readonly messages: readonly Message[];
+  /**
+   * Users online in the channel, ordered by id; only you when more than `presenceMax` users
+   * are online (ask with `presence` for the list then).
+   */
   readonly presence: readonly UserInfo[];
+  /** How many users are online in the channel, you included. */
+  readonly presence_count: number;
 }
 /** Reply to `unsubscribe`, or sent unasked when the user loses access to the channel. */
 export interface UnsubscribedFrame {

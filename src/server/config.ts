@@ -106,6 +106,12 @@ export interface Limits {
   readonly typingIntervalMs: number;
   /** Channels one connection may subscribe to. */
   readonly maxSubscriptions: number;
+  /**
+   * Users online in a channel up to which presence is told user by user: above it, joins and
+   * leaves are not broadcast and `subscribed.presence` lists only the subscriber, so that a
+   * big channel filling up does not cost O(n²) frames.
+   */
+  readonly presenceMax: number;
   /** How long before token expiry the server sends `token_expiring`. */
   readonly tokenExpiryWarningMs: number;
   /** Largest group-commit batch. */
@@ -154,6 +160,7 @@ export const DEFAULT_LIMITS: Limits = {
   connectBurstPerIp: 50,
   typingIntervalMs: 1000,
   maxSubscriptions: 200,
+  presenceMax: 1000,
   tokenExpiryWarningMs: 30_000,
   commitBatchMax: 500,
   loginPerMinutePerIp: 20,
@@ -190,6 +197,7 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   connectBurstPerIp: 'PARLEY_CONNECT_BURST_PER_IP',
   typingIntervalMs: 'PARLEY_TYPING_INTERVAL_MS',
   maxSubscriptions: 'PARLEY_MAX_SUBSCRIPTIONS',
+  presenceMax: 'PARLEY_PRESENCE_MAX',
   tokenExpiryWarningMs: 'PARLEY_TOKEN_EXPIRY_WARNING_MS',
   commitBatchMax: 'PARLEY_COMMIT_BATCH_MAX',
   loginPerMinutePerIp: 'PARLEY_LOGIN_PER_MINUTE_PER_IP',

@@ -92,6 +92,7 @@ function answerSubscribe(
     recovered: true,
     messages: [],
     presence: [],
+    presence_count: 0,
     ...reply,
   });
 }

@@ -32,6 +32,7 @@ export function presenceContract(
       assert.equal(await a.join(channel('first'), 'c2', ann), false);
       assert.equal(await a.join(channel('first'), 'c3', bob), true);
       assert.deepEqual(await a.list(channel('first')), [ann, bob]);
+      assert.equal(await a.count(channel('first')), 2, 'users, not connections');
     });
 
     it('reports a leave only when the user’s last connection leaves', async () => {
@@ -39,6 +40,7 @@ export function presenceContract(
       assert.equal(await a.leave(channel('first'), 'c1'), undefined);
       assert.deepEqual(await a.leave(channel('first'), 'c2'), ann);
       assert.deepEqual(await a.list(channel('first')), [bob]);
+      assert.equal(await a.count(channel('first')), 1);
       assert.equal(await a.leave(channel('first'), 'unknown'), undefined);
     });
 
@@ -46,6 +48,7 @@ export function presenceContract(
       const a = p.nodes[0]!;
       await a.join(channel('x'), 'c9', ann);
       assert.deepEqual(await a.list(channel('y')), []);
+      assert.equal(await a.count(channel('y')), 0);
       assert.deepEqual(await a.list(channel('x')), [ann]);
       await a.leave(channel('x'), 'c9');
     });
@@ -56,6 +59,7 @@ export function presenceContract(
         assert.equal(await a.join(channel('multi'), 'a1', ann), true);
         assert.equal(await b.join(channel('multi'), 'b1', ann), false);
         assert.deepEqual(await b.list(channel('multi')), [ann]);
+        assert.equal(await a.count(channel('multi')), 1);
         assert.equal(await a.leave(channel('multi'), 'a1'), undefined);
         assert.deepEqual(await b.leave(channel('multi'), 'b1'), ann);
         assert.deepEqual(await a.list(channel('multi')), []);

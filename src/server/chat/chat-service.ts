@@ -279,7 +279,7 @@ export class ChatService {
       const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;
 
-      const presence = await this.#presenceJoin(channel.id, session);
+      const online = await this.#presenceJoin(channel.id, session);
       // The session closed (or unsubscribed) while its history was read: undo the join.
       if (sub.closed) throw new ParleyError('conflict', `subscription to "${channel.id}" ended`);
       const reply: SubscribedFrame = {
@@ -292,7 +292,8 @@ export class ChatService {
         last_seq: lastSeq,
         recovered,
         messages,
-        presence,
+        presence: online.users,
+        presence_count: online.count,
       };
       // The reply must leave before any live message of this subscription.
       session.send(frame.ref === undefined ? reply : { ...reply, ref: frame.ref });
@@ -918,7 +919,8 @@ export class ChatService {
     this.#hub.unsubscribe(sub);
     try {
       const left = await this.#presence.leave(sub.channel, session.id);
-      if (left !== undefined) {
+      // Told while the channel, the user included, had at most presenceMax users online.
+      if (left !== undefined && (await this.#presence.count(sub.channel)) < this.#limits.presenceMax) {
         await this.#bus.publish(channelTopic(sub.channel), {
           kind: 'presence',
           channel: sub.channel,
@@ -931,8 +933,15 @@ export class ChatService {
     }
   }
 
-  async #presenceJoin(channelId: string, session: Session): Promise<readonly UserInfo[]> {
+  // Above presenceMax users online a channel's joins and leaves are not broadcast and the
+  // joiner gets no list: otherwise n users joining cost n² frames and n lists of n users.
+  async #presenceJoin(
+    channelId: string,
+    session: Session,
+  ): Promise<{ readonly users: readonly UserInfo[]; readonly count: number }> {
     const first = await this.#presence.join(channelId, session.id, session.user);
+    const count = await this.#presence.count(channelId);
+    if (count > this.#limits.presenceMax) return { users: [session.user], count };
     if (first) {
       await this.#bus.publish(channelTopic(channelId), {
         kind: 'presence',
@@ -941,7 +950,7 @@ export class ChatService {
         user: session.user,
       });
     }
-    return this.#presence.list(channelId);
+    return { users: await this.#presence.list(channelId), count };
   }
 
   async #keepAnOwner(channelId: string): Promise<void> {

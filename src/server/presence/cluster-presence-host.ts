@@ -39,6 +39,8 @@ export class ClusterPresenceHost {
       result = (await this.#presence.leave(m.channel, m.connectionId)) ?? null;
     } else if (m.op === 'list') {
       result = await this.#presence.list(m.channel);
+    } else if (m.op === 'count') {
+      result = await this.#presence.count(m.channel);
     }
     const reply: PresenceReply = { parley: 'presence-reply', id: m.id, result };
     if (worker.isConnected()) worker.send(reply, undefined, undefined, () => {});

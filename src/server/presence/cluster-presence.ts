@@ -6,7 +6,7 @@ import type { Presence } from './presence.js';
 export interface PresenceRequest {
   readonly parley: 'presence';
   readonly id: number;
-  readonly op: 'join' | 'leave' | 'list';
+  readonly op: 'join' | 'leave' | 'list' | 'count';
   readonly channel: string;
   readonly connectionId?: string;
   readonly user?: UserInfo;
@@ -16,7 +16,7 @@ export interface PresenceRequest {
 export interface PresenceReply {
   readonly parley: 'presence-reply';
   readonly id: number;
-  readonly result: boolean | UserInfo | readonly UserInfo[] | null;
+  readonly result: boolean | number | UserInfo | readonly UserInfo[] | null;
 }
 
 /**
@@ -54,6 +54,11 @@ export class ClusterPresence implements Presence {
   async list(channel: string): Promise<readonly UserInfo[]> {
     const r = await this.#call({ op: 'list', channel });
     return Array.isArray(r) ? (r as readonly UserInfo[]) : [];
+  }
+
+  async count(channel: string): Promise<number> {
+    const r = await this.#call({ op: 'count', channel });
+    return typeof r === 'number' ? r : 0;
   }
 
   async close(): Promise<void> {

@@ -56,6 +56,10 @@ export class MemoryPresence implements Presence {
     return [...users.values()].map((e) => e.user).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  async count(channel: string): Promise<number> {
+    return this.#channels.get(channel)?.size ?? 0;
+  }
+
   async close(): Promise<void> {
     this.#channels.clear();
     this.#byConnection.clear();

@@ -12,5 +12,7 @@ export interface Presence {
   leave(channel: string, connectionId: string): Promise<UserInfo | undefined>;
   /** The users present in the channel, each once, ordered by id. */
   list(channel: string): Promise<readonly UserInfo[]>;
+  /** The number of users present in the channel (each once, as `list` would give them). */
+  count(channel: string): Promise<number>;
   close(): Promise<void>;
 }

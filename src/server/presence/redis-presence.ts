@@ -85,16 +85,12 @@ export class RedisPresence implements Presence {
   }
 
   async list(channel: string): Promise<readonly UserInfo[]> {
-    const byId = new Map<string, UserInfo>();
-    let entries: readonly { readonly user: UserInfo }[];
-    try {
-      entries = await this.#live(channel);
-    } catch (err) {
-      this.#onError(err, 'presence list');
-      entries = this.#localEntries(channel);
-    }
-    for (const e of entries) byId.set(e.user.id, e.user);
+    const byId = await this.#users(channel, 'presence list');
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async count(channel: string): Promise<number> {
+    return (await this.#users(channel, 'presence count')).size;
   }
 
   async close(): Promise<void> {
@@ -105,6 +101,20 @@ export class RedisPresence implements Presence {
     await pipeline.exec().catch(() => {});
     await this.#redis.quit().catch(() => {});
     this.#redis.disconnect();
+  }
+
+  // The channel's users by id: from Redis, or from this node's connections while it is down.
+  async #users(channel: string, what: string): Promise<Map<string, UserInfo>> {
+    const byId = new Map<string, UserInfo>();
+    let entries: readonly { readonly user: UserInfo }[];
+    try {
+      entries = await this.#live(channel);
+    } catch (err) {
+      this.#onError(err, what);
+      entries = this.#localEntries(channel);
+    }
+    for (const e of entries) byId.set(e.user.id, e.user);
+    return byId;
   }
 
   async #live(channel: string): Promise<{ readonly connectionId: string; readonly user: UserInfo }[]> {
