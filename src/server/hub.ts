@@ -1,13 +1,17 @@
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Message, UserInfo } from '../protocol/frames.js';
 import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from './bus/bus.js';
+import { textFrame } from './transport/text-frame.js';
 
-/** A local connection as the hub sees it: somewhere to write encoded frames. */
+/** A local connection as the hub sees it: somewhere to write WebSocket frames. */
 export interface HubClient {
   readonly id: string;
   readonly userId: string;
-  /** Writes one encoded frame (UTF-8 JSON). The client enforces its own send-queue limit. */
-  sendEncoded(data: Buffer): void;
+  /**
+   * Writes one complete WebSocket text frame (from `textFrame`), the same Buffer for every
+   * recipient of a broadcast: never modified. The client enforces its own send-queue limit.
+   */
+  sendFrame(frame: Buffer): void;
   /** Closes the connection with a protocol close code. */
   close(code: number, reason: string): void;
 }
@@ -66,9 +70,9 @@ interface ChannelState {
   filling: boolean;
 }
 
-/** Encodes a message as the `message` frame every subscriber receives. */
-export function encodeMessage(m: Message): Buffer {
-  return Buffer.from(
+/** Encodes and frames a message as the `message` WebSocket frame every subscriber receives. */
+export function messageFrame(m: Message): Buffer {
+  return textFrame(
     JSON.stringify({
       type: 'message',
       id: m.id,
@@ -86,8 +90,8 @@ export function encodeMessage(m: Message): Buffer {
 
 /**
  * Local delivery on one node. Receives bus events, puts each channel's messages in seq order
- * (dropping repeats, holding early ones and reading missed ones from the Store), encodes each
- * event once and writes the same bytes to every local subscriber.
+ * (dropping repeats, holding early ones and reading missed ones from the Store), encodes and
+ * frames each event once and writes the same bytes to every local subscriber.
  */
 export class Hub {
   readonly #bus: Bus;
@@ -173,7 +177,7 @@ export class Hub {
     if (upTo > sub.lastSeq) {
       try {
         const missed = await this.#source.after(sub.channel, sub.lastSeq, upTo - sub.lastSeq);
-        for (const m of missed) this.#write(sub, m.seq, encodeMessage(m));
+        for (const m of missed) this.#write(sub, m.seq, messageFrame(m));
       } catch (err) {
         this.#onError(err, 'activate');
       }
@@ -275,8 +279,8 @@ export class Hub {
     let data: Buffer | undefined;
     for (const sub of ch.subs) {
       if (!sub.active || (except !== undefined && sub.client.userId === except.id)) continue;
-      data ??= Buffer.from(JSON.stringify(frame));
-      sub.client.sendEncoded(data);
+      data ??= textFrame(JSON.stringify(frame));
+      sub.client.sendFrame(data);
     }
   }
 
@@ -335,7 +339,7 @@ export class Hub {
     this.#onDeliver?.(ch.subs.size);
     let data: Buffer | undefined;
     for (const sub of ch.subs) {
-      data ??= encodeMessage(m);
+      data ??= messageFrame(m);
       if (sub.active) {
         this.#write(sub, m.seq, data);
       } else {
@@ -348,6 +352,6 @@ export class Hub {
   #write(sub: Subscription, seq: number, data: Buffer): void {
     if (seq <= sub.lastSeq || sub.closed) return;
     sub.lastSeq = seq;
-    sub.client.sendEncoded(data);
+    sub.client.sendFrame(data);
   }
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import * as wsModule from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { ClientFrame, ErrorFrame, Ref, ServerFrame, UserInfo } from '../../protocol/frames.js';
@@ -13,30 +12,13 @@ import type { Session } from '../chat/session.js';
 import { TokenBucket } from '../chat/token-bucket.js';
 import type { Limits } from '../config.js';
 import type { Subscription } from '../hub.js';
+import { AfterTick } from './after-tick.js';
+import { textFrame } from './text-frame.js';
 
-const TEXT = { binary: false } as const;
 const OPEN = 1;
-const FRAME_OPTIONS = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true } as const;
-// ws's own framing (a static it exposes but does not type). Server frames are unmasked.
-const { frame } = (
-  wsModule as unknown as {
-    Sender: { frame(data: Buffer, options: typeof FRAME_OPTIONS): Buffer[] };
-  }
-).Sender;
-// A broadcast's payload is one Buffer shared by every recipient: frame it once, then every
-// socket writes the same bytes. Payloads sent once are collected with their frames.
-const framed = new WeakMap<Buffer, Buffer>();
-
-/** The complete WebSocket text frame of `data`, built once per payload. */
-function textFrame(data: Buffer): Buffer {
-  let f = framed.get(data);
-  if (f === undefined) {
-    const parts = frame(data, FRAME_OPTIONS);
-    f = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    framed.set(data, f);
-  }
-  return f;
-}
+// Everything written to one socket in a tick leaves in one write: the socket is corked at the
+// tick's first send and uncorked, with every other socket corked in that tick, at its end.
+const afterTick = new AfterTick();
 // setTimeout's longest delay; later expiries are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -75,16 +57,19 @@ export class Connection implements Session {
   #expiresAt = 0;
   #draining = false;
   #corked = false;
-  // ws exposes no cork of its own; its socket is the net.Socket it writes to.
-  readonly #socket: Socket | undefined;
+  // Frames are written to the net.Socket ws reads from (ws exposes no cork of its own, and
+  // frames its own sends per socket); ws writes only its control frames there.
+  readonly #socket: Socket;
   readonly #uncork = (): void => {
     this.#corked = false;
-    this.#socket?.uncork();
+    this.#socket.uncork();
   };
 
   constructor(ws: WebSocket, deps: ConnectionDeps) {
     this.#ws = ws;
-    this.#socket = (ws as unknown as { _socket?: Socket })._socket;
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    if (socket === undefined) throw new Error('a server WebSocket without its socket');
+    this.#socket = socket;
     this.#deps = deps;
     this.#frames = new TokenBucket(deps.limits.framesPerSecond, deps.limits.framesBurst);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
@@ -122,29 +107,27 @@ export class Connection implements Session {
   }
 
   send(frame: ServerFrame): void {
-    this.sendEncoded(Buffer.from(JSON.stringify(frame)));
+    this.sendFrame(textFrame(JSON.stringify(frame)));
   }
 
-  sendEncoded(data: Buffer): void {
+  sendFrame(frame: Buffer): void {
     if (this.#state === 'closed') return;
-    // The backlog is judged at a tick's first send: what earlier ticks left unsent. Within a
-    // tick, corked writes pile up by design (bounded by a commit batch, and broadcast buffers
-    // are shared between sockets, not copied).
-    if (!this.#corked && this.#ws.bufferedAmount > this.#deps.limits.sendQueueMaxBytes) {
-      this.#deps.onSlowConsumer?.();
-      this.close(CloseCode.SlowConsumer, 'slow consumer');
-      return;
-    }
-    // Everything sent to this socket in one tick (a group commit's worth of messages) leaves
-    // in one write: cork on the first send, uncork once the tick's work is done.
     const socket = this.#socket;
-    if (!this.#corked && socket !== undefined) {
+    // The backlog is judged at a tick's first send: what earlier ticks left unsent. Within a
+    // tick, corked writes pile up by design (bounded by a commit batch, and broadcast frames
+    // are shared between sockets, not copied).
+    if (!this.#corked) {
+      if (socket.writableLength > this.#deps.limits.sendQueueMaxBytes) {
+        this.#deps.onSlowConsumer?.();
+        this.close(CloseCode.SlowConsumer, 'slow consumer');
+        return;
+      }
       this.#corked = true;
       socket.cork();
-      process.nextTick(this.#uncork);
+      afterTick.push(this.#uncork);
     }
-    if (socket !== undefined && this.#ws.readyState === OPEN) socket.write(textFrame(data));
-    else this.#ws.send(data, TEXT);
+    // A closing socket takes no more data frames (ws.send would refuse them too).
+    if (this.#ws.readyState === OPEN) socket.write(frame);
   }
 
   close(code: number, reason: string): void {
