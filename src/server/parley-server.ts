@@ -120,6 +120,7 @@ export class ParleyServer {
       metrics,
       logger,
       web,
+      corsOrigins: config.dev ? 'any' : config.allowedOrigins,
     });
     const gateway = this.#gateway;
     const hub = this.#hub;

@@ -71,6 +71,7 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
         PARLEY_WEB_DIR: await builtWeb(),
         PARLEY_API_KEY: TEST_API_KEY,
         PARLEY_FRAME_ANCESTORS: `'self' ${site.url}`,
+        PARLEY_ALLOWED_ORIGINS: site.url,
       },
     });
     parleyUrl = srv.httpUrl;
@@ -129,6 +130,24 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     const frame = page.frames().find((f) => f !== page.mainFrame());
     assert.ok(frame !== undefined);
     assert.equal(await frame.locator('#app').count(), 0, 'the page did not load in the frame');
+    await context.close();
+  });
+  it("lets the allowed site's own scripts call the user API, and no other site", async () => {
+    const context = await browser.newContext();
+    const token = await srv.token('site-7', 'Dana');
+    const call = `(async () => {
+      try {
+        const res = await fetch('${srv.httpUrl}/api/me', { headers: { Authorization: 'Bearer ${token}' } });
+        return (await res.json()).user.username;
+      } catch (err) {
+        return 'blocked: ' + err.name;
+      }
+    })()`;
+    const page = await context.newPage();
+    await page.goto(`${site.url}/`);
+    assert.equal(await page.evaluate(call), 'Dana');
+    await page.goto(`${other.url}/`);
+    assert.equal(await page.evaluate(call), 'blocked: TypeError');
     await context.close();
   });
 });

@@ -45,6 +45,11 @@ export interface HttpApiDeps {
   readonly logger: Logger;
   /** The browser chat page; undefined when it is off or was not built. */
   readonly web?: WebPage | undefined;
+  /**
+   * Other sites whose pages may call the user API from the browser (CORS): the WebSocket's
+   * `PARLEY_ALLOWED_ORIGINS`. `any` in `--dev`.
+   */
+  readonly corsOrigins?: readonly string[] | 'any';
 }
 
 /** A handler's answer: a status and a JSON body (none for 204). */
@@ -179,6 +184,11 @@ export class HttpApi {
     } catch {
       return this.#send(res, method, 400, errorBody('bad_request', 'bad request URL'));
     }
+    if (this.#cors(req, res, url.pathname) && method === 'OPTIONS') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     // Bodyless endpoints that must not need the API machinery.
     if (method === 'GET' || method === 'HEAD') {
       if (url.pathname === '/healthz') return this.#send(res, method, 200, { status: 'ok' });
@@ -223,6 +233,27 @@ export class HttpApi {
         error: { code: error.code, message: error.message, ...(error.details ?? {}) },
       });
     }
+  }
+
+  /**
+   * Lets an allowed site's pages call the user API (`/api/…`, not the server API, whose key
+   * never belongs in a browser). Tokens travel in `Authorization`, never in cookies, so no
+   * credentials mode is needed. True when the request is a CORS request from an allowed origin.
+   */
+  #cors(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    const origin = req.headers.origin;
+    const allowed = this.#deps.corsOrigins ?? [];
+    if (origin === undefined || !path.startsWith('/api/') || path.startsWith('/api/server/')) return false;
+    res.setHeader('Vary', 'Origin');
+    if (allowed !== 'any' && !allowed.includes(origin)) return false;
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    return true;
   }
 
   #toParleyError(err: unknown): ParleyError {
