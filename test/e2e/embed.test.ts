@@ -18,6 +18,7 @@ interface HostSite {
 async function startHostSite(
   page: (origin: string) => string,
   freshToken: () => Promise<string>,
+  csp?: () => string,
 ): Promise<HostSite> {
   let server: Server | undefined;
   const site: HostSite = {
@@ -34,7 +35,10 @@ async function startHostSite(
       });
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      ...(csp === undefined ? {} : { 'Content-Security-Policy': csp() }),
+    });
     res.end(page(site.url));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -60,6 +64,9 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
           data-channel="general" data-title="Chat with us" async></script>
       </body></html>`,
       () => srv.token('site-7', 'Dana'),
+      // A strict site: no inline code; Parley's script and frame allowed by name.
+      () =>
+        `default-src 'self'; script-src ${parleyUrl}; frame-src ${parleyUrl}; connect-src 'self' ${parleyUrl}`,
     );
     other = await startHostSite(
       () =>

@@ -40,8 +40,7 @@ if (script !== null && window.Parley === undefined) {
   const host = document.createElement('div');
   host.setAttribute('data-parley-widget', '');
   const root = host.attachShadow({ mode: 'open' });
-  const style = document.createElement('style');
-  style.textContent = `
+  const css = `
     :host { all: initial; }
     .launcher { position: fixed; bottom: 20px; ${position}: 20px; z-index: 2147483000; border: 0; border-radius: 28px;
       padding: 14px 20px; font: 600 15px/1 system-ui, sans-serif; color: #fff; background: #3b5bdb; cursor: pointer;
@@ -71,7 +70,18 @@ if (script !== null && window.Parley === undefined) {
   panel.hidden = true;
   panel.setAttribute('role', 'dialog');
   panel.setAttribute('aria-label', data.title ?? 'Chat');
-  root.append(style, launcher, panel);
+  // A constructed stylesheet is not an inline <style>, so a host page whose CSP forbids inline
+  // styles still shows the widget; older browsers get the <style>.
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet.prototype.replaceSync === 'function') {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const style = document.createElement('style');
+    style.textContent = css;
+    root.append(style);
+  }
+  root.append(launcher, panel);
 
   let frame: HTMLIFrameElement | undefined;
   const frameUrl = () => {
