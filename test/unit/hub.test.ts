@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Receiver } from 'ws';
 import type { Message } from '../../src/protocol/frames.js';
 import { channelTopic } from '../../src/server/bus/bus.js';
 import { MemoryBus } from '../../src/server/bus/memory-bus.js';
 import { Hub, type HubClient } from '../../src/server/hub.js';
+import { readTextFrames } from '../support/read-text-frames.js';
 
 class RecordingClient implements HubClient {
   readonly frames: Buffer[] = [];
@@ -19,13 +19,9 @@ class RecordingClient implements HubClient {
 }
 
 function text(frame: Buffer): unknown {
-  const receiver = new Receiver({ isServer: false });
-  let out: unknown;
-  receiver.on('message', (data: Buffer) => {
-    out = JSON.parse(data.toString());
-  });
-  receiver.write(frame);
-  return out;
+  const [json, ...rest] = readTextFrames(frame);
+  assert.equal(rest.length, 0, 'one frame');
+  return JSON.parse(json!);
 }
 
 const message = (seq: number): Message => ({

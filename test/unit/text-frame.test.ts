@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Receiver } from 'ws';
 import { textFrame } from '../../src/server/transport/text-frame.js';
-
-/** What a WebSocket client reads from `bytes`: the text of each message. */
-function received(bytes: Buffer): string[] {
-  const receiver = new Receiver({ isServer: false });
-  const texts: string[] = [];
-  receiver.on('message', (data: Buffer, isBinary: boolean) => {
-    assert.equal(isBinary, false);
-    texts.push(data.toString('utf8'));
-  });
-  receiver.write(bytes);
-  return texts;
-}
+import { readTextFrames as received } from '../support/read-text-frames.js';
 
 describe('textFrame', () => {
   it('frames payloads a client reads back, at every header size boundary', () => {
