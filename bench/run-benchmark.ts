@@ -524,7 +524,17 @@ async function startServer(
   o: { dir: string; secret: string; rooms: number; pinned: boolean },
 ): Promise<ServerHandle> {
   const entry = join(ROOT, 'bench', 'servers', `${kind}-server.ts`);
-  const [cmd, args] = pin(0, o.pinned, [process.execPath, '--expose-gc', '--import', 'tsx', entry]);
+  // Node's own --cpu-prof of the whole server process, every thread (the SQLite append worker
+  // included), written when it exits; --cpu-prof of run.ts covers the main thread's steps only.
+  const profDir = process.env.PARLEY_BENCH_SERVER_CPU_PROF_DIR;
+  const [cmd, args] = pin(0, o.pinned, [
+    process.execPath,
+    '--expose-gc',
+    ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]),
+    '--import',
+    'tsx',
+    entry,
+  ]);
   const big = String(1_000_000);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
