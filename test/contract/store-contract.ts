@@ -268,6 +268,26 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         await assert.rejects(store.setMember(`nope-${unique()}`, 'bob', 'member'), isError('not_found'));
       });
 
+      it('concurrent upserts each take effect, and one that fails fails alone', async () => {
+        const id = await channel();
+        const users = Array.from({ length: 20 }, () => `many-${unique()}`);
+        // All in one tick: on SQLite they share one transaction.
+        const upserted = await Promise.all(users.map((u) => store.upsertUser({ id: u, username: u })));
+        assert.deepEqual(
+          upserted.map((u) => u.id),
+          users,
+        );
+        const joins = users.map((u) => store.setMember(id, u, 'member'));
+        const ghost = store.setMember(id, `ghost-${unique()}`, 'member');
+        const renamed = store.upsertUser({ id: users[0]!, username: 'renamed' });
+        await assert.rejects(ghost, isError('not_found'));
+        await Promise.all(joins);
+        assert.equal((await renamed).username, 'renamed');
+        const members = new Set((await store.listMembers(id)).map((m) => m.userId));
+        for (const u of users) assert.ok(members.has(u), `${u} is a member`);
+        assert.equal((await store.getUser(users[0]!))?.username, 'renamed');
+      });
+
       it('removeMember removes a member once and then returns false', async () => {
         const id = await channel();
         await store.setMember(id, 'bob', 'readonly');

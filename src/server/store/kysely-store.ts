@@ -148,6 +148,11 @@ export interface KyselyStoreOptions {
   /** Called after each committed batch of appends with its size and duration (metrics). */
   readonly onBatch?: (size: number, ms: number) => void;
   /**
+   * Called after each committed batch of SQLite's user and membership upserts (`upsertUser`,
+   * `setMember`, which commit together when they arrive in the same tick) with its size.
+   */
+  readonly onWriteBatch?: (size: number, ms: number) => void;
+  /**
    * Commits append batches instead of `db` (SQLite files: `SqliteAppender`, a worker thread
    * with its own connection). The store closes it after the last batch.
    */
@@ -219,6 +224,8 @@ export class KyselyStore implements Store {
   readonly #queue: GroupCommit<NewMessage, AppendResult>;
   readonly #maxAttempts: number;
   readonly #appender: AppendCommitter | undefined;
+  /** SQLite: upserts of one tick, committed in one transaction (one fsync, not one each). */
+  readonly #upserts: GroupCommit<Upsert, unknown> | undefined;
   /** Settles when the last write queued by `#exclusive` has. */
   #writes: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -235,6 +242,18 @@ export class KyselyStore implements Store {
       ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
       closedError: () => new ParleyError('unavailable', 'the store is closed'),
     });
+    // Every connection of a new user, and its first subscribe to a public channel, upserts a
+    // row: alone, each is a commit and an fsync on the event loop (SQLite has one writer, and
+    // better-sqlite3 is synchronous). Other databases commit concurrent transactions in
+    // parallel and group their fsyncs themselves.
+    this.#upserts = this.#caps.databaseWriteLock
+      ? new GroupCommit({
+          commit: (upserts) => this.#transaction((trx) => runUpserts(trx, upserts)),
+          ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+          ...(options.onWriteBatch === undefined ? {} : { onBatch: options.onWriteBatch }),
+          closedError: () => new ParleyError('unavailable', 'the store is closed'),
+        })
+      : undefined;
   }
 
   async migrate(): Promise<void> {
@@ -251,8 +270,8 @@ export class KyselyStore implements Store {
   async upsertUser(user: { readonly id: string; readonly username: string }): Promise<StoredUser> {
     checkLength('user id', user.id, MAX_USER_ID);
     checkLength('username', user.username, MAX_USERNAME);
-    return this.#writeGuard('saving a user', async () => {
-      const insert = this.#db
+    return this.#upsert('saving a user', async (db) => {
+      const insert = db
         .insertInto('users')
         .values({ id: user.id, username: user.username, password_hash: null, created_at: Date.now() });
       const upsert =
@@ -374,8 +393,8 @@ export class KyselyStore implements Store {
   }
 
   setMember(channelId: string, userId: string, role: Role): Promise<void> {
-    return this.#writeGuard('saving a member', async () => {
-      const insert = this.#db
+    return this.#upsert('saving a member', async (db) => {
+      const insert = db
         .insertInto('members')
         .values({ channel_id: channelId, user_id: userId, role, joined_at: Date.now() });
       const upsert =
@@ -850,7 +869,7 @@ export class KyselyStore implements Store {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#queue.close();
+      await Promise.all([this.#queue.close(), this.#upserts?.close()]);
       await this.#appender?.close();
       await this.#db.destroy();
     })();
@@ -1121,6 +1140,16 @@ export class KyselyStore implements Store {
     return run;
   }
 
+  /**
+   * `#guard` for a single-statement upsert: on SQLite it joins the tick's batch of upserts
+   * (`#upserts`), elsewhere it runs alone.
+   */
+  #upsert<T>(doing: string, fn: (db: Kysely<StoreTables>) => Promise<T>): Promise<T> {
+    const upserts = this.#upserts;
+    if (upserts === undefined) return this.#writeGuard(doing, () => fn(this.#db));
+    return this.#guard(doing, () => upserts.push(fn) as Promise<T>);
+  }
+
   /** `#guard` for a single-statement write outside `#transaction`. */
   #writeGuard<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     return this.#guard(doing, () => this.#exclusive(fn));
@@ -1205,4 +1234,27 @@ function toChannel(row: Selectable<ChannelsTable>): StoredChannel {
     topic: row.topic,
     archived: Number(row.archived) !== 0,
   };
+}
+
+/** One upsert of a batch, run on the batch's transaction. */
+type Upsert = (trx: Kysely<StoreTables>) => Promise<unknown>;
+
+/**
+ * Runs a batch of upserts in one (SQLite) transaction. A statement that fails on a constraint,
+ * or whose check throws a ParleyError, fails alone: SQLite undoes that statement only and the
+ * transaction goes on. Any other error rolls back the batch and fails every upsert in it.
+ */
+async function runUpserts(trx: Kysely<StoreTables>, upserts: readonly Upsert[]): Promise<unknown[]> {
+  const results: unknown[] = [];
+  for (const upsert of upserts) {
+    try {
+      results.push(await upsert(trx));
+    } catch (error) {
+      const kind = classifyDatabaseError(error);
+      if (!(error instanceof ParleyError) && kind !== 'unique_violation' && kind !== 'foreign_key_violation')
+        throw error;
+      results.push(error);
+    }
+  }
+  return results;
 }

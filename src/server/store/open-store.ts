@@ -36,6 +36,8 @@ export interface OpenStoreOptions {
   readonly sqliteAppendWorker?: boolean;
   /** Called after each committed batch of appends with its size and duration (metrics). */
   readonly onBatch?: (size: number, ms: number) => void;
+  /** SQLite: called after each committed batch of user and membership upserts (its size). */
+  readonly onWriteBatch?: (size: number, ms: number) => void;
 }
 
 /** The defaults of `OpenStoreOptions`. */
@@ -46,7 +48,7 @@ export const OPEN_STORE_DEFAULTS = {
   sqliteSynchronous: 'full',
   sqliteBusyTimeoutMs: 5_000,
   sqliteAppendWorker: true,
-} as const satisfies Required<Omit<OpenStoreOptions, 'onBatch'>>;
+} as const satisfies Required<Omit<OpenStoreOptions, 'onBatch' | 'onWriteBatch'>>;
 
 const SUPPORTED =
   'sqlite:PATH (e.g. sqlite:./data/parley.db), sqlite::memory:, mysql://…, mariadb://…, postgres://… or postgresql://…';
@@ -138,6 +140,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     dialect,
     maxBatch: options.commitBatchMax ?? OPEN_STORE_DEFAULTS.commitBatchMax,
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+    ...(options.onWriteBatch === undefined ? {} : { onWriteBatch: options.onWriteBatch }),
     ...(appender === undefined ? {} : { appender }),
   });
 }
