@@ -479,7 +479,10 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     return { channel: page.channel, messages: page.messages.map(toMessage), has_more: page.has_more };
   }
 
-  /** Replaces the text of a message (one's own; channel admins and owners: anyone's). */
+  /**
+   * Replaces the text of one's own message. Retried after a lost connection, so a retry may
+   * record the same text once more among the message's versions.
+   */
   async edit(channel: string, id: string, text: string): Promise<Omit<MessageEditedFrame, 'type' | 'ref'>> {
     return strip(
       await this.#call({ type: 'message_edit', channel, id, text }, 'message_edited', { idempotent: true }),

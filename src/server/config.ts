@@ -335,8 +335,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   };
 }
 
-// A CSP source for frame-ancestors: a keyword, a scheme, or an origin with an optional `*.` host.
-const FRAME_ANCESTOR = /^(?:'self'|'none'|https?:|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+// A CSP source for frame-ancestors: a keyword or an origin with an optional `*.` host. Not a bare
+// scheme (`https:`): that would let any site frame the page and talk to it.
+const FRAME_ANCESTOR = /^(?:'self'|'none'|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
 
 function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {
   const web = env.PARLEY_WEB ?? 'on';
@@ -349,7 +350,7 @@ function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {
     if (!FRAME_ANCESTOR.test(source)) {
       throw new ParleyError(
         'bad_request',
-        `PARLEY_FRAME_ANCESTORS: "${source.slice(0, 100)}" is not 'self', 'none', a scheme (https:) or an origin such as https://www.example.com`,
+        `PARLEY_FRAME_ANCESTORS: "${source.slice(0, 100)}" is not 'self', 'none' or an origin such as https://www.example.com or https://*.example.com`,
       );
     }
   }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/server/config.js';
 import { builtWeb } from '../support/browser.js';
@@ -95,6 +98,7 @@ describe('the chat page over HTTP', () => {
       'javascript:alert(1)',
       "'none' https://x.com",
       'www.example.com',
+      'https:',
     ]) {
       assert.throws(
         () => loadConfig({ PARLEY_JWT_SECRET: 'x'.repeat(40), PARLEY_FRAME_ANCESTORS: bad }, {}),
@@ -115,5 +119,36 @@ describe('the chat page over HTTP', () => {
     } finally {
       await off.close();
     }
+  });
+
+  it('serves only the page, its bundles, widget.js and the icon from the build, and refuses a build without a page', async () => {
+    const dir2 = await mkdtemp(join(tmpdir(), 'parley-webdir-'));
+    await mkdir(join(dir2, 'api'), { recursive: true });
+    await mkdir(join(dir2, 'assets'), { recursive: true });
+    await writeFile(join(dir2, 'index.html'), '<!doctype html><title>custom</title>');
+    await writeFile(join(dir2, '.env'), 'SECRET=1');
+    await writeFile(join(dir2, 'parley.db'), 'data');
+    await writeFile(join(dir2, 'notes.txt'), 'private notes');
+    await writeFile(join(dir2, 'api', 'me'), '{"user":"forged"}');
+    await writeFile(join(dir2, 'assets', 'app-X.js'), 'console.log(1)');
+    const custom = await startTestServer({ env: { PARLEY_WEB_DIR: dir2 } });
+    try {
+      assert.match(await (await fetch(`${custom.httpUrl}/`)).text(), /custom/);
+      assert.equal((await fetch(`${custom.httpUrl}/assets/app-X.js`)).status, 200);
+      for (const path of ['/.env', '/parley.db', '/notes.txt', '/api/me', '/assets/../.env']) {
+        const res = await fetch(`${custom.httpUrl}${path}`);
+        assert.ok(res.status === 404 || res.status === 401, `${path}: ${res.status}`);
+        assert.doesNotMatch(await res.text(), /SECRET|data|private|forged/, path);
+      }
+    } finally {
+      await custom.close();
+      await rm(dir2, { recursive: true, force: true });
+    }
+    const empty = await mkdtemp(join(tmpdir(), 'parley-webdir-'));
+    await assert.rejects(
+      startTestServer({ env: { PARLEY_WEB_DIR: empty } }),
+      /PARLEY_WEB_DIR: no index\.html/,
+    );
+    await rm(empty, { recursive: true, force: true });
   });
 });

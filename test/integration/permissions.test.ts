@@ -211,9 +211,11 @@ describe('channels and permissions, checked on every action', () => {
     const dm = await member.request({ type: 'dm_open', user_id: 'admin' });
     const id = (dm.channel as { id: string }).id;
     assert.equal((dm.channel as { kind: string }).kind, 'dm');
-    // The other user is told of the new conversation at once.
+    // The other user is told of the new conversation at once (and the opener's other tabs).
     const told = await admin.next((f) => f.type === 'member' && f.channel === id);
     assert.deepEqual([told.user_id, told.role, told.ref], ['admin', 'member', undefined]);
+    const self = await member.next((f) => f.type === 'member' && f.channel === id && f.ref === undefined);
+    assert.equal(self.user_id, 'member');
     assert.equal((dm.channel as { title: string }).title, 'ADMIN');
     const same = await admin.request({ type: 'dm_open', user_id: 'member' });
     assert.equal((same.channel as { id: string }).id, id);

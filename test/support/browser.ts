@@ -8,10 +8,14 @@ import { buildWeb } from '../../scripts/build-web.js';
 /** Debian's Chromium (`apt-get install chromium`; .ci/run installs it). Never a downloaded browser. */
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Why the browser tests cannot run here, or undefined when they can. */
-export const browserSkip: string | false = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (install Debian's chromium package, or set PARLEY_CHROMIUM); .ci/run installs it`;
+/**
+ * Why the browser tests cannot run here, or false when they can. A browser named in
+ * `PARLEY_CHROMIUM` (as .ci/run does) is never skipped: missing, the tests fail.
+ */
+export const browserSkip: string | false =
+  existsSync(CHROMIUM) || process.env.PARLEY_CHROMIUM !== undefined
+    ? false
+    : `no Chromium at ${CHROMIUM} (install Debian's chromium package, or set PARLEY_CHROMIUM); .ci/run installs it`;
 
 /** Starts headless Chromium the way this machine allows (no sandbox as root, no background traffic). */
 export function launchBrowser(): Promise<Browser> {

@@ -517,11 +517,11 @@ export class ChatService {
         if (!(err instanceof ParleyError && err.code === 'conflict')) throw err;
       }
       await this.#store.setMember(id, session.user.id, 'member');
-      if (other.id !== session.user.id) {
-        await this.#store.setMember(id, other.id, 'member');
-        // The other user's pages learn of the conversation now, not at their next reload.
-        await this.#announceMember(id, other.id, 'member', undefined);
-      }
+      if (other.id !== session.user.id) await this.#store.setMember(id, other.id, 'member');
+      // Both users' pages (the opener's other tabs too) list the conversation now, not at their
+      // next reload; webhooks see both members added.
+      await this.#announceMember(id, session.user.id, 'member', undefined);
+      if (other.id !== session.user.id) await this.#announceMember(id, other.id, 'member', undefined);
     }
     this.#setRole(id, session.user.id, 'member');
     const info: ChannelInfo = { id, kind: 'dm', title: other.username, role: 'member' };

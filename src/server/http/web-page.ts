@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { WebConfig } from '../config.js';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -29,6 +30,8 @@ interface Asset {
 
 /** Paths that answer with the page itself: the full app and the embeddable one. */
 const PAGE_PATHS = new Set(['/', '/index.html', '/embed']);
+/** What else is served from the build: nothing else there (a stray file, a dotfile) ever is. */
+const ASSET_PATH = /^\/(?:widget\.js|favicon\.svg|assets\/[A-Za-z0-9][\w.-]*)$/;
 
 /**
  * The browser chat page (`npm run build` → dist/web), held in memory and served with a strict
@@ -59,15 +62,23 @@ export class WebPage {
    * `npm run build`), so the API still runs.
    */
   static async load(config: WebConfig): Promise<WebPage | undefined> {
+    if (config.dir !== undefined && !existsSync(join(config.dir, 'index.html'))) {
+      throw new ParleyError(
+        'bad_request',
+        `PARLEY_WEB_DIR: no index.html in ${config.dir} (npm run build makes one)`,
+      );
+    }
     const dir = config.dir ?? defaultDir();
-    if (dir === undefined || !existsSync(join(dir, 'index.html'))) return undefined;
+    if (dir === undefined) return undefined;
     const assets = new Map<string, Asset>();
     for (const file of await listFiles(dir)) {
-      const body = await readFile(file);
       const path = `/${relative(dir, file).split(sep).join('/')}`;
+      const type = CONTENT_TYPES[extname(file)];
+      if (type === undefined || (path !== '/index.html' && !ASSET_PATH.test(path))) continue;
+      const body = await readFile(file);
       assets.set(path, {
         body,
-        type: CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+        type,
         etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
         immutable: path.startsWith('/assets/'),
       });
