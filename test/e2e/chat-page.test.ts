@@ -469,4 +469,51 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     noProblems(problems);
     await context.close();
   });
+  it('renders hostile names, channel titles, topics and search results as text too', async () => {
+    const evilName = '<img src=x onerror="window.__pwned=3">';
+    await serverApi(srv, 'PUT', 'users/u-evil', { username: evilName });
+    await serverApi(srv, 'POST', 'channels', {
+      id: 'odd',
+      owner: 'u-evil',
+      title: '<svg onload="window.__pwned=4">',
+      topic: '<iframe src="javascript:window.__pwned=5"></iframe>',
+    });
+    await serverPost(srv, 'u-evil', 'odd', 'zebra <b onmouseover="window.__pwned=6">crossing</b>');
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${srv.httpUrl}/?channel=odd#token=${await srv.token('u-evil', evilName)}`);
+    const a = { page, problems, context };
+    await a.page.locator('.messages .author', { hasText: evilName }).first().waitFor();
+    await a.page.locator('.channel-header h1', { hasText: '<svg onload' }).waitFor();
+    await a.page.locator('.topic', { hasText: '<iframe' }).waitFor();
+    assert.equal(await a.page.locator('.me-name').innerText(), evilName);
+    await a.page.getByRole('searchbox', { name: 'Search messages' }).fill('zebra');
+    await a.page.keyboard.press('Enter');
+    await a.page.locator('.search-results mark', { hasText: 'zebra' }).waitFor();
+    assert.match(await a.page.locator('.search-results li').first().innerText(), /<b onmouseover/);
+    assert.equal(
+      await a.page.locator('#app img:not([src="favicon.svg"]), #app svg, #app iframe, #app b').count(),
+      0,
+    );
+    assert.equal(await a.page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
+    noProblems(a.problems);
+    await a.context.close();
+  });
+
+  it("keeps a signed-in account when a link carries someone else's token", async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${srv.httpUrl}/`);
+    await page.getByLabel('Username').fill('ada');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    await page.goto(`${srv.httpUrl}/#token=${await srv.token('u-mallet', 'mallet')}`);
+    await page.reload();
+    await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    assert.equal(await page.locator('.me-name').innerText(), 'ada');
+    assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+    noProblems(problems);
+    await context.close();
+  });
 });

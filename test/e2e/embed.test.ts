@@ -58,7 +58,7 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     // The site signs a short-lived token into its page, and hands out fresh ones at /token.
     let parleyUrl = '';
     site = await startHostSite(
-      () => `<!doctype html><html><head><title>My PHP site</title></head><body>
+      () => `<!doctype html><html><head><title>My PHP site</title><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
         <h1>Welcome back</h1>
         <script src="${parleyUrl}/widget.js" data-token="${shortToken}" data-token-url="/token"
           data-channel="general" data-title="Chat with us" async></script>
@@ -85,6 +85,8 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     await serverApi(srv, 'PUT', 'users/site-7', { username: 'Dana' });
     await serverApi(srv, 'PUT', 'channels/general/members/site-7');
     await serverApi(srv, 'PUT', 'users/support', { username: 'Support' });
+    await serverApi(srv, 'POST', 'channels', { id: 'elsewhere', owner: 'support' });
+    await serverApi(srv, 'PUT', 'channels/elsewhere/members/site-7');
     shortToken = await srv.token('site-7', 'Dana', 20);
   });
   let shortToken = '';
@@ -118,8 +120,10 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
       .locator('.messages li.message:not(.pending) .text', { hasText: 'and hello from the widget' })
       .waitFor();
 
-    // Closed panel: new messages show as a count on the launcher.
+    // Closed panel: new messages of its channel show as a count on the launcher; other
+    // channels the user is in do not count (the panel cannot show them).
     await launcher.click();
+    await serverPost(srv, 'support', 'elsewhere', 'in a channel the panel does not show');
     await serverPost(srv, 'support', 'general', 'while the panel was closed');
     await page.locator('[data-parley-widget]').locator('.badge', { hasText: '1' }).waitFor();
     await launcher.click();
@@ -155,6 +159,31 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     assert.equal(await page.evaluate(call), 'Dana');
     await page.goto(`${other.url}/`);
     assert.equal(await page.evaluate(call), 'blocked: TypeError');
+    await context.close();
+  });
+  it('fills a phone screen and closes with its × button or Escape', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const { page, problems } = await openPage(context);
+    await page.goto(`${site.url}/`);
+    const launcher = page.getByRole('button', { name: 'Chat with us' });
+    await launcher.click();
+    const frame = page.frameLocator('iframe[title="Chat with us"]');
+    await frame.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    const box = await page.locator('iframe[title="Chat with us"]').boundingBox();
+    assert.ok(box !== null && box.width >= 389 && box.height >= 843, `full screen (${JSON.stringify(box)})`);
+    await frame.getByRole('button', { name: 'Close chat' }).click();
+    await page.locator('iframe[title="Chat with us"]').waitFor({ state: 'hidden' });
+    assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
+
+    await launcher.click();
+    await frame.getByRole('button', { name: 'Close chat' }).focus();
+    await page.keyboard.press('Escape');
+    await page.locator('iframe[title="Chat with us"]').waitFor({ state: 'hidden' });
+    assert.deepEqual(problems.errors, []);
     await context.close();
   });
 });

@@ -6,6 +6,7 @@ import { Api } from '../../web/src/api.js';
 import { ChatModel } from '../../web/src/chat-model.js';
 import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
+import { until } from '../support/until.js';
 
 /** Resolves once `pred` holds, checked at each change of the model (no polling). */
 function when(model: ChatModel, pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -90,12 +91,10 @@ describe("the chat page's state (ChatModel) against a real server", () => {
     await when(ann, () => ann.channel('general')?.summary.unread === 0, 'general read');
     // The server keeps the position: a fresh channel list agrees.
     const api = new Api(new URL(`${srv.httpUrl}/`), () => srv.token('u-a', 'ann'));
-    for (let i = 0; i < 50; i++) {
+    await until(async () => {
       const { channels } = await api.get<{ channels: { id: string; unread: number }[] }>('api/channels');
-      if (channels.find((c) => c.id === 'general')?.unread === 0) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.fail('the read position did not reach the server');
+      return channels.find((c) => c.id === 'general')?.unread === 0;
+    }, 'the read position on the server');
   });
 
   it('counts as unread what arrives while the page is hidden, in the open channel too', async () => {

@@ -7,6 +7,7 @@ import { NewChannelDialog, NewDmDialog } from './components/dialogs.js';
 import { SearchPanel } from './components/search-panel.js';
 import { Sidebar } from './components/sidebar.js';
 import { SignIn } from './components/sign-in.js';
+import type { HostLink } from './host-link.js';
 import { AccountSessionHolder, HandedTokenSession, type Session, SessionExpiredError } from './session.js';
 
 /** How the page was opened: the full app at `/`, or inside a host site's frame at `/embed`. */
@@ -14,6 +15,8 @@ export interface PageMode {
   /** Parley's base URL (the page's directory). */
   readonly base: URL;
   readonly embed: boolean;
+  /** The site framing the page, when framed. */
+  readonly host: HostLink | undefined;
   /** `?channel=`: the channel to open (in the embed: the only one shown). */
   readonly channel: string | undefined;
   /** In the widget's frame: whether the host page shows it (its panel is open). */
@@ -58,6 +61,7 @@ export function App({ mode }: { mode: PageMode }) {
       client,
       api: api.withToken(() => session.token()),
       me: welcome.user,
+      only: mode.embed ? mode.channel : undefined,
       isVisible: () =>
         document.visibilityState === 'visible' && (mode.embed ? mode.shownByHost() : document.hasFocus()),
     });
@@ -66,7 +70,13 @@ export function App({ mode }: { mode: PageMode }) {
   };
 
   useEffect(() => {
-    const session = HandedTokenSession.fromLocation() ?? AccountSessionHolder.restore(api);
+    const account = AccountSessionHolder.restore(api);
+    const handed = HandedTokenSession.fromLocation({
+      embed: mode.embed,
+      host: mode.host,
+      hasAccount: account !== undefined,
+    });
+    const session = handed ?? account;
     if (session === undefined) setPhase({ kind: 'signed-out' });
     else void start(session);
   }, []);
@@ -135,9 +145,19 @@ function Chat({
   const unread = model.totalUnread;
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
-    if (mode.embed && window.parent !== window)
-      window.parent.postMessage({ type: 'parley:unread', count: unread }, '*');
+    mode.host?.post({ type: 'parley:unread', count: unread });
   }, [unread]);
+  useEffect(() => {
+    if (mode.host?.isWidget !== true) return;
+    // Escape closes the widget's panel (keys typed in here never reach the host page).
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      const typing = target?.closest('input, textarea, dialog') != null;
+      if (e.key === 'Escape' && !e.defaultPrevented && !typing) mode.host?.post({ type: 'parley:close' });
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
   useEffect(() => {
     if (model.activeId !== undefined && !mode.embed) rememberChannel(model.activeId);
   }, [model.activeId]);
@@ -205,6 +225,16 @@ function Chat({
             <a class="open-full" href={new URL('./', mode.base).href} target="_blank" rel="noopener">
               Open Parley ↗
             </a>
+          )}
+          {mode.host?.isWidget === true && (
+            <button
+              type="button"
+              class="icon"
+              aria-label="Close chat"
+              onClick={() => mode.host?.post({ type: 'parley:close' })}
+            >
+              ×
+            </button>
           )}
         </form>
         {searching !== undefined ? (

@@ -65,6 +65,8 @@ const PAGE = 50;
 const TYPING_SHOWN_MS = 6_000;
 const TYPING_SENT_EVERY_MS = 3_000;
 const READ_DELAY_MS = 400;
+// How long after its ack a sent message may take to arrive on the subscription.
+const ACK_GRACE_MS = 3_000;
 
 /** What a ChatModel runs on. */
 export interface ChatModelOptions {
@@ -75,6 +77,11 @@ export interface ChatModelOptions {
   readonly isVisible?: () => boolean;
   /** A fresh client message id. */
   readonly newId?: () => string;
+  /**
+   * Show only this channel (the widget's `data-channel`): subscribe to it alone and count its
+   * unread messages alone.
+   */
+  readonly only?: string | undefined;
 }
 
 type Listener = () => void;
@@ -96,6 +103,8 @@ export class ChatModel {
   readonly #typingSentAt = new Map<string, number>();
   readonly #disposers: (() => void)[] = [];
   #readTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #only: string | undefined;
+  readonly #ackTimers = new Set<ReturnType<typeof setTimeout>>();
   #version = 0;
 
   constructor(options: ChatModelOptions) {
@@ -104,12 +113,16 @@ export class ChatModel {
     this.#api = options.api;
     this.#isVisible = options.isVisible ?? (() => true);
     this.#newId = options.newId ?? (() => crypto.randomUUID());
+    this.#only = options.only;
     const c = this.#client;
     this.#connection = c.state;
     this.#disposers.push(
       c.on('state', (state) => {
+        const back = state === 'open' && this.#connection === 'reconnecting';
         this.#connection = state;
         this.#changed();
+        // Channels joined, left or renamed while away: the SDK resumes messages, not the list.
+        if (back) void this.refreshChannels().catch((err) => this.#tell(err));
       }),
       c.on('message', (m) => this.#onMessage(m)),
       c.on('reset', (r) => this.#onReset(r.channel)),
@@ -162,7 +175,10 @@ export class ChatModel {
   /** Unread messages in the member channels. */
   get totalUnread(): number {
     let n = 0;
-    for (const c of this.#channels.values()) if (c.summary.role !== null) n += c.summary.unread;
+    for (const c of this.#channels.values()) {
+      if (c.summary.role !== null && (this.#only === undefined || c.summary.id === this.#only))
+        n += c.summary.unread;
+    }
     return n;
   }
 
@@ -187,7 +203,7 @@ export class ChatModel {
       (preferred !== undefined && ids.includes(preferred) ? preferred : undefined) ??
       ids.find((id) => id === 'general' && this.#channels.get(id)?.summary.role !== null) ??
       this.channels.find((c) => c.summary.role !== null)?.summary.id ??
-      (preferred !== undefined && ids.includes(preferred) ? preferred : ids[0]);
+      ids[0];
     if (pick === undefined) return;
     // A newcomer who belongs nowhere yet joins the channel they land in (usually #general).
     const first = !this.channels.some((c) => c.summary.role !== null);
@@ -198,6 +214,7 @@ export class ChatModel {
   dispose(): void {
     for (const d of this.#disposers) d();
     for (const t of this.#typingTimers.values()) clearTimeout(t);
+    for (const t of this.#ackTimers) clearTimeout(t);
     clearTimeout(this.#readTimer);
     this.#listeners.clear();
   }
@@ -210,7 +227,9 @@ export class ChatModel {
       seen.add(summary.id);
       const known = this.#channels.get(summary.id);
       this.#channels.set(summary.id, known === undefined ? fresh(summary) : { ...known, summary });
-      if (summary.role !== null) this.#subscribe(summary.id, known?.summary.last_seq ?? summary.last_seq);
+      const wanted = this.#only === undefined || summary.id === this.#only;
+      if (summary.role !== null && wanted)
+        this.#subscribe(summary.id, known?.summary.last_seq ?? summary.last_seq);
     }
     for (const id of [...this.#channels.keys()]) if (!seen.has(id)) this.#channels.delete(id);
     this.#changed();
@@ -237,9 +256,11 @@ export class ChatModel {
   /** Joins a public channel (subscribing makes the user a member). */
   async join(id: string): Promise<void> {
     await this.#attempt(async () => {
+      const state = this.#channels.get(id);
       const result = await this.#client.subscribe(id, {
         recover: 'history',
-        since: this.#channels.get(id)?.summary.last_seq ?? 0,
+        // From what is on screen (a preview loaded the latest), not from the list's old count.
+        since: Math.max(state?.summary.last_seq ?? 0, state?.messages.at(-1)?.seq ?? 0),
       });
       this.#patchSummary(id, { role: result.role ?? 'member' });
       this.#patch(id, { presence: withMe(result.presence, this.me) });
@@ -300,6 +321,8 @@ export class ChatModel {
       const page = await this.#page(id, { before, limit: PAGE });
       const now = this.#channels.get(id);
       if (now === undefined) return;
+      // A reset meanwhile started another run: this page does not join it.
+      if (now.messages[0]?.seq !== before) return this.#patch(id, { loadingOlder: false });
       this.#patch(id, {
         messages: merge(page.messages, now.messages),
         hasMoreBefore: page.has_more,
@@ -352,10 +375,19 @@ export class ChatModel {
         clientMsgId: pending.clientMsgId,
         ...(pending.replyTo === undefined ? {} : { replyTo: pending.replyTo }),
       });
-      // The stored message arrives (or arrived) on the subscription and takes its place.
+      // The stored message arrives (or arrived) on the subscription and takes its place; should
+      // it not come (the subscription failed), the latest page brings it.
       const state = this.#channels.get(id);
       if (state?.messages.some((m) => m.client_msg_id === pending.clientMsgId)) {
         this.#dropPending(id, pending.clientMsgId);
+      } else {
+        const timer = setTimeout(() => {
+          this.#ackTimers.delete(timer);
+          if (this.#channels.get(id)?.pending.some((p) => p.clientMsgId === pending.clientMsgId)) {
+            void this.#loadLatest(id).then(() => this.#dropPending(id, pending.clientMsgId));
+          }
+        }, ACK_GRACE_MS);
+        this.#ackTimers.add(timer);
       }
     } catch (err) {
       this.#replacePending(id, {
@@ -366,10 +398,15 @@ export class ChatModel {
     }
   }
 
-  async edit(id: string, messageId: string, text: string): Promise<void> {
-    await this.#attempt(async () =>
-      this.#onUpdate({ type: 'message_edited', ...(await this.#client.edit(id, messageId, text)) }),
-    );
+  /** Replaces a message's text; resolves false (and shows why) when that failed. */
+  async edit(id: string, messageId: string, text: string): Promise<boolean> {
+    try {
+      this.#onUpdate({ type: 'message_edited', ...(await this.#client.edit(id, messageId, text)) });
+      return true;
+    } catch (err) {
+      this.#tell(err);
+      return false;
+    }
   }
 
   async remove(id: string, messageId: string): Promise<void> {
@@ -555,12 +592,16 @@ export class ChatModel {
       const page = await this.#page(id, { limit: PAGE });
       const state = this.#channels.get(id);
       if (state === undefined) return;
-      const messages = merge(page.messages, state.messages);
       // Keep only the run that ends at the latest message (older loaded ones may not join it).
+      const messages = tail(merge(page.messages, state.messages));
+      const stored = new Set(messages.map((m) => m.client_msg_id));
       this.#patch(id, {
-        messages: tail(messages),
+        messages,
         loaded: true,
-        hasMoreBefore: page.has_more || (tail(messages)[0]?.seq ?? 1) > 1,
+        hasMoreBefore: page.has_more || (messages[0]?.seq ?? 1) > 1,
+        summary: { ...state.summary, last_seq: Math.max(state.summary.last_seq, messages.at(-1)?.seq ?? 0) },
+        // A send whose stored message came with the page (before its ack) is shown once.
+        pending: state.pending.filter((p) => !stored.has(p.clientMsgId)),
       });
     } catch (err) {
       this.#tell(err);

@@ -1,23 +1,23 @@
-/** The chat page's entry: reads how it was opened, listens to the host page, renders the app. */
+/** The chat page's entry: reads how it was opened, links to a framing site, renders the app. */
 import { render } from 'preact';
 import { App } from './app.js';
+import { HostLink } from './host-link.js';
 import './styles.css';
 
 const params = new URLSearchParams(location.search);
-const embed = location.pathname.endsWith('/embed');
+const host = HostLink.fromLocation(new URLSearchParams(location.hash.slice(1)));
+const embed = location.pathname.endsWith('/embed') || host !== undefined;
 const theme = params.get('theme');
 if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
 if (embed) document.documentElement.classList.add('embed');
 
-// In the widget's frame, whether its panel is open: the host page says so (widget.ts), since a
-// closed panel still counts as a visible document in here.
+// In the widget's panel: whether the panel is open. A closed panel still counts as a visible
+// document in here, so the host page says so.
 let shownByHost = true;
-window.addEventListener('message', (event) => {
-  const data = event.data as { type?: unknown; visible?: unknown } | null;
-  if (event.source === window.parent && window.parent !== window && data?.type === 'parley:visible') {
-    shownByHost = data.visible === true;
-    if (shownByHost) window.dispatchEvent(new Event('focus'));
-  }
+host?.on((m) => {
+  if (m.type !== 'parley:visible') return;
+  shownByHost = m.visible;
+  if (shownByHost) window.dispatchEvent(new Event('focus'));
 });
 
 const root = document.getElementById('app');
@@ -28,6 +28,7 @@ if (root !== null) {
       mode={{
         base: new URL('./', location.href),
         embed,
+        host,
         channel: params.get('channel') ?? undefined,
         shownByHost: () => shownByHost,
       }}

@@ -5,6 +5,7 @@
  * only). Inside the widget's frame, an expiring handed-over token is asked of the host page.
  */
 import { type Api, ApiError } from './api.js';
+import type { HostLink } from './host-link.js';
 
 /** A user as the accounts API names one. */
 export interface UserRef {
@@ -113,29 +114,45 @@ export class AccountSessionHolder extends Session {
   }
 }
 
+/** Where a handed-over token may come from. */
+export interface HandedTokenOptions {
+  /** The page is the embedded one (`/embed`, or inside a frame). */
+  readonly embed: boolean;
+  /** The framing site, when framed: it hands fresh tokens over. */
+  readonly host: HostLink | undefined;
+  /** A saved account session exists; on the full page it wins over a token in a link. */
+  readonly hasAccount: boolean;
+}
+
 /** A token the host site signed and handed over in the URL fragment (or by postMessage). */
 export class HandedTokenSession extends Session {
-  readonly canSignOut = false;
+  readonly canSignOut: boolean;
   #token: string;
   #asking: Promise<string> | undefined;
+  readonly #host: HostLink | undefined;
+  readonly #dispose: (() => void) | undefined;
 
-  constructor(token: string) {
+  constructor(token: string, host: HostLink | undefined) {
     super();
     this.#token = token;
-    window.addEventListener('message', (event) => {
-      const data = event.data as { type?: unknown; token?: unknown } | null;
-      if (event.source !== window.parent || window.parent === window) return;
-      if (data?.type === 'parley:token' && typeof data.token === 'string' && data.token.length < 8192) {
-        this.#set(data.token);
-      }
+    this.#host = host;
+    // The host site signs its users in and out; on the full page the user may sign out here.
+    this.canSignOut = host === undefined;
+    this.#dispose = host?.on((m) => {
+      if (m.type === 'parley:token') this.#set(m.token);
     });
   }
 
-  /** The token of `#token=…` (then removed from the address bar), or the one this tab had. */
-  static fromLocation(): HandedTokenSession | undefined {
+  /**
+   * The token of `#token=…` (then removed from the address bar), or the one this tab had.
+   * In the embed, a `token` in the fragment always decides, even empty (the site signed its
+   * user out): no older token of the tab is used then. On the full page, a token in a link
+   * does not replace a saved account session (someone else's link must not switch accounts).
+   */
+  static fromLocation(options: HandedTokenOptions): HandedTokenSession | undefined {
     const params = new URLSearchParams(location.hash.slice(1));
     const fromHash = params.get('token');
-    if (fromHash !== null && fromHash !== '') {
+    if (fromHash !== null) {
       params.delete('token');
       const rest = params.toString();
       history.replaceState(
@@ -143,11 +160,17 @@ export class HandedTokenSession extends Session {
         '',
         `${location.pathname}${location.search}${rest === '' ? '' : `#${rest}`}`,
       );
+      if (!options.embed && options.hasAccount) return undefined;
+      if (fromHash === '') {
+        removeStorage('sessionStorage', HANDED_KEY);
+        return undefined;
+      }
       writeStorage('sessionStorage', HANDED_KEY, fromHash);
-      return new HandedTokenSession(fromHash);
+      return new HandedTokenSession(fromHash, options.host);
     }
+    if (!options.embed && options.hasAccount) return undefined;
     const kept = readStorage('sessionStorage', HANDED_KEY);
-    return kept === undefined ? undefined : new HandedTokenSession(kept);
+    return kept === undefined ? undefined : new HandedTokenSession(kept, options.host);
   }
 
   #set(token: string): void {
@@ -157,34 +180,34 @@ export class HandedTokenSession extends Session {
 
   token(): Promise<string> {
     const exp = expiresAt(this.#token);
-    if (exp === undefined || exp - Date.now() > REFRESH_AHEAD_MS / 2 || window.parent === window) {
+    if (exp === undefined || exp - Date.now() > REFRESH_AHEAD_MS || this.#host?.origin === undefined) {
       return Promise.resolve(this.#token);
     }
-    this.#asking ??= this.#askParent().finally(() => {
+    this.#asking ??= this.#askHost(this.#host).finally(() => {
       this.#asking = undefined;
     });
     return this.#asking;
   }
 
   /** Asks the host page (widget.js with data-token-url) for a fresh token. */
-  #askParent(): Promise<string> {
+  #askHost(host: HostLink): Promise<string> {
     const before = this.#token;
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        window.removeEventListener('message', onMessage);
+        stop();
         resolve(this.#token);
       };
-      const onMessage = () => {
+      const stop = host.on(() => {
         if (this.#token !== before) done();
-      };
+      });
       const timer = setTimeout(done, PARENT_TIMEOUT_MS);
-      window.addEventListener('message', onMessage);
-      window.parent.postMessage({ type: 'parley:token-request' }, '*');
+      host.post({ type: 'parley:token-request' });
     });
   }
 
   async signOut(): Promise<void> {
+    this.#dispose?.();
     removeStorage('sessionStorage', HANDED_KEY);
   }
 }

@@ -29,6 +29,8 @@ declare global {
 }
 
 const script = document.currentScript as HTMLScriptElement | null;
+// header.payload.signature, base64url: what a JWT looks like (checked by the server anyway).
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 if (script !== null && window.Parley === undefined) {
   const data = script.dataset;
@@ -88,8 +90,9 @@ if (script !== null && window.Parley === undefined) {
     const url = new URL('embed', base);
     if (data.channel) url.searchParams.set('channel', data.channel);
     if (data.theme === 'light' || data.theme === 'dark') url.searchParams.set('theme', data.theme);
-    // In the fragment: never sent to a server, never in a Referer or an access log.
-    url.hash = new URLSearchParams({ token }).toString();
+    // In the fragment: never sent to a server, never in a Referer or an access log. `host`
+    // tells the page where to send its messages; `widget` that it sits in a panel.
+    url.hash = new URLSearchParams({ token, host: location.origin, widget: '1' }).toString();
     return url.href;
   };
   // A closed panel still counts as a visible document inside: say so, for unread counts.
@@ -100,11 +103,12 @@ if (script !== null && window.Parley === undefined) {
   const fetchToken = async () => {
     if (!data.tokenUrl) return;
     try {
-      const res = await fetch(data.tokenUrl, { credentials: 'include' });
+      // A signed-out visitor is often redirected to a login page: that is no token.
+      const res = await fetch(data.tokenUrl, { credentials: 'include', redirect: 'error' });
       if (!res.ok) return;
       const body = (await res.text()).trim();
       const fresh = body.startsWith('{') ? (JSON.parse(body) as { token?: unknown }).token : body;
-      if (typeof fresh === 'string' && fresh !== '') {
+      if (typeof fresh === 'string' && JWT_SHAPE.test(fresh)) {
         token = fresh;
         sendToken();
       }
@@ -117,22 +121,27 @@ if (script !== null && window.Parley === undefined) {
     if (frame === undefined || event.source !== frame.contentWindow || event.origin !== origin) return;
     const msg = event.data as { type?: unknown; count?: unknown } | null;
     if (msg?.type === 'parley:token-request') void fetchToken();
+    else if (msg?.type === 'parley:close') close();
     else if (msg?.type === 'parley:unread' && typeof msg.count === 'number') {
       badge.hidden = msg.count === 0 || !panel.hidden;
       badge.textContent = msg.count > 99 ? '99+' : String(msg.count);
     }
   });
 
+  // The frame is made once, even when a second click comes while the first fetches a token.
+  let framing: Promise<void> | undefined;
+  const makeFrame = async () => {
+    if (token === '' && data.tokenUrl) await fetchToken();
+    frame = document.createElement('iframe');
+    frame.title = data.title ?? 'Chat';
+    frame.src = frameUrl();
+    frame.allow = 'clipboard-write';
+    frame.addEventListener('load', tellVisible);
+    panel.append(frame);
+  };
   const open = async () => {
-    if (frame === undefined) {
-      if (token === '' && data.tokenUrl) await fetchToken();
-      frame = document.createElement('iframe');
-      frame.title = data.title ?? 'Chat';
-      frame.src = frameUrl();
-      frame.allow = 'clipboard-write';
-      frame.addEventListener('load', tellVisible);
-      panel.append(frame);
-    }
+    framing ??= makeFrame();
+    await framing;
     panel.hidden = false;
     badge.hidden = true;
     launcher.setAttribute('aria-expanded', 'true');

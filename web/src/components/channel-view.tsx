@@ -135,12 +135,16 @@ function MessageList({
   const stick = useRef(true);
   const fromBottom = useRef(0);
   const firstSeq = useRef<number | undefined>(undefined);
+  const pendingCount = useRef(0);
   const id = state.summary.id;
   const messages = state.messages;
 
   useLayoutEffect(() => {
     const el = ref.current;
     if (el === null) return;
+    // One's own send brings the view down to it, wherever the reader had scrolled.
+    if (state.pending.length > pendingCount.current) stick.current = true;
+    pendingCount.current = state.pending.length;
     const first = messages[0]?.seq;
     const prepended = first !== undefined && firstSeq.current !== undefined && first < firstSeq.current;
     firstSeq.current = first;

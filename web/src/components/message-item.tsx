@@ -42,8 +42,8 @@ export const MessageItem = memo(function MessageItem({
   const save = async () => {
     const text = draft.trim();
     if (text === '' || text === m.text) return setEditing(false);
-    await model.edit(m.channel, m.id, text);
-    setEditing(false);
+    // On failure the draft stays open (the notice says why).
+    if (await model.edit(m.channel, m.id, text)) setEditing(false);
   };
 
   return (
