@@ -323,7 +323,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.context.close();
   });
 
-  it('shows a send that failed with Retry and Discard, and never stores it twice', async () => {
+  it('shows a refused send with Retry and Discard, and stores nothing', async () => {
     const a = await openAs(browser, srv, 'u-long', 'lena');
     const tooLong = 'x'.repeat(4001); // PARLEY_MAX_MESSAGE_CHARS is 4000
     await a.page.getByRole('textbox', { name: 'Message #general' }).fill(tooLong);

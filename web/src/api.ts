@@ -27,20 +27,24 @@ export class Api {
     return new Api(this.#base, token);
   }
 
+  /** `GET path?query`, resolving with the JSON answer; throws ApiError. */
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T> {
     const url = new URL(path, this.#base);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     return this.#request('GET', url);
   }
 
+  /** `POST path` with a JSON body. */
   post<T>(path: string, body: unknown): Promise<T> {
     return this.#request('POST', new URL(path, this.#base), body);
   }
 
+  /** `PUT path` with a JSON body. */
   put<T>(path: string, body: unknown): Promise<T> {
     return this.#request('PUT', new URL(path, this.#base), body);
   }
 
+  /** `DELETE path`. */
   delete<T>(path: string): Promise<T> {
     return this.#request('DELETE', new URL(path, this.#base));
   }

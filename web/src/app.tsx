@@ -148,6 +148,18 @@ function Chat({
     mode.host?.post({ type: 'parley:unread', count: unread });
   }, [unread]);
   useEffect(() => {
+    if (!drawer) return;
+    // The drawer takes focus when it opens and closes on Escape, as a dialog would.
+    document.querySelector<HTMLElement>('.sidebar .channel-link')?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.preventDefault(); // first (capture): the widget's panel stays open
+      setDrawer(false);
+    };
+    document.addEventListener('keydown', onKey, true);
+    return () => document.removeEventListener('keydown', onKey, true);
+  }, [drawer]);
+  useEffect(() => {
     if (mode.host?.isWidget !== true) return;
     // Escape closes the widget's panel (keys typed in here never reach the host page).
     const onKey = (e: KeyboardEvent) => {

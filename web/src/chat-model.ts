@@ -146,6 +146,7 @@ export class ChatModel {
   get version(): number {
     return this.#version;
   }
+  /** The SDK's connection state. */
   get connection(): ConnectionState {
     return this.#connection;
   }
@@ -157,12 +158,15 @@ export class ChatModel {
   get notice(): string | undefined {
     return this.#notice;
   }
+  /** The id of the channel on screen. */
   get activeId(): string | undefined {
     return this.#active;
   }
+  /** The channel on screen. */
   get active(): ChannelState | undefined {
     return this.#active === undefined ? undefined : this.#channels.get(this.#active);
   }
+  /** A known channel by id. */
   channel(id: string): ChannelState | undefined {
     return this.#channels.get(id);
   }
@@ -182,6 +186,7 @@ export class ChatModel {
     return n;
   }
 
+  /** Calls `listener` after every change; returns its disposer. */
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -211,6 +216,7 @@ export class ChatModel {
     else await this.open(pick);
   }
 
+  /** Stops listening to the SDK and every timer (the caller closes the client). */
   dispose(): void {
     for (const d of this.#disposers) d();
     for (const t of this.#typingTimers.values()) clearTimeout(t);
@@ -277,6 +283,7 @@ export class ChatModel {
     });
   }
 
+  /** Creates a channel owned by this user and opens it. */
   async createChannel(name: string, options: { title?: string; private?: boolean }): Promise<void> {
     const info = await this.#client.createChannel(name, {
       ...(options.title === undefined || options.title === '' ? {} : { title: options.title }),
@@ -298,6 +305,7 @@ export class ChatModel {
     await this.#client.addMember(id, userId);
   }
 
+  /** The members of a channel with their roles. */
   async members(id: string): Promise<{ user_id: string; username: string; role: Role }[]> {
     const { members } = await this.#api.get<{ members: { user_id: string; username: string; role: Role }[] }>(
       channelPath(id, '/members'),
@@ -305,6 +313,7 @@ export class ChatModel {
     return members;
   }
 
+  /** Searches the channels this user may read (newest first). */
   async search(q: string): Promise<SearchResult[]> {
     const { results } = await this.#api.get<{ results: SearchResult[] }>('api/search', { q, limit: 30 });
     return results;
@@ -361,6 +370,7 @@ export class ChatModel {
     void this.#publish(id, again);
   }
 
+  /** Forgets a failed send. */
   discard(id: string, clientMsgId: string): void {
     const state = this.#channels.get(id);
     if (state === undefined) return;
@@ -409,12 +419,14 @@ export class ChatModel {
     }
   }
 
+  /** Deletes a message (the author, or a channel admin or owner). */
   async remove(id: string, messageId: string): Promise<void> {
     await this.#attempt(async () =>
       this.#onUpdate({ type: 'message_deleted', ...(await this.#client.deleteMessage(id, messageId)) }),
     );
   }
 
+  /** Toggles this user's reaction. */
   async react(id: string, messageId: string, emoji: string): Promise<void> {
     await this.#attempt(async () =>
       this.#onUpdate({ type: 'reaction', ...(await this.#client.react(id, messageId, emoji)) }),
@@ -435,6 +447,7 @@ export class ChatModel {
     this.#readTimer = setTimeout(() => void this.#markRead(), READ_DELAY_MS);
   }
 
+  /** Dismisses the notice. */
   clearNotice(): void {
     this.#notice = undefined;
     this.#changed();

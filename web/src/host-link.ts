@@ -19,6 +19,7 @@ export type PageMessage =
 
 const MAX_TOKEN = 8192;
 
+/** The postMessage channel to the framing site; see the file comment. */
 export class HostLink {
   /** The host page's origin, when known; messages go only there. */
   readonly origin: string | undefined;
@@ -62,6 +63,7 @@ export class HostLink {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Stops listening. */
   dispose(): void {
     window.removeEventListener('message', this.#onMessage);
     this.#listeners.clear();

@@ -59,10 +59,12 @@ export class AccountSessionHolder extends Session {
     this.#api = api;
   }
 
+  /** Who is signed in. */
   get user(): UserRef {
     return this.#session.user;
   }
 
+  /** The session saved in this browser, unless its refresh token has expired. */
   static restore(api: Api): AccountSessionHolder | undefined {
     const raw = readStorage('localStorage', ACCOUNT_KEY);
     if (raw === undefined) return undefined;
@@ -76,6 +78,7 @@ export class AccountSessionHolder extends Session {
     }
   }
 
+  /** Logs in or registers, and saves the session in this browser. */
   static async signIn(api: Api, mode: 'login' | 'register', username: string, password: string) {
     const session = await api.post<AccountSession>(`api/auth/${mode}`, { username, password });
     writeStorage('localStorage', ACCOUNT_KEY, JSON.stringify(session));

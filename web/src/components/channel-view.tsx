@@ -224,8 +224,16 @@ function MessageList({
     items.push(<PendingItem key={p.clientMsgId} p={p} model={model} channelId={id} />);
 
   return (
-    // biome-ignore lint/a11y/noNoninteractiveTabindex: the scrolling log must be reachable by keyboard to scroll it
-    <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" tabIndex={0}>
+    <div
+      class="messages"
+      ref={ref}
+      onScroll={onScroll}
+      role="log"
+      aria-label="Messages"
+      aria-busy={state.loadingOlder}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the scrolling log must be reachable by keyboard to scroll it
+      tabIndex={0}
+    >
       <ol>{!state.loaded && messages.length === 0 ? <li class="loading-older">Loading…</li> : items}</ol>
     </div>
   );
