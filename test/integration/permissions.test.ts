@@ -6,11 +6,7 @@ import { TestClient } from '../support/test-client.js';
 describe('channels and permissions, checked on every action', () => {
   let server: TestServer;
   const clients: TestClient[] = [];
-  const connect = async (id: string) => {
-    const c = await TestClient.authed(server.url, await server.token(id, id.toUpperCase()));
-    clients.push(c);
-    return c;
-  };
+  const connect = (id: string) => TestClient.as(server, id, clients);
   let owner: TestClient;
   let admin: TestClient;
   let member: TestClient;

@@ -6,11 +6,7 @@ import { TestClient } from '../support/test-client.js';
 describe('presence in a channel with more than presenceMax users online', () => {
   let server: TestServer;
   const clients: TestClient[] = [];
-  const connect = async (id: string) => {
-    const c = await TestClient.authed(server.url, await server.token(id, id.toUpperCase()));
-    clients.push(c);
-    return c;
-  };
+  const connect = (id: string) => TestClient.as(server, id, clients);
 
   before(async () => {
     server = await startTestServer({ limits: { presenceMax: 2 } });

@@ -38,6 +38,20 @@ export class TestClient {
     return client;
   }
 
+  /**
+   * Opens a socket to a test server as user `id` (username: `id` in capitals), authenticated,
+   * and adds it to `clients` (for closing after the tests).
+   */
+  static async as(
+    server: { readonly url: string; token(userId: string, username: string): Promise<string> },
+    id: string,
+    clients: TestClient[],
+  ): Promise<TestClient> {
+    const client = await TestClient.authed(server.url, await server.token(id, id.toUpperCase()));
+    clients.push(client);
+    return client;
+  }
+
   /** Opens a socket and authenticates with `token`; resolves after `welcome`. */
   static async authed(url: string, token: string): Promise<TestClient> {
     const client = await TestClient.open(url);
