@@ -3,8 +3,8 @@ import { useState } from 'preact/hooks';
 import type { Message } from '../../../src/client/index.js';
 import type { ChatModel } from '../chat-model.js';
 import { fullLabel, timeLabel } from '../format.js';
+import { Avatar } from './avatar.js';
 import { RichText } from './rich-text.js';
-import { initial } from './sidebar.js';
 
 /** The reactions offered with one click. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '👀'];
@@ -53,9 +53,7 @@ export const MessageItem = memo(function MessageItem({
       data-id={m.id}
     >
       {showHeader ? (
-        <span class="avatar" aria-hidden="true">
-          {initial(m.username)}
-        </span>
+        <Avatar userId={m.user_id} name={m.username} />
       ) : (
         <time class="gutter-time" dateTime={new Date(m.ts).toISOString()} title={fullLabel(m.ts)}>
           {timeLabel(m.ts)}

@@ -1,4 +1,5 @@
 import type { ChannelState, ChatModel } from '../chat-model.js';
+import { Avatar } from './avatar.js';
 
 function Badge({ state }: { state: ChannelState }) {
   const { unread, mentions } = state.summary;
@@ -69,9 +70,7 @@ export function Sidebar({
   return (
     <nav class="sidebar" aria-label="Channels">
       <div class="me">
-        <span class="avatar" aria-hidden="true">
-          {initial(model.me.username)}
-        </span>
+        <Avatar userId={model.me.id} name={model.me.username} />
         <span class="me-name" title={model.me.id}>
           {model.me.username}
         </span>
@@ -133,9 +132,4 @@ export function Sidebar({
       )}
     </nav>
   );
-}
-
-/** The letter in a user's avatar. */
-export function initial(name: string): string {
-  return (name.trim()[0] ?? '?').toUpperCase();
 }
