@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { ParleyClient } from '../../src/client/index.js';
+import { ParleyClient, type WebSocketConstructor } from '../../src/client/index.js';
 import { Api } from '../../web/src/api.js';
 import { ChatModel } from '../../web/src/chat-model.js';
 import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
@@ -31,7 +31,8 @@ describe("the chat page's state (ChatModel) against a real server", () => {
   let visible = true;
 
   before(async () => {
-    srv = await startTestServer({ env: { PARLEY_API_KEY: TEST_API_KEY } });
+    // A short replay window, so a short disconnection can outgrow it.
+    srv = await startTestServer({ env: { PARLEY_API_KEY: TEST_API_KEY, PARLEY_RESUME_MAX_GAP: '5' } });
     await serverApi(srv, 'PUT', 'users/u-a', { username: 'ann' });
     await serverApi(srv, 'PUT', 'users/u-b', { username: 'ben' });
     await serverApi(srv, 'POST', 'channels', { id: 'room', owner: 'u-a' });
@@ -46,9 +47,14 @@ describe("the chat page's state (ChatModel) against a real server", () => {
     await srv?.close();
   });
 
-  async function start(userId: string, name: string, channel: string): Promise<ChatModel> {
+  async function start(
+    userId: string,
+    name: string,
+    channel: string,
+    Socket: WebSocketConstructor = WebSocket,
+  ): Promise<ChatModel> {
     const token = await srv.token(userId, name);
-    const client = new ParleyClient({ url: srv.url, token, WebSocket, pingIntervalMs: 0 });
+    const client = new ParleyClient({ url: srv.url, token, WebSocket: Socket, pingIntervalMs: 0 });
     const welcome = await client.connect();
     const model = new ChatModel({
       client,
@@ -169,5 +175,40 @@ describe("the chat page's state (ChatModel) against a real server", () => {
     ann.clearNotice();
     assert.equal(ann.notice, undefined);
     assert.equal(ann.connection, 'open');
+  });
+  it('after a disconnection longer than the server replays, shows every missed message in order, once', async () => {
+    // Sockets a test can cut, and keep from reconnecting while `blocked`.
+    let blocked = false;
+    const live = new Set<WebSocket>();
+    class GatedWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(blocked ? 'ws://127.0.0.1:9/ws' : url);
+        live.add(this);
+        this.once('close', () => live.delete(this));
+      }
+    }
+    const ben = await start('u-b', 'ben', 'room', GatedWebSocket);
+    await when(ben, () => ben.channel('room')?.loaded === true, 'the latest page');
+    const before = ben.channel('room')?.messages.at(-1)?.seq ?? 0;
+    blocked = true;
+    for (const socket of live) socket.terminate();
+    await when(ben, () => ben.connection === 'reconnecting', 'the drop');
+    for (let i = 1; i <= 12; i++) await serverPost(srv, 'u-a', 'room', `while away ${i}`);
+    blocked = false;
+    await when(
+      ben,
+      () => ben.channel('room')?.messages.at(-1)?.text === 'while away 12',
+      'the missed messages',
+      15_000,
+    );
+    const after = (ben.channel('room')?.messages ?? []).filter((m) => m.seq > before);
+    assert.deepEqual(
+      after.map((m) => m.text),
+      Array.from({ length: 12 }, (_, i) => `while away ${i + 1}`),
+    );
+    assert.deepEqual(
+      after.map((m) => m.seq),
+      Array.from({ length: 12 }, (_, i) => before + i + 1),
+    );
   });
 });

@@ -544,6 +544,10 @@ export class ChatModel {
       case 'channel_updated':
         this.#patchSummary(u.channel, { title: u.title, topic: u.topic, archived: u.archived });
         return;
+      default: {
+        const never: never = u;
+        return never;
+      }
     }
   }
 
