@@ -160,6 +160,23 @@ describe('token expiry on a live connection', () => {
     assert.ok(c.frames.some((f) => f.type === 'error' && f.code === 'token_expired'));
   });
 
+  it('keeps one timer per open connection: the token’s, not the hello deadline’s', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) =>
+        TestClient.authed(server.url, await server.token(`t${i}`, 'tim')),
+      ),
+    );
+    // Idle connections hold per-connection objects only: a warning and an expiry timer at once,
+    // or a hello timer left behind, would be 2–3 each.
+    assert.ok(
+      timers() - before <= clients.length,
+      `${timers() - before} timers for ${clients.length} connections`,
+    );
+    for (const c of clients) c.close();
+  });
+
   it('refuses a refresh token for another user', async () => {
     const c = await TestClient.authed(server.url, await server.token('u1', 'ann'));
     const reply = await c.request({ type: 'refresh', token: await server.token('u2', 'bob') });

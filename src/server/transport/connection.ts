@@ -52,8 +52,11 @@ export class Connection implements Session {
   #state: 'hello' | 'authenticating' | 'open' | 'closed' = 'hello';
   #chain: Promise<void> = Promise.resolve();
   #dropped = 0;
-  #timers: NodeJS.Timeout[] = [];
-  #expiryTimers: NodeJS.Timeout[] = [];
+  // At most two timers per connection, and one once it is open: an idle connection's memory
+  // is mostly per-connection objects like these.
+  #helloTimer: NodeJS.Timeout | undefined;
+  /** The token's expiry warning, then its expiry: one timer at a time. */
+  #expiryTimer: NodeJS.Timeout | undefined;
   #expiresAt = 0;
   #draining = false;
   #corked = false;
@@ -78,17 +81,15 @@ export class Connection implements Session {
     ws.on('pong', () => {
       this.alive = true;
     });
-    this.#timers.push(
-      setTimeout(() => {
-        if (this.#state === 'hello' || this.#state === 'authenticating') {
-          this.#sendError(
-            undefined,
-            new ParleyError('auth_timeout', `no auth frame within ${deps.limits.helloTimeoutMs} ms`),
-          );
-          this.close(CloseCode.AuthTimeout, 'auth timeout');
-        }
-      }, deps.limits.helloTimeoutMs),
-    );
+    this.#helloTimer = setTimeout(() => {
+      if (this.#state === 'hello' || this.#state === 'authenticating') {
+        this.#sendError(
+          undefined,
+          new ParleyError('auth_timeout', `no auth frame within ${deps.limits.helloTimeoutMs} ms`),
+        );
+        this.close(CloseCode.AuthTimeout, 'auth timeout');
+      }
+    }, deps.limits.helloTimeoutMs);
   }
 
   /** The authenticated user. Only valid once the connection is open. */
@@ -221,6 +222,8 @@ export class Connection implements Session {
         return;
       }
       this.#state = 'open';
+      clearTimeout(this.#helloTimer);
+      this.#helloTimer = undefined;
       this.send({
         type: 'welcome',
         ...(ref === undefined ? {} : { ref }),
@@ -341,34 +344,43 @@ export class Connection implements Session {
   }
 
   #armExpiry(expiresAt: number): void {
-    for (const t of this.#expiryTimers) clearTimeout(t);
-    this.#expiryTimers = [];
+    clearTimeout(this.#expiryTimer);
     this.#expiresAt = expiresAt;
-    const now = Date.now();
-    const warnIn = expiresAt - this.#deps.limits.tokenExpiryWarningMs - now;
-    if (warnIn > 0 && warnIn < MAX_TIMER_MS) {
-      this.#expiryTimers.push(
-        setTimeout(() => this.send({ type: 'token_expiring', expires_at: expiresAt }), warnIn),
-      );
-    } else if (warnIn <= 0) {
+    const warnIn = expiresAt - this.#deps.limits.tokenExpiryWarningMs - Date.now();
+    if (warnIn <= 0) {
       this.send({ type: 'token_expiring', expires_at: expiresAt });
+      this.#armExpire();
+      return;
     }
-    const expireIn = Math.min(expiresAt - now, MAX_TIMER_MS);
-    this.#expiryTimers.push(
-      setTimeout(
-        () => {
-          if (Date.now() >= this.#expiresAt) {
-            this.#sendError(
-              undefined,
-              new ParleyError('token_expired', 'token expired; reconnect with a fresh one'),
-            );
-            this.close(CloseCode.TokenExpired, 'token expired');
-          } else {
-            this.#armExpiry(this.#expiresAt);
-          }
-        },
-        Math.max(0, expireIn),
-      ),
+    this.#expiryTimer = setTimeout(
+      () => {
+        if (warnIn >= MAX_TIMER_MS) {
+          // Too far for one timer: look again.
+          this.#armExpiry(expiresAt);
+          return;
+        }
+        this.send({ type: 'token_expiring', expires_at: expiresAt });
+        this.#armExpire();
+      },
+      Math.min(warnIn, MAX_TIMER_MS),
+    );
+  }
+
+  // After the warning: the timer that closes the connection when the token expires.
+  #armExpire(): void {
+    this.#expiryTimer = setTimeout(
+      () => {
+        if (Date.now() >= this.#expiresAt) {
+          this.#sendError(
+            undefined,
+            new ParleyError('token_expired', 'token expired; reconnect with a fresh one'),
+          );
+          this.close(CloseCode.TokenExpired, 'token expired');
+        } else {
+          this.#armExpire();
+        }
+      },
+      Math.max(0, Math.min(this.#expiresAt - Date.now(), MAX_TIMER_MS)),
     );
   }
 
@@ -398,7 +410,8 @@ export class Connection implements Session {
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';
-    for (const t of [...this.#timers, ...this.#expiryTimers]) clearTimeout(t);
+    clearTimeout(this.#helloTimer);
+    clearTimeout(this.#expiryTimer);
     if (wasOpen) {
       this.#deps.chat
         .sessionClosed(this)
