@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../support/start-server.js';
 import { TestClient } from '../support/test-client.js';
 
@@ -204,5 +206,25 @@ describe('slow consumers', () => {
     // The fast client is unaffected and got every message.
     await fast.request({ type: 'ping' });
     fast.close();
+  });
+});
+
+describe('heartbeat', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ limits: { heartbeatMs: 50 } });
+  });
+  after(() => server.close());
+
+  it('keeps a client that answers pings and closes one that does not with 4005', async () => {
+    const answering = await TestClient.authed(server.url, await server.token('hb-a', 'a'));
+    const silent = new WebSocket(server.url, { autoPong: false } as WebSocket.ClientOptions);
+    await once(silent, 'open', { signal: AbortSignal.timeout(5000) });
+    silent.send(JSON.stringify({ type: 'auth', token: await server.token('hb-s', 's') }));
+    const [code] = (await once(silent, 'close', { signal: AbortSignal.timeout(5000) })) as [number];
+    assert.equal(code, 4005);
+    // The answering client went through the same heartbeats and is still served.
+    assert.equal((await answering.request({ type: 'ping' })).type, 'pong');
+    answering.close();
   });
 });

@@ -16,6 +16,8 @@ import { AfterTick } from './after-tick.js';
 import { textFrame } from './text-frame.js';
 
 const OPEN = 1;
+const OWNER = Symbol('parley connection');
+type Owned = WebSocket & { [OWNER]?: Connection };
 // Everything written to one socket in a tick leaves in one write: the socket is corked at the
 // tick's first send and uncorked, with every other socket corked in that tick, at its end.
 const afterTick = new AfterTick();
@@ -41,7 +43,7 @@ export interface ConnectionDeps {
 export class Connection implements Session {
   readonly id = randomUUID();
   readonly subscriptions = new Map<string, Subscription>();
-  readonly typingAt = new Map<string, number>();
+  #typingAt: Map<string, number> | undefined;
   /** False once a heartbeat ping went unanswered. */
   alive = true;
 
@@ -75,12 +77,13 @@ export class Connection implements Session {
     this.#socket = socket;
     this.#deps = deps;
     this.#frames = new TokenBucket(deps.limits.framesPerSecond, deps.limits.framesBurst);
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
-    ws.on('close', () => this.#onClose());
-    ws.on('error', (err) => deps.logger.debug({ err: err.message, conn: this.id }, 'socket error'));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
+    // Listeners shared by every socket, which finds its connection through OWNER: four
+    // closures per connection would be a tenth of an idle connection's heap.
+    (ws as Owned)[OWNER] = this;
+    ws.on('message', Connection.#socketMessage);
+    ws.on('close', Connection.#socketClose);
+    ws.on('error', Connection.#socketError);
+    ws.on('pong', Connection.#socketPong);
     this.#helloTimer = setTimeout(() => {
       if (this.#state === 'hello' || this.#state === 'authenticating') {
         this.#sendError(
@@ -90,6 +93,33 @@ export class Connection implements Session {
         this.close(CloseCode.AuthTimeout, 'auth timeout');
       }
     }, deps.limits.helloTimeoutMs);
+  }
+
+  // `function`s: the emitter calls a listener with `this` = the socket.
+  static readonly #socketMessage = function (this: WebSocket, data: RawData, isBinary: boolean): void {
+    const conn = (this as Owned)[OWNER];
+    if (conn !== undefined) conn.#onMessage(data, isBinary);
+  };
+
+  static readonly #socketClose = function (this: WebSocket): void {
+    const conn = (this as Owned)[OWNER];
+    if (conn !== undefined) conn.#onClose();
+  };
+
+  static readonly #socketError = function (this: WebSocket, err: Error): void {
+    const conn = (this as Owned)[OWNER];
+    if (conn !== undefined) conn.#deps.logger.debug({ err: err.message, conn: conn.id }, 'socket error');
+  };
+
+  static readonly #socketPong = function (this: WebSocket): void {
+    const conn = (this as Owned)[OWNER];
+    if (conn !== undefined) conn.alive = true;
+  };
+
+  /** Channel id → time of the last relayed typing event (made on first use). */
+  get typingAt(): Map<string, number> {
+    this.#typingAt ??= new Map();
+    return this.#typingAt;
   }
 
   /** The authenticated user. Only valid once the connection is open. */
