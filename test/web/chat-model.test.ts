@@ -32,7 +32,10 @@ describe("the chat page's state (ChatModel) against a real server", () => {
 
   before(async () => {
     // A short replay window, so a short disconnection can outgrow it.
-    srv = await startTestServer({ env: { PARLEY_API_KEY: TEST_API_KEY, PARLEY_RESUME_MAX_GAP: '5' } });
+    // Presence told user by user up to 2 online.
+    srv = await startTestServer({
+      env: { PARLEY_API_KEY: TEST_API_KEY, PARLEY_RESUME_MAX_GAP: '5', PARLEY_PRESENCE_MAX: '2' },
+    });
     await serverApi(srv, 'PUT', 'users/u-a', { username: 'ann' });
     await serverApi(srv, 'PUT', 'users/u-b', { username: 'ben' });
     await serverApi(srv, 'POST', 'channels', { id: 'room', owner: 'u-a' });
@@ -210,5 +213,18 @@ describe("the chat page's state (ChatModel) against a real server", () => {
       after.map((m) => m.seq),
       Array.from({ length: 12 }, (_, i) => before + i + 1),
     );
+  });
+  it('counts who is online in a channel above the presence limit, and asks for the full list', async () => {
+    await serverApi(srv, 'PUT', 'users/u-c', { username: 'cy' });
+    await serverApi(srv, 'PUT', 'channels/room/members/u-c');
+    // ann and ben are online in room already; cy makes three, above the limit of two.
+    const cy = await start('u-c', 'cy', 'room');
+    await when(cy, () => (cy.channel('room')?.onlineCount ?? 0) >= 3, 'the count');
+    assert.deepEqual(
+      cy.channel('room')?.presence.map((u) => u.id),
+      ['u-c'],
+      'the subscribe listed only oneself',
+    );
+    assert.deepEqual((await cy.online('room')).map((u) => u.id).sort(), ['u-a', 'u-b', 'u-c']);
   });
 });

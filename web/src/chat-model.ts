@@ -51,7 +51,10 @@ export interface ChannelState {
   readonly hasMoreBefore: boolean;
   readonly loadingOlder: boolean;
   readonly pending: readonly PendingMessage[];
+  /** Who is online, as far as told (only oneself in channels above the server's presenceMax). */
   readonly presence: readonly UserInfo[];
+  /** How many are online (the server's count at subscribe, then joins and leaves as told). */
+  readonly onlineCount: number;
   readonly typing: readonly UserInfo[];
 }
 
@@ -269,7 +272,7 @@ export class ChatModel {
         since: Math.max(state?.summary.last_seq ?? 0, state?.messages.at(-1)?.seq ?? 0),
       });
       this.#patchSummary(id, { role: result.role ?? 'member' });
-      this.#patch(id, { presence: withMe(result.presence, this.me) });
+      this.#patch(id, online(result, this.me));
       await this.open(id);
     });
   }
@@ -311,6 +314,11 @@ export class ChatModel {
       channelPath(id, '/members'),
     );
     return members;
+  }
+
+  /** Everyone online in a channel (the full list, also above presenceMax). */
+  async online(id: string): Promise<readonly UserInfo[]> {
+    return this.#client.presence(id);
   }
 
   /** Searches the channels this user may read (newest first). */
@@ -554,7 +562,12 @@ export class ChatModel {
     const state = this.#channels.get(id);
     if (state === undefined) return;
     const others = state.presence.filter((u) => u.id !== user.id);
-    this.#patch(id, { presence: event === 'join' ? [...others, user] : others });
+    const was = others.length !== state.presence.length;
+    const change = event === 'join' ? (was ? 0 : 1) : was ? -1 : 0;
+    this.#patch(id, {
+      presence: event === 'join' ? [...others, user] : others,
+      onlineCount: Math.max(0, state.onlineCount + change),
+    });
   }
 
   #onTyping(id: string, user: UserInfo): void {
@@ -598,7 +611,7 @@ export class ChatModel {
     if (this.#client.subscriptions.includes(id)) return;
     // `recover: 'history'`: after a long disconnection every missed message is fetched, in order.
     this.#client.subscribe(id, { since, recover: 'history' }).then(
-      (result) => this.#patch(id, { presence: withMe(result.presence, this.me) }),
+      (result) => this.#patch(id, online(result, this.me)),
       (err) => this.#tell(err),
     );
   }
@@ -699,9 +712,13 @@ export class ChatModel {
   }
 }
 
-/** Who is online, this user included (the server may list them before or after subscribing). */
-function withMe(users: readonly UserInfo[], me: UserInfo): UserInfo[] {
-  return [...users.filter((u) => u.id !== me.id), me];
+/** Who is online after a subscribe, this user included (listed or not, depending on timing). */
+function online(
+  result: { readonly presence: readonly UserInfo[]; readonly presence_count: number },
+  me: UserInfo,
+): Pick<ChannelState, 'presence' | 'onlineCount'> {
+  const presence = [...result.presence.filter((u) => u.id !== me.id), me];
+  return { presence, onlineCount: Math.max(result.presence_count, presence.length) };
 }
 
 function fresh(summary: ChannelSummary): ChannelState {
@@ -713,6 +730,7 @@ function fresh(summary: ChannelSummary): ChannelState {
     loadingOlder: false,
     pending: [],
     presence: [],
+    onlineCount: 0,
     typing: [],
   };
 }

@@ -49,10 +49,10 @@ export function ChannelView({
           type="button"
           class="presence-button"
           aria-expanded={showMembers}
-          aria-label={`${state.presence.length} online; show members`}
+          aria-label={`${state.onlineCount} online; show members`}
           onClick={() => setShowMembers(!showMembers)}
         >
-          <span class="dot online" aria-hidden="true" /> {state.presence.length}
+          <span class="dot online" aria-hidden="true" /> {state.onlineCount}
         </button>
       </header>
       <div class="channel-main">

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Role } from '../../../src/client/index.js';
+import type { Role, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel } from '../chat-model.js';
 
 interface Member {
@@ -22,7 +22,14 @@ export function MembersPanel({
   const [error, setError] = useState<string | undefined>(undefined);
   const [adding, setAdding] = useState('');
   const s = state.summary;
-  const online = new Set(state.presence.map((u) => u.id));
+  // In a big channel the subscribe listed only oneself and joins and leaves are not told: ask
+  // for the full list when the panel opens. Otherwise the told list is the live one.
+  const [asked, setAsked] = useState<readonly UserInfo[] | undefined>(undefined);
+  useEffect(() => {
+    model.online(s.id).then(setAsked, () => setAsked(undefined));
+  }, [s.id]);
+  const told = state.onlineCount <= state.presence.length;
+  const online = new Set((told ? state.presence : (asked ?? state.presence)).map((u) => u.id));
   const canManage = (s.role === 'owner' || s.role === 'admin') && s.kind !== 'dm';
 
   const load = () => {
