@@ -16,7 +16,7 @@ interface HostSite {
 }
 
 async function startHostSite(
-  page: (origin: string) => string,
+  page: (path: string) => string,
   freshToken: () => Promise<string>,
   csp?: () => string,
 ): Promise<HostSite> {
@@ -39,7 +39,7 @@ async function startHostSite(
       'Content-Type': 'text/html; charset=utf-8',
       ...(csp === undefined ? {} : { 'Content-Security-Policy': csp() }),
     });
-    res.end(page(site.url));
+    res.end(page(req.url ?? '/'));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   // "localhost" and "127.0.0.1" are different origins: the site and Parley are cross-origin.
@@ -58,7 +58,12 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     // The site signs a short-lived token into its page, and hands out fresh ones at /token.
     let parleyUrl = '';
     site = await startHostSite(
-      () => `<!doctype html><html><head><title>My PHP site</title><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+      (path) =>
+        path === '/iframe'
+          ? // The README's plain-frame alternative: no script, the token in the fragment.
+            `<!doctype html><html><body><h1>Support</h1>
+              <iframe title="Chat" src="${parleyUrl}/embed?channel=general#token=${longToken}"></iframe></body></html>`
+          : `<!doctype html><html><head><title>My PHP site</title><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
         <h1>Welcome back</h1>
         <script src="${parleyUrl}/widget.js" data-token="${shortToken}" data-token-url="/token"
           data-channel="general" data-title="Chat with us" async></script>
@@ -88,8 +93,10 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     await serverApi(srv, 'POST', 'channels', { id: 'elsewhere', owner: 'support' });
     await serverApi(srv, 'PUT', 'channels/elsewhere/members/site-7');
     shortToken = await srv.token('site-7', 'Dana', 20);
+    longToken = await srv.token('site-7', 'Dana');
   });
   let shortToken = '';
+  let longToken = '';
   after(async () => {
     await browser?.close();
     await srv?.close();
@@ -183,6 +190,23 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     await frame.getByRole('button', { name: 'Close chat' }).focus();
     await page.keyboard.press('Escape');
     await page.locator('iframe[title="Chat with us"]').waitFor({ state: 'hidden' });
+    assert.deepEqual(problems.errors, []);
+    await context.close();
+  });
+  it('works as a plain iframe with the token in its fragment, as the README shows', async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${site.url}/iframe`);
+    const frame = page.frameLocator('iframe[title="Chat"]');
+    const composer = frame.getByRole('textbox', { name: 'Message #general' });
+    await composer.waitFor();
+    // No widget around it: nothing to close.
+    assert.equal(await frame.getByRole('button', { name: 'Close chat' }).count(), 0);
+    await composer.fill('hello from a plain frame');
+    await composer.press('Enter');
+    await frame
+      .locator('.messages li.message:not(.pending) .text', { hasText: 'hello from a plain frame' })
+      .waitFor();
     assert.deepEqual(problems.errors, []);
     await context.close();
   });
