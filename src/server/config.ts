@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
 
@@ -15,6 +16,11 @@ export interface Config {
   readonly limits: Limits;
   /** Allowed `Origin` values for browser WebSockets; empty = same host only (any in --dev). */
   readonly allowedOrigins: readonly string[];
+  /**
+   * Reverse proxies whose `X-Forwarded-For` names the client, for the per-IP limits (IP
+   * addresses, or `loopback`); empty = the socket's peer is the client.
+   */
+  readonly trustedProxies: readonly string[];
   /** Public channels created at start when missing. */
   readonly defaultChannels: readonly string[];
   /** The HTTP API's accounts, server API key and webhooks. */
@@ -326,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     limits,
     api: loadApiConfig(env, rawSecret),
     allowedOrigins: list(env.PARLEY_ALLOWED_ORIGINS),
+    trustedProxies: trustedProxies(env.PARLEY_TRUSTED_PROXIES),
     redisUrl: env.PARLEY_REDIS_URL || undefined,
     workers: parseWorkers(flags.workers ?? env.PARLEY_WORKERS ?? '1'),
     drainTimeoutMs: positiveInt(env, 'PARLEY_DRAIN_TIMEOUT_MS', 10_000),
@@ -338,6 +345,19 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
 // A CSP source for frame-ancestors: a keyword or an origin with an optional `*.` host. Not a bare
 // scheme (`https:`): that would let any site frame the page and talk to it.
 const FRAME_ANCESTOR = /^(?:'self'|'none'|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+
+function trustedProxies(raw: string | undefined): string[] {
+  const proxies = list(raw);
+  for (const p of proxies) {
+    if (p !== 'loopback' && isIP(p) === 0) {
+      throw new ParleyError(
+        'bad_request',
+        `PARLEY_TRUSTED_PROXIES: "${p.slice(0, 100)}" is not an IP address (or "loopback"); ranges are not supported`,
+      );
+    }
+  }
+  return proxies;
+}
 
 function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {
   const web = env.PARLEY_WEB ?? 'on';

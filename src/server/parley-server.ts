@@ -8,6 +8,7 @@ import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Bus } from './bus/bus.js';
 import type { HistoryCache } from './cache/history-cache.js';
 import { ChatService } from './chat/chat-service.js';
+import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
 import { HttpApi } from './http/http-api.js';
 import { WebPage } from './http/web-page.js';
@@ -94,10 +95,12 @@ export class ParleyServer {
       },
     });
     this.chat = chat;
+    const trustedProxies = trustedProxySet(config.trustedProxies);
     this.#gateway = new WsGateway({
       path: '/ws',
       allowedOrigins: config.allowedOrigins,
       anyOrigin: config.dev,
+      trustedProxies,
       chat,
       verifier,
       limits: config.limits,
@@ -121,6 +124,7 @@ export class ParleyServer {
       logger,
       web,
       corsOrigins: config.dev ? 'any' : config.allowedOrigins,
+      trustedProxies,
     });
     const gateway = this.#gateway;
     const hub = this.#hub;

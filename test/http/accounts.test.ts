@@ -176,3 +176,43 @@ describe('accounts: register, login, refresh, logout, throttling, revocation', (
     assert.equal(right.body.user.username, 'Alice');
   });
 });
+
+describe('per-IP limits behind a reverse proxy', () => {
+  it('count each client apart when the proxy is trusted, and everyone as the proxy when not', async () => {
+    const login = (srv: TestServer, forwardedFor: string) =>
+      fetch(`${srv.httpUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': forwardedFor },
+        body: JSON.stringify({ username: 'nobody', password: 'wrong password' }),
+      }).then((r) => r.status);
+    const limits = { loginPerMinutePerIp: 2, loginPerMinutePerUsername: 1000 };
+    const behind = await startTestServer({ limits, env: { PARLEY_TRUSTED_PROXIES: 'loopback' } });
+    try {
+      assert.deepEqual(
+        [
+          await login(behind, '198.51.100.1'),
+          await login(behind, '198.51.100.1'),
+          await login(behind, '198.51.100.1'),
+        ],
+        [401, 401, 429],
+      );
+      assert.equal(await login(behind, '198.51.100.2'), 401, 'another client has its own bucket');
+    } finally {
+      await behind.close();
+    }
+    const direct = await startTestServer({ limits });
+    try {
+      // Not trusted: the header is the client's word, so both share the peer's bucket.
+      assert.deepEqual(
+        [
+          await login(direct, '198.51.100.1'),
+          await login(direct, '198.51.100.2'),
+          await login(direct, '198.51.100.3'),
+        ],
+        [401, 401, 429],
+      );
+    } finally {
+      await direct.close();
+    }
+  });
+});

@@ -152,6 +152,24 @@ describe('connection floods', () => {
     assert.match(String((refused[0] as PromiseRejectedResult).reason), /429/);
     for (const r of ok) (r as PromiseFulfilledResult<TestClient>).value.close();
   });
+
+  it('behind a trusted proxy, counts each client by X-Forwarded-For', async () => {
+    const proxied = await startTestServer({
+      limits: { connectPerSecondPerIp: 1, connectBurstPerIp: 3 },
+      env: { PARLEY_TRUSTED_PROXIES: 'loopback' },
+    });
+    try {
+      const from = (ip: string) => TestClient.open(proxied.url, { 'X-Forwarded-For': ip });
+      const first = await Promise.allSettled(Array.from({ length: 4 }, () => from('198.51.100.1')));
+      assert.equal(first.filter((r) => r.status === 'fulfilled').length, 3, 'the burst of one client');
+      const other = await from('198.51.100.2');
+      for (const r of [...first, { status: 'fulfilled', value: other } as const]) {
+        if (r.status === 'fulfilled') r.value.close();
+      }
+    } finally {
+      await proxied.close();
+    }
+  });
 });
 
 describe('slow consumers', () => {

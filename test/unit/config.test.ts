@@ -7,6 +7,22 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({}), /PARLEY_JWT_SECRET is not set.*--dev/);
   });
 
+  it('reads trusted proxies as IP addresses or loopback, and refuses anything else', () => {
+    const secret = 'x'.repeat(40);
+    const c = loadConfig({
+      PARLEY_JWT_SECRET: secret,
+      PARLEY_TRUSTED_PROXIES: 'loopback, 10.0.0.2, 2001:db8::1',
+    });
+    assert.deepEqual(c.trustedProxies, ['loopback', '10.0.0.2', '2001:db8::1']);
+    assert.deepEqual(loadConfig({ PARLEY_JWT_SECRET: secret }).trustedProxies, []);
+    for (const bad of ['10.0.0.0/8', 'proxy.internal', '*']) {
+      assert.throws(
+        () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_TRUSTED_PROXIES: bad }),
+        /PARLEY_TRUSTED_PROXIES/,
+      );
+    }
+  });
+
   it('refuses a secret shorter than 32 bytes', () => {
     assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: 'short-secret' }), /at least 32/);
   });

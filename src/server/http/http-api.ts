@@ -18,6 +18,7 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import { type Actor, SYSTEM_USER } from '../chat/actor.js';
 import type { ChatService } from '../chat/chat-service.js';
 import { TokenBucket } from '../chat/token-bucket.js';
+import { clientIp } from '../client-ip.js';
 import type { ApiConfig, Limits } from '../config.js';
 import type { ParleyMetrics } from '../metrics/parley-metrics.js';
 import type { Store } from '../store/store.js';
@@ -50,6 +51,8 @@ export interface HttpApiDeps {
    * `PARLEY_ALLOWED_ORIGINS`. `any` in `--dev`.
    */
   readonly corsOrigins?: readonly string[] | 'any';
+  /** Proxies whose `X-Forwarded-For` names the client (for the per-IP login limits). */
+  readonly trustedProxies?: ReadonlySet<string>;
 }
 
 /** A handler's answer: a status and a JSON body (none for 204). */
@@ -164,12 +167,14 @@ export class HttpApi {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #seen = new Set<string>();
   readonly #apiKeyDigest: Buffer | undefined;
+  readonly #trusted: ReadonlySet<string>;
   #dummyHash: Promise<string> | undefined;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
     this.#logins = new LoginLimiter(deps.limits.loginPerMinutePerIp, deps.limits.loginPerMinutePerUsername);
     this.#apiKeyDigest = deps.api.apiKey === undefined ? undefined : digest(deps.api.apiKey);
+    this.#trusted = deps.trustedProxies ?? new Set();
     this.#routes();
   }
 
@@ -220,7 +225,8 @@ export class HttpApi {
       res.setHeader('Allow', found.allowed.join(', '));
       return this.#send(res, method, 405, errorBody('bad_request', `method ${method} not allowed here`));
     }
-    const ctx: Context = { req, url, params: found.params, ip: req.socket.remoteAddress ?? '' };
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.#trusted);
+    const ctx: Context = { req, url, params: found.params, ip };
     try {
       const reply = await found.handler(ctx);
       this.#send(res, method, reply.status, reply.body);

@@ -3,9 +3,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { TokenBucket } from '../chat/token-bucket.js';
+import { clientIp } from '../client-ip.js';
 import { Connection, type ConnectionDeps } from './connection.js';
 
 /** Options of the WebSocket gateway. */
+const NONE: ReadonlySet<string> = new Set();
+
 export interface WsGatewayOptions extends ConnectionDeps {
   /** The path WebSockets upgrade on. */
   readonly path: string;
@@ -13,6 +16,8 @@ export interface WsGatewayOptions extends ConnectionDeps {
   readonly allowedOrigins: readonly string[];
   /** Accept any Origin (development). */
   readonly anyOrigin: boolean;
+  /** Proxies whose `X-Forwarded-For` names the client (for the per-IP connect limit). */
+  readonly trustedProxies?: ReadonlySet<string>;
 }
 
 /**
@@ -92,7 +97,11 @@ export class WsGateway {
   }
 
   #connectAllowed(req: IncomingMessage): boolean {
-    const ip = req.socket.remoteAddress ?? '';
+    const ip = clientIp(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      this.#options.trustedProxies ?? NONE,
+    );
     let bucket = this.#connectBuckets.get(ip);
     if (bucket === undefined) {
       const { connectPerSecondPerIp, connectBurstPerIp } = this.#options.limits;
