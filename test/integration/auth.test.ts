@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { startTestServer, type TestServer } from '../support/start-server.js';
 import { TestClient } from '../support/test-client.js';
+import { until } from '../support/until.js';
 
 const ISS = 'https://shop.example';
 const AUD = 'parley';
@@ -175,6 +176,41 @@ describe('token expiry on a live connection', () => {
       `${timers() - before} timers for ${clients.length} connections`,
     );
     for (const c of clients) c.close();
+  });
+
+  it('forgets a connection once its socket closes (the connections gauge goes back)', async (t) => {
+    // A server of its own: the other tests' sockets close in the background.
+    const server = await startTestServer();
+    t.after(() => server.close());
+    const open = async () => {
+      const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      return Number(/^parley_connections (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await open();
+    assert.equal(before, 0);
+    const clients = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) =>
+        TestClient.authed(server.url, await server.token(`g${i}`, 'gus')),
+      ),
+    );
+    assert.equal(await open(), before + clients.length);
+    for (const c of clients) c.close();
+    await Promise.all(clients.map((c) => c.closed));
+    await until(async () => (await open()) === before, 'the gauge to drop back');
+  });
+
+  it('handles an idle connection’s next frames in order, each answered once', async () => {
+    const c = await TestClient.authed(server.url, await server.token('p1', 'pam'));
+    assert.equal((await c.request({ type: 'ping' })).type, 'pong');
+    // Idle now (nothing queued); a burst of pipelined frames still gets answers in order.
+    for (let i = 1; i <= 20; i++) c.send({ type: 'ping', ref: `burst${i}` });
+    const pongs = await c.collect((f) => f.type === 'pong' && String(f.ref).startsWith('burst'), 20);
+    assert.deepEqual(
+      pongs.map((f) => f.ref),
+      Array.from({ length: 20 }, (_, i) => `burst${i + 1}`),
+    );
+    assert.equal((await c.request({ type: 'ping' })).type, 'pong', 'and again after going idle');
+    c.close();
   });
 
   it('refuses a refresh token for another user', async () => {

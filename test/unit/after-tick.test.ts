@@ -41,4 +41,15 @@ describe('AfterTick', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(ran, ['first', 'second']);
   });
+
+  it('calls a shared function with the argument queued with it, in order', async () => {
+    const after = new AfterTick();
+    const ran: string[] = [];
+    const record = (name: string) => ran.push(name);
+    for (const name of ['a', 'b', 'c']) after.push(record, name);
+    after.push(() => ran.push('d'));
+    assert.deepEqual(ran, [], 'nothing runs synchronously');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(ran, ['a', 'b', 'c', 'd']);
+  });
 });

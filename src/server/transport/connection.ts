@@ -52,7 +52,9 @@ export class Connection implements Session {
   readonly #frames: TokenBucket;
   #user: UserInfo | undefined;
   #state: 'hello' | 'authenticating' | 'open' | 'closed' = 'hello';
-  #chain: Promise<void> = Promise.resolve();
+  // The frames being handled, in order; none (no promise kept) while the connection is idle.
+  #chain: Promise<void> | undefined;
+  #queued = 0;
   #dropped = 0;
   // At most two timers per connection, and one once it is open: an idle connection's memory
   // is mostly per-connection objects like these.
@@ -65,13 +67,12 @@ export class Connection implements Session {
   // Frames are written to the net.Socket ws reads from (ws exposes no cork of its own, and
   // frames its own sends per socket); ws writes only its control frames there.
   readonly #socket: Socket;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#socket.uncork();
-  };
+  readonly #onClosed: ((conn: Connection) => void) | undefined;
 
-  constructor(ws: WebSocket, deps: ConnectionDeps) {
+  /** `onClosed` runs once the socket has closed (after the session's own cleanup started). */
+  constructor(ws: WebSocket, deps: ConnectionDeps, onClosed?: (conn: Connection) => void) {
     this.#ws = ws;
+    this.#onClosed = onClosed;
     const socket = (ws as unknown as { _socket?: Socket })._socket;
     if (socket === undefined) throw new Error('a server WebSocket without its socket');
     this.#socket = socket;
@@ -104,6 +105,12 @@ export class Connection implements Session {
   static readonly #socketClose = function (this: WebSocket): void {
     const conn = (this as Owned)[OWNER];
     if (conn !== undefined) conn.#onClose();
+  };
+
+  // Shared by every connection (with the connection as its argument), not a closure each.
+  static readonly #uncork = (conn: Connection): void => {
+    conn.#corked = false;
+    conn.#socket.uncork();
   };
 
   static readonly #socketError = function (this: WebSocket, err: Error): void {
@@ -155,7 +162,7 @@ export class Connection implements Session {
       }
       this.#corked = true;
       socket.cork();
-      afterTick.push(this.#uncork);
+      afterTick.push(Connection.#uncork, this);
     }
     // A closing socket takes no more data frames (ws.send would refuse them too).
     if (this.#ws.readyState === OPEN) socket.write(frame);
@@ -231,14 +238,28 @@ export class Connection implements Session {
     if (this.#state === 'hello') {
       if (frame.type === 'auth') {
         this.#state = 'authenticating';
-        this.#chain = this.#chain.then(() => this.#authenticate(frame.token, frame.ref));
+        this.#enqueue(() => this.#authenticate(frame.token, frame.ref));
       } else {
         this.#sendError(frame.ref, new ParleyError('not_authenticated', 'send an auth frame first'));
       }
       return;
     }
     // Frames pipelined behind `auth` wait for it in the chain (and are ignored if it fails).
-    this.#chain = this.#chain.then(() => this.#dispatch(frame));
+    this.#enqueue(() => this.#dispatch(frame));
+  }
+
+  // Runs `job` after the frames before it; the jobs handle their own errors.
+  #enqueue(job: () => Promise<void>): void {
+    this.#queued++;
+    this.#chain = (this.#chain ?? Promise.resolve()).then(() => this.#run(job));
+  }
+
+  async #run(job: () => Promise<void>): Promise<void> {
+    try {
+      await job();
+    } finally {
+      if (--this.#queued === 0) this.#chain = undefined;
+    }
   }
 
   async #authenticate(token: string, ref: Ref | undefined): Promise<void> {
@@ -451,5 +472,6 @@ export class Connection implements Session {
 
   #onClose(): void {
     this.#markClosed();
+    this.#onClosed?.(this);
   }
 }

@@ -33,6 +33,9 @@ export class WsGateway {
   // forgetting a full bucket changes nothing.
   readonly #connectBuckets = new Map<string, TokenBucket>();
   #accepting = true;
+  readonly #forget = (conn: Connection): void => {
+    this.#connections.delete(conn);
+  };
 
   constructor(options: WsGatewayOptions) {
     this.#options = options;
@@ -75,9 +78,9 @@ export class WsGateway {
 
   #accept(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(ws, this.#options);
-      this.#connections.add(conn);
-      ws.once('close', () => this.#connections.delete(conn));
+      // One shared callback forgets a closed connection: a `once('close')` per socket would
+      // keep a closure, its context and once's wrapper for every idle connection.
+      this.#connections.add(new Connection(ws, this.#options, this.#forget));
     });
   }
 
