@@ -50,7 +50,8 @@ export class Subscription {
   /** False while the client's history is being read; live messages are buffered meanwhile. */
   active = false;
   closed = false;
-  buffer: Encoded[] = [];
+  /** Live messages held while the history is read; none kept once active or closed. */
+  buffer: Encoded[] | undefined;
 
   constructor(channel: string, client: HubClient) {
     this.channel = channel;
@@ -173,7 +174,8 @@ export class Hub {
     }
     // Messages delivered on this node before this subscription registered, but after the
     // client's read, are neither in its history nor in its buffer: read them.
-    const upTo = sub.buffer.length > 0 ? sub.buffer[0]!.seq - 1 : ch.delivered;
+    const first = sub.buffer?.[0];
+    const upTo = first !== undefined ? first.seq - 1 : ch.delivered;
     if (upTo > sub.lastSeq) {
       try {
         const missed = await this.#source.after(sub.channel, sub.lastSeq, upTo - sub.lastSeq);
@@ -183,15 +185,16 @@ export class Hub {
       }
     }
     if (sub.closed) return;
-    for (const e of sub.buffer) this.#write(sub, e.seq, e.data);
-    sub.buffer = [];
+    for (const e of sub.buffer ?? []) this.#write(sub, e.seq, e.data);
+    // An empty array per idle subscription is memory for nothing.
+    sub.buffer = undefined;
     sub.active = true;
   }
 
   /** Ends a subscription; the node stops receiving the channel when its last one ends. */
   unsubscribe(sub: Subscription): void {
     sub.closed = true;
-    sub.buffer = [];
+    sub.buffer = undefined;
     const ch = this.#channels.get(sub.channel);
     if (ch === undefined || !ch.subs.delete(sub) || ch.subs.size > 0) return;
     this.#channels.delete(sub.channel);
@@ -343,6 +346,7 @@ export class Hub {
       if (sub.active) {
         this.#write(sub, m.seq, data);
       } else {
+        sub.buffer ??= [];
         sub.buffer.push({ seq: m.seq, data });
         if (sub.buffer.length > this.#pendingMax) sub.client.close(CloseCode.SlowConsumer, 'slow consumer');
       }

@@ -36,6 +36,25 @@ const message = (seq: number): Message => ({
 });
 
 describe('Hub', () => {
+  it('holds live messages while the history is read, sends them after it in order, then keeps no buffer', async () => {
+    const bus = new MemoryBus();
+    const hub = new Hub(bus, { after: async () => [] });
+    const client = new RecordingClient('a', 'ann');
+    const sub = await hub.subscribe('general', client);
+    assert.equal(sub.buffer, undefined, 'nothing held before a message arrives');
+    await bus.publish(channelTopic('general'), { kind: 'message', message: message(1) });
+    await bus.publish(channelTopic('general'), { kind: 'message', message: message(2) });
+    assert.equal(client.frames.length, 0, 'not sent while the history is read');
+    await hub.activate(sub, 0);
+    assert.deepEqual(
+      client.frames.map((f) => (text(f) as Message).seq),
+      [1, 2],
+    );
+    assert.equal(sub.buffer, undefined, 'an active subscription holds no buffer');
+    await bus.publish(channelTopic('general'), { kind: 'message', message: message(3) });
+    assert.equal((text(client.frames[2]!) as Message).seq, 3);
+  });
+
   it('encodes and frames a broadcast once: every subscriber gets the same WebSocket frame', async () => {
     const bus = new MemoryBus();
     const hub = new Hub(bus, { after: async () => [] });
