@@ -120,7 +120,9 @@ export class ChatService {
   readonly #limits: Limits;
   readonly #observer: ChatObserver;
   readonly #cache: HistoryCache | undefined;
-  readonly #sessions = new Map<string, Set<Session>>();
+  // User id → their sessions on this node: the session itself while there is one (most users),
+  // a Set from the second on; an idle user keeps no Set of one.
+  readonly #sessions = new Map<string, Session | Set<Session>>();
   readonly #channels = new Map<string, ChannelMeta>();
   readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
   // User id → the username this node last stored for it.
@@ -152,7 +154,7 @@ export class ChatService {
   /** Number of sessions on this node. */
   get sessionCount(): number {
     let n = 0;
-    for (const set of this.#sessions.values()) n += set.size;
+    for (const s of this.#sessions.values()) n += s instanceof Set ? s.size : 1;
     return n;
   }
 
@@ -165,10 +167,12 @@ export class ChatService {
       if (this.#knownUsers.size >= CACHE_MAX) this.#knownUsers.clear();
       this.#knownUsers.set(session.user.id, session.user.username);
     }
-    let set = this.#sessions.get(session.user.id);
-    if (set === undefined) {
-      set = new Set();
-      this.#sessions.set(session.user.id, set);
+    const had = this.#sessions.get(session.user.id);
+    if (had instanceof Set) had.add(session);
+    else if (had !== undefined) {
+      if (had !== session) this.#sessions.set(session.user.id, new Set([had, session]));
+    } else {
+      this.#sessions.set(session.user.id, session);
       const pending = this.#goingOffline.get(session.user.id);
       if (pending !== undefined) {
         clearTimeout(pending);
@@ -185,7 +189,6 @@ export class ChatService {
         );
       }
     }
-    set.add(session);
   }
 
   // Buckets of users with no session left are kept until full; sweep them now and then.
@@ -199,22 +202,34 @@ export class ChatService {
 
   /** Ends every subscription of a closed session and announces who left. */
   async sessionClosed(session: Session): Promise<void> {
-    const set = this.#sessions.get(session.user.id);
-    if (set !== undefined) {
-      set.delete(session);
-      if (set.size === 0) {
-        this.#sessions.delete(session.user.id);
-        const user = session.user;
-        const timer = setTimeout(() => {
-          this.#goingOffline.delete(user.id);
-          if (!this.#sessions.has(user.id)) this.#notify(() => this.#observer.userOffline?.(user));
-        }, this.#limits.offlineGraceMs);
-        timer.unref();
-        this.#goingOffline.set(user.id, timer);
-        if (this.#publishBuckets.get(session.user.id)?.isFull()) this.#publishBuckets.delete(session.user.id);
-      }
+    const had = this.#sessions.get(session.user.id);
+    if (had instanceof Set) {
+      had.delete(session);
+      const [left, more] = had;
+      if (left !== undefined && more === undefined) this.#sessions.set(session.user.id, left);
+    } else if (had === session) {
+      this.#sessions.delete(session.user.id);
+      this.#goOffline(session.user);
+      if (this.#publishBuckets.get(session.user.id)?.isFull()) this.#publishBuckets.delete(session.user.id);
     }
     await Promise.all([...session.subscriptions.values()].map((sub) => this.#endSubscription(session, sub)));
+  }
+
+  // A user's last session closed: offline after the grace period unless one opens meanwhile. (Its
+  // own method: the timer must not keep the closed session alive through a shared context.)
+  #goOffline(user: UserInfo): void {
+    const timer = setTimeout(() => {
+      this.#goingOffline.delete(user.id);
+      if (!this.#sessions.has(user.id)) this.#notify(() => this.#observer.userOffline?.(user));
+    }, this.#limits.offlineGraceMs);
+    timer.unref();
+    this.#goingOffline.set(user.id, timer);
+  }
+
+  // The user's sessions on this node, as an iterable.
+  #sessionsOf(userId: string): Iterable<Session> {
+    const s = this.#sessions.get(userId);
+    return s === undefined ? [] : s instanceof Set ? s : [s];
   }
 
   /** Creates the public channels named in the configuration when they are missing. */
@@ -877,9 +892,7 @@ export class ChatService {
   onControl(event: BusEvent): void {
     if (event.kind === 'member') {
       this.#roles.delete(roleKey(event.channel, event.userId));
-      const sessions = this.#sessions.get(event.userId);
-      if (sessions === undefined) return;
-      for (const session of sessions) {
+      for (const session of this.#sessionsOf(event.userId)) {
         session.send({ type: 'member', channel: event.channel, user_id: event.userId, role: event.role });
         if (event.role !== null) continue;
         const sub = session.subscriptions.get(event.channel);
@@ -892,10 +905,9 @@ export class ChatService {
         });
       }
     } else if (event.kind === 'kick') {
-      for (const session of this.#sessions.get(event.userId) ?? [])
-        session.close(CloseCode.Kicked, event.reason);
+      for (const session of this.#sessionsOf(event.userId)) session.close(CloseCode.Kicked, event.reason);
     } else if (event.kind === 'user') {
-      for (const session of this.#sessions.get(event.userId) ?? []) session.send(event.frame);
+      for (const session of this.#sessionsOf(event.userId)) session.send(event.frame);
     } else if (event.kind === 'channel') {
       this.#channels.delete(event.channel);
     }
