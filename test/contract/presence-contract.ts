@@ -44,6 +44,24 @@ export function presenceContract(
       assert.equal(await a.leave(channel('first'), 'unknown'), undefined);
     });
 
+    it('reports the leave after the last of three connections, whatever the order; a repeated join counts once', async () => {
+      const a = p.nodes[0]!;
+      const ch = channel('three');
+      assert.equal(await a.join(ch, 'k1', ann), true);
+      assert.equal(await a.join(ch, 'k1', ann), false);
+      assert.equal(await a.join(ch, 'k2', ann), false);
+      assert.equal(await a.join(ch, 'k3', ann), false);
+      assert.equal(await a.leave(ch, 'k2'), undefined);
+      assert.equal(await a.leave(ch, 'k1'), undefined);
+      assert.equal(await a.leave(ch, 'k1'), undefined, 'a second leave of one connection is nothing');
+      assert.equal(await a.join(ch, 'k4', ann), false);
+      assert.equal(await a.leave(ch, 'k3'), undefined);
+      assert.deepEqual(await a.leave(ch, 'k4'), ann);
+      assert.equal(await a.count(ch), 0);
+      assert.equal(await a.join(ch, 'k5', ann), true, 'and joins anew');
+      assert.deepEqual(await a.leave(ch, 'k5'), ann);
+    });
+
     it('keeps channels apart', async () => {
       const a = p.nodes[0]!;
       await a.join(channel('x'), 'c9', ann);

@@ -3,7 +3,8 @@ import type { Presence } from './presence.js';
 
 interface Entry {
   readonly user: UserInfo;
-  readonly connections: Set<string>;
+  /** The one connection (most users), or a Set from the second on: no Set of one per user. */
+  connections: string | Set<string>;
 }
 
 /** The in-process Presence of a single node. */
@@ -27,10 +28,12 @@ export class MemoryPresence implements Presence {
     conns.set(connectionId, user.id);
     const entry = users.get(user.id);
     if (entry !== undefined) {
-      entry.connections.add(connectionId);
+      const had = entry.connections;
+      if (typeof had !== 'string') had.add(connectionId);
+      else if (had !== connectionId) entry.connections = new Set([had, connectionId]);
       return false;
     }
-    users.set(user.id, { user, connections: new Set([connectionId]) });
+    users.set(user.id, { user, connections: connectionId });
     return true;
   }
 
@@ -43,8 +46,15 @@ export class MemoryPresence implements Presence {
     const users = this.#channels.get(channel);
     const entry = users?.get(userId);
     if (users === undefined || entry === undefined) return undefined;
-    entry.connections.delete(connectionId);
-    if (entry.connections.size > 0) return undefined;
+    const had = entry.connections;
+    if (typeof had !== 'string') {
+      had.delete(connectionId);
+      const [left, more] = had;
+      if (left !== undefined) {
+        if (more === undefined) entry.connections = left;
+        return undefined;
+      }
+    } else if (had !== connectionId) return undefined;
     users.delete(userId);
     if (users.size === 0) this.#channels.delete(channel);
     return entry.user;
