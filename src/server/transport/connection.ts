@@ -403,37 +403,36 @@ export class Connection implements Session {
       this.#armExpire();
       return;
     }
-    this.#expiryTimer = setTimeout(
-      () => {
-        if (warnIn >= MAX_TIMER_MS) {
-          // Too far for one timer: look again.
-          this.#armExpiry(expiresAt);
-          return;
-        }
-        this.send({ type: 'token_expiring', expires_at: expiresAt });
-        this.#armExpire();
-      },
-      Math.min(warnIn, MAX_TIMER_MS),
-    );
+    this.#expiryTimer = setTimeout(Connection.#warnDue, Math.min(warnIn, MAX_TIMER_MS), this);
   }
 
   // After the warning: the timer that closes the connection when the token expires.
   #armExpire(): void {
     this.#expiryTimer = setTimeout(
-      () => {
-        if (Date.now() >= this.#expiresAt) {
-          this.#sendError(
-            undefined,
-            new ParleyError('token_expired', 'token expired; reconnect with a fresh one'),
-          );
-          this.close(CloseCode.TokenExpired, 'token expired');
-        } else {
-          this.#armExpire();
-        }
-      },
+      Connection.#expiryDue,
       Math.max(0, Math.min(this.#expiresAt - Date.now(), MAX_TIMER_MS)),
+      this,
     );
   }
+
+  // The timers' callbacks are shared, with the connection as their argument: no closure and
+  // context per connection. The warning re-arms itself while the warning time is still ahead
+  // (a token beyond setTimeout's longest delay).
+  static readonly #warnDue = (conn: Connection): void => {
+    conn.#armExpiry(conn.#expiresAt);
+  };
+
+  static readonly #expiryDue = (conn: Connection): void => {
+    if (Date.now() >= conn.#expiresAt) {
+      conn.#sendError(
+        undefined,
+        new ParleyError('token_expired', 'token expired; reconnect with a fresh one'),
+      );
+      conn.close(CloseCode.TokenExpired, 'token expired');
+    } else {
+      conn.#armExpire();
+    }
+  };
 
   #reply(ref: Ref | undefined, frame: ServerFrame): void {
     this.send(ref === undefined ? frame : ({ ...frame, ref } as ServerFrame));
