@@ -2,7 +2,16 @@
 
 export { CloseCode, isReconnectable } from '../protocol/close-codes.js';
 export { ERRORS, type ErrorCode } from '../protocol/error-catalogue.js';
-export type { ChannelInfo, ChannelKind, Message, Role, ServerLimits, UserInfo } from '../protocol/frames.js';
+export type {
+  ChannelDetail,
+  ChannelInfo,
+  ChannelKind,
+  Message,
+  Role,
+  SearchHit,
+  ServerLimits,
+  UserInfo,
+} from '../protocol/frames.js';
 export {
   type Ack,
   type ClosedEvent,

@@ -62,6 +62,31 @@ export interface ChannelInfo {
   readonly role: Role | null;
 }
 
+/** A channel as one user sees it in a list or a lookup of the HTTP API (`GET /api/channels`). */
+export interface ChannelDetail {
+  readonly id: string;
+  readonly kind: ChannelKind;
+  readonly title: string;
+  readonly topic: string;
+  readonly archived: boolean;
+  /** The caller's role, or null when not a member (public channels to join). */
+  readonly role: Role | null;
+  readonly last_seq: number;
+  /** The caller's read position (0 when never read). */
+  readonly last_read_seq: number;
+  /** Messages of others after the read position (members only; capped at `unreadCountMax`). */
+  readonly unread: number;
+  /** Of those, how many mention `@username`. */
+  readonly mentions: number;
+}
+
+/** One search hit of the HTTP API: the message and where the search terms occur in its text. */
+export interface SearchHit {
+  readonly message: Message;
+  /** [start, end) offsets in UTF-16 code units. */
+  readonly highlights: readonly (readonly [number, number])[];
+}
+
 // ─── client → server ────────────────────────────────────────────────────────────────────────
 
 /** First frame of every connection: authenticate with a JWT. */

@@ -6,30 +6,18 @@
  * re-render on `subscribe`; every change makes new objects for what changed.
  */
 import type {
+  ChannelDetail,
   ConnectionState,
   Message,
   ParleyClient,
   ParleyClientError,
   Role,
+  SearchHit,
   UpdateEvent,
   UserInfo,
 } from '../../src/client/index.js';
 import { type Api, channelPath } from './api.js';
 import { mentions } from './text.js';
-
-/** A channel as `GET /api/channels` lists it. */
-export interface ChannelSummary {
-  readonly id: string;
-  readonly kind: 'public' | 'private' | 'dm';
-  readonly title: string;
-  readonly topic: string;
-  readonly archived: boolean;
-  readonly role: Role | null;
-  readonly last_seq: number;
-  readonly last_read_seq: number;
-  readonly unread: number;
-  readonly mentions: number;
-}
 
 /** A message of this user not yet stored, or whose send failed. */
 export interface PendingMessage {
@@ -43,7 +31,7 @@ export interface PendingMessage {
 
 /** One channel as the page shows it. */
 export interface ChannelState {
-  readonly summary: ChannelSummary;
+  readonly summary: ChannelDetail;
   /** Ascending by seq, no gaps, the last one the latest delivered. */
   readonly messages: readonly Message[];
   /** The latest page was loaded (or everything since the channel was empty). */
@@ -56,12 +44,6 @@ export interface ChannelState {
   /** How many are online (the server's count at subscribe, then joins and leaves as told). */
   readonly onlineCount: number;
   readonly typing: readonly UserInfo[];
-}
-
-/** A hit of `GET /api/search`: the message and its `[start, end)` highlight ranges. */
-export interface SearchResult {
-  readonly message: Message;
-  readonly highlights: readonly (readonly [number, number])[];
 }
 
 const PAGE = 50;
@@ -230,7 +212,7 @@ export class ChatModel {
 
   /** Reloads the channel list and subscribes to member channels not yet subscribed. */
   async refreshChannels(): Promise<void> {
-    const { channels } = await this.#api.get<{ channels: ChannelSummary[] }>('api/channels');
+    const { channels } = await this.#api.get<{ channels: ChannelDetail[] }>('api/channels');
     const seen = new Set<string>();
     for (const summary of channels) {
       seen.add(summary.id);
@@ -322,8 +304,8 @@ export class ChatModel {
   }
 
   /** Searches the channels this user may read (newest first). */
-  async search(q: string): Promise<SearchResult[]> {
-    const { results } = await this.#api.get<{ results: SearchResult[] }>('api/search', { q, limit: 30 });
+  async search(q: string): Promise<SearchHit[]> {
+    const { results } = await this.#api.get<{ results: SearchHit[] }>('api/search', { q, limit: 30 });
     return results;
   }
 
@@ -477,7 +459,7 @@ export class ChatModel {
           : [m];
     const fromOther = m.user_id !== this.me.id;
     const seen = m.channel === this.#active && this.#isVisible();
-    const summary: ChannelSummary = {
+    const summary: ChannelDetail = {
       ...state.summary,
       last_seq: Math.max(state.summary.last_seq, m.seq),
       ...(fromOther && !seen && m.seq > state.summary.last_read_seq
@@ -694,7 +676,7 @@ export class ChatModel {
     this.#patch(id, { messages });
   }
 
-  #patchSummary(id: string, patch: Partial<ChannelSummary>): void {
+  #patchSummary(id: string, patch: Partial<ChannelDetail>): void {
     const state = this.#channels.get(id);
     if (state !== undefined) this.#patch(id, { summary: { ...state.summary, ...patch } });
   }
@@ -721,7 +703,7 @@ function online(
   return { presence, onlineCount: Math.max(result.presence_count, presence.length) };
 }
 
-function fresh(summary: ChannelSummary): ChannelState {
+function fresh(summary: ChannelDetail): ChannelState {
   return {
     summary,
     messages: [],

@@ -4,6 +4,7 @@ import { ParleyError } from '../../protocol/error-catalogue.js';
 import type {
   AckFrame,
   ChannelCreateFrame,
+  ChannelDetail,
   ChannelFrame,
   ChannelInfo,
   ChannelUpdatedFrame,
@@ -18,6 +19,7 @@ import type {
   ReactionFrame,
   ReadPositionFrame,
   Role,
+  SearchHit,
   ServerFrame,
   SubscribedFrame,
   SubscribeFrame,
@@ -62,31 +64,6 @@ export interface PostInput {
   readonly text: string;
   readonly clientMsgId: string | null;
   readonly replyTo?: string | undefined;
-}
-
-/** A channel as one user sees it in a list or a lookup. */
-export interface ChannelDetail {
-  readonly id: string;
-  readonly kind: StoredChannel['kind'];
-  readonly title: string;
-  readonly topic: string;
-  readonly archived: boolean;
-  /** The caller's role, or null when not a member (public channels to join). */
-  readonly role: Role | null;
-  readonly last_seq: number;
-  /** The caller's read position (0 when never read). */
-  readonly last_read_seq: number;
-  /** Messages of others after the read position (members only; capped at `unreadCountMax`). */
-  readonly unread: number;
-  /** Of those, how many mention `@username`. */
-  readonly mentions: number;
-}
-
-/** One search hit: the message and where the search terms occur in its text. */
-export interface SearchHit {
-  readonly message: Message;
-  /** [start, end) offsets in UTF-16 code units. */
-  readonly highlights: readonly (readonly [number, number])[];
 }
 
 /** A text a message had before an edit replaced it, as the API shows it. */

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { ChatModel, SearchResult } from '../chat-model.js';
+import type { SearchHit } from '../../../src/client/index.js';
+import type { ChatModel } from '../chat-model.js';
 import { fullLabel, timeLabel } from '../format.js';
 import { Highlighted } from './rich-text.js';
 
@@ -13,7 +14,7 @@ export function SearchPanel({
   query: string;
   onClose: () => void;
 }) {
-  const [results, setResults] = useState<SearchResult[] | undefined>(undefined);
+  const [results, setResults] = useState<readonly SearchHit[] | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
     let live = true;
