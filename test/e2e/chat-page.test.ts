@@ -407,6 +407,13 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
 
     await p.page.getByRole('button', { name: 'Create a channel' }).click();
     const dialog = p.page.getByRole('dialog', { name: 'Create a channel' });
+    // A name the server would refuse is explained before any request; a taken one after.
+    await dialog.getByLabel('Name').fill('-launch');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'Use 1–64' }).waitFor();
+    await dialog.getByLabel('Name').fill('general');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByRole('alert').filter({ hasText: /taken|exists/ }).waitFor();
     await dialog.getByLabel('Name').fill('Launch Plans');
     assert.equal(await dialog.getByLabel('Name').inputValue(), 'launch-plans');
     await dialog.getByLabel(/Private/).check();
