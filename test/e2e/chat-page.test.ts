@@ -413,7 +413,10 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await dialog.getByRole('alert').filter({ hasText: 'Use 1–64' }).waitFor();
     await dialog.getByLabel('Name').fill('general');
     await dialog.getByRole('button', { name: 'Create' }).click();
-    await dialog.getByRole('alert').filter({ hasText: /taken|exists/ }).waitFor();
+    await dialog
+      .getByRole('alert')
+      .filter({ hasText: /taken|exists/ })
+      .waitFor();
     await dialog.getByLabel('Name').fill('Launch Plans');
     assert.equal(await dialog.getByLabel('Name').inputValue(), 'launch-plans');
     await dialog.getByLabel(/Private/).check();
