@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type WebSocket from 'ws';
-import { ParleyClient } from '../../src/client/index.js';
+import type { ParleyClient } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/frames.js';
-import { DroppableWebSocket, liveSockets } from '../support/droppable-web-socket.js';
+import { liveSockets } from '../support/droppable-web-socket.js';
 import { type FreshDatabase, freshDatabase, testServerUrl } from '../support/fresh-database.js';
 import { redisServerMissing, startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { connectResilientClient } from '../support/resilient-client.js';
 import { type ServeProcess, startServeProcess } from '../support/serve-process.js';
 import { signTestToken } from '../support/sign-test-token.js';
 import { until } from '../support/until.js';
@@ -23,19 +23,8 @@ describe('three nodes on one database and Redis, with faults', { skip: missing, 
   const clients: ParleyClient[] = [];
 
   const token = (id: string) => signTestToken(secret, id);
-  const client = async (id: string, node: ServeProcess) => {
-    const c = new ParleyClient({
-      url: node.url,
-      token: () => token(id),
-      WebSocket: DroppableWebSocket as unknown as typeof WebSocket,
-      minDelayMs: 50,
-      maxDelayMs: 500,
-      publishTimeoutMs: 60_000,
-    });
-    clients.push(c);
-    await c.connect();
-    return c;
-  };
+  const client = (id: string, node: ServeProcess) =>
+    connectResilientClient(node.url, () => token(id), clients);
 
   before(async () => {
     const kind = testServerUrl('postgres') ? 'postgres' : testServerUrl('mysql') ? 'mysql' : 'sqlite';

@@ -4,10 +4,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type WebSocket from 'ws';
-import { ParleyClient } from '../../src/client/index.js';
+import type { ParleyClient } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/frames.js';
-import { DroppableWebSocket, liveSockets } from '../support/droppable-web-socket.js';
+import { liveSockets } from '../support/droppable-web-socket.js';
+import { connectResilientClient } from '../support/resilient-client.js';
 import { type ServeProcess, startServeProcess } from '../support/serve-process.js';
 import { signTestToken } from '../support/sign-test-token.js';
 import { until } from '../support/until.js';
@@ -24,19 +24,7 @@ describe('parley serve --workers 2 on SQLite, with a worker killed', { timeout: 
   let secret: string;
   const clients: ParleyClient[] = [];
   const token = (id: string) => signTestToken(secret, id);
-  const client = async (id: string) => {
-    const c = new ParleyClient({
-      url: proc.url,
-      token: () => token(id),
-      WebSocket: DroppableWebSocket as unknown as typeof WebSocket,
-      minDelayMs: 50,
-      maxDelayMs: 500,
-      publishTimeoutMs: 60_000,
-    });
-    clients.push(c);
-    await c.connect();
-    return c;
-  };
+  const client = (id: string) => connectResilientClient(proc.url, () => token(id), clients);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-wfault-'));
