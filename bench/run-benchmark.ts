@@ -174,30 +174,6 @@ async function runScenario(
       : Math.ceil(Math.max(...scenario.checkpoints) / scenario.roomSize);
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
   const secret = randomBytes(48).toString('base64url');
-  let server: ServerHandle;
-  let generator: GeneratorHandle;
-  try {
-    server = await startServer(kind, { dir, secret, rooms, pinned });
-  } catch (err) {
-    log(`   could not start the server: ${(err as Error).message}`);
-    await rm(dir, { recursive: true, force: true });
-    return {
-      scenario: scenario.name,
-      server: kind,
-      setup: [],
-      steps: [],
-      maxSustainable: 0,
-      idle: [],
-      error: (err as Error).message,
-    };
-  }
-  try {
-    generator = await startGenerator(pinned);
-  } catch (err) {
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
   const run: ScenarioRun = {
     scenario: scenario.name,
     server: kind,
@@ -206,6 +182,22 @@ async function runScenario(
     maxSustainable: 0,
     idle: [],
   };
+  let server: ServerHandle;
+  let generator: GeneratorHandle;
+  try {
+    server = await startServer(kind, { dir, secret, rooms, pinned });
+  } catch (err) {
+    log(`   could not start the server: ${(err as Error).message}`);
+    await rm(dir, { recursive: true, force: true });
+    return { ...run, error: (err as Error).message };
+  }
+  try {
+    generator = await startGenerator(pinned);
+  } catch (err) {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   try {
     if (scenario.kind === 'ramp')
       await runRamp(scenario, kind, rooms, secret, server, generator, run, options, log);
