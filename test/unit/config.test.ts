@@ -23,6 +23,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('turns the chat page off with PARLEY_WEB=off and refuses other values', () => {
+    const secret = 'x'.repeat(40);
+    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret }).web.enabled, true);
+    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_WEB: 'off' }).web.enabled, false);
+    assert.throws(
+      () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_WEB: 'no' }),
+      /PARLEY_WEB must be "on" or "off"/,
+    );
+  });
+
   it('refuses a secret shorter than 32 bytes', () => {
     assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: 'short-secret' }), /at least 32/);
   });
