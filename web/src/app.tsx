@@ -134,7 +134,14 @@ function Chat({
   const [drawer, setDrawer] = useState(false);
   const [phone, setPhone] = useState(() => window.matchMedia(PHONE).matches);
 
-  useEffect(() => model.subscribe(() => setVersion(model.version)), [model]);
+  useEffect(() => {
+    const update = () => setVersion(model.version);
+    const stop = model.subscribe(update);
+    // Changes made between the first render and this subscription (a fast channel load) would
+    // otherwise never be shown.
+    update();
+    return stop;
+  }, [model]);
   useEffect(() => {
     const mq = window.matchMedia(PHONE);
     const on = () => setPhone(mq.matches);
