@@ -33,6 +33,12 @@ export interface Config {
   readonly drainTimeoutMs: number;
   /** The browser chat page and the embeddable widget. */
   readonly web: WebConfig;
+  /**
+   * WebSocket compression (permessage-deflate), off by default: with `PARLEY_COMPRESSION=on`,
+   * the smallest payload sent compressed (`PARLEY_COMPRESSION_MIN_BYTES`, default 1024) to
+   * clients that ask for it; undefined = off.
+   */
+  readonly compressMinBytes: number | undefined;
 }
 
 /** Settings of the chat page served at `/` (and `/embed`, `/widget.js`). */
@@ -337,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     workers: parseWorkers(flags.workers ?? env.PARLEY_WORKERS ?? '1'),
     drainTimeoutMs: positiveInt(env, 'PARLEY_DRAIN_TIMEOUT_MS', 10_000),
     web: loadWebConfig(env),
+    compressMinBytes: compression(env),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
   };
@@ -357,6 +364,14 @@ function trustedProxies(raw: string | undefined): string[] {
     }
   }
   return proxies;
+}
+
+function compression(env: NodeJS.ProcessEnv): number | undefined {
+  const on = env.PARLEY_COMPRESSION ?? 'off';
+  if (on !== 'on' && on !== 'off') {
+    throw new ParleyError('bad_request', `PARLEY_COMPRESSION must be "on" or "off", got "${on}"`);
+  }
+  return on === 'on' ? positiveInt(env, 'PARLEY_COMPRESSION_MIN_BYTES', 1024) : undefined;
 }
 
 function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {

@@ -1,17 +1,18 @@
 import { CloseCode } from '../protocol/close-codes.js';
 import type { Message, UserInfo } from '../protocol/frames.js';
 import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from './bus/bus.js';
-import { textFrame } from './transport/text-frame.js';
+import { OutFrame } from './transport/text-frame.js';
 
 /** A local connection as the hub sees it: somewhere to write WebSocket frames. */
 export interface HubClient {
   readonly id: string;
   readonly userId: string;
   /**
-   * Writes one complete WebSocket text frame (from `textFrame`), the same Buffer for every
-   * recipient of a broadcast: never modified. The client enforces its own send-queue limit.
+   * Writes one WebSocket text frame, the same OutFrame (and the same bytes, plain or
+   * compressed) for every recipient of a broadcast: never modified. The client enforces its
+   * own send-queue limit.
    */
-  sendFrame(frame: Buffer): void;
+  sendFrame(frame: OutFrame): void;
   /** Closes the connection with a protocol close code. */
   close(code: number, reason: string): void;
 }
@@ -38,7 +39,7 @@ export interface HubOptions {
 
 interface Encoded {
   readonly seq: number;
-  readonly data: Buffer;
+  readonly data: OutFrame;
 }
 
 /** One connection's subscription to one channel, owned by the hub. */
@@ -72,8 +73,8 @@ interface ChannelState {
 }
 
 /** Encodes and frames a message as the `message` WebSocket frame every subscriber receives. */
-export function messageFrame(m: Message): Buffer {
-  return textFrame(
+export function messageFrame(m: Message): OutFrame {
+  return new OutFrame(
     JSON.stringify({
       type: 'message',
       id: m.id,
@@ -279,10 +280,10 @@ export class Hub {
   #broadcast(channel: string, frame: object, except: UserInfo | undefined): void {
     const ch = this.#channels.get(channel);
     if (ch === undefined) return;
-    let data: Buffer | undefined;
+    let data: OutFrame | undefined;
     for (const sub of ch.subs) {
       if (!sub.active || (except !== undefined && sub.client.userId === except.id)) continue;
-      data ??= textFrame(JSON.stringify(frame));
+      data ??= new OutFrame(JSON.stringify(frame));
       sub.client.sendFrame(data);
     }
   }
@@ -340,7 +341,7 @@ export class Hub {
   #deliver(ch: ChannelState, m: Message): void {
     ch.delivered = m.seq;
     this.#onDeliver?.(ch.subs.size);
-    let data: Buffer | undefined;
+    let data: OutFrame | undefined;
     for (const sub of ch.subs) {
       data ??= messageFrame(m);
       if (sub.active) {
@@ -353,7 +354,7 @@ export class Hub {
     }
   }
 
-  #write(sub: Subscription, seq: number, data: Buffer): void {
+  #write(sub: Subscription, seq: number, data: OutFrame): void {
     if (seq <= sub.lastSeq || sub.closed) return;
     sub.lastSeq = seq;
     sub.client.sendFrame(data);

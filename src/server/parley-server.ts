@@ -107,6 +107,7 @@ export class ParleyServer {
       heartbeatMs: config.limits.heartbeatMs,
       logger,
       onSlowConsumer: () => metrics.sendQueueDrops.inc(),
+      compressMinBytes: config.compressMinBytes,
     });
     const api = new HttpApi({
       ready: async () => {

@@ -33,6 +33,30 @@ describe('loadConfig', () => {
     );
   });
 
+  it('turns WebSocket compression on with PARLEY_COMPRESSION=on, off by default', () => {
+    const secret = 'x'.repeat(40);
+    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret }).compressMinBytes, undefined);
+    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMPRESSION: 'on' }).compressMinBytes, 1024);
+    assert.equal(
+      loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMPRESSION: 'on', PARLEY_COMPRESSION_MIN_BYTES: '200' })
+        .compressMinBytes,
+      200,
+    );
+    assert.throws(
+      () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMPRESSION: 'gzip' }),
+      /PARLEY_COMPRESSION must be "on" or "off"/,
+    );
+    assert.throws(
+      () =>
+        loadConfig({
+          PARLEY_JWT_SECRET: secret,
+          PARLEY_COMPRESSION: 'on',
+          PARLEY_COMPRESSION_MIN_BYTES: '-1',
+        }),
+      /PARLEY_COMPRESSION_MIN_BYTES must be a positive integer/,
+    );
+  });
+
   it('refuses a secret shorter than 32 bytes', () => {
     assert.throws(() => loadConfig({ PARLEY_JWT_SECRET: 'short-secret' }), /at least 32/);
   });

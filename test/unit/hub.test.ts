@@ -4,6 +4,7 @@ import type { Message } from '../../src/protocol/frames.js';
 import { channelTopic } from '../../src/server/bus/bus.js';
 import { MemoryBus } from '../../src/server/bus/memory-bus.js';
 import { Hub, type HubClient } from '../../src/server/hub.js';
+import type { OutFrame } from '../../src/server/transport/text-frame.js';
 import { readTextFrames } from '../support/read-text-frames.js';
 
 class RecordingClient implements HubClient {
@@ -12,8 +13,8 @@ class RecordingClient implements HubClient {
     readonly id: string,
     readonly userId: string,
   ) {}
-  sendFrame(frame: Buffer): void {
-    this.frames.push(frame);
+  sendFrame(frame: OutFrame): void {
+    this.frames.push(frame.plain);
   }
   close(): void {}
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { textFrame } from '../../src/server/transport/text-frame.js';
+import { constants, inflateRawSync } from 'node:zlib';
+import { deflateFrame, OutFrame, textFrame } from '../../src/server/transport/text-frame.js';
 import { readTextFrames as received } from '../support/read-text-frames.js';
 
 describe('textFrame', () => {
@@ -25,5 +27,56 @@ describe('textFrame', () => {
       '{"a":1}',
       '{"b":2}',
     ]);
+  });
+});
+
+// What a permessage-deflate receiver does (RFC 7692 §7.2.2): check RSV1, append 00 00 ff ff to
+// the payload and inflate it.
+function inflated(frame: Buffer): { compressed: boolean; text: string } {
+  const len = frame[1] as number;
+  const offset = len === 126 ? 4 : len === 127 ? 10 : 2;
+  const declared = len === 126 ? frame.readUInt16BE(2) : len === 127 ? frame.readUInt32BE(6) : len;
+  assert.equal(frame.length, offset + declared, 'the header gives the payload length');
+  assert.equal((frame[0] as number) & 0x8f, 0x81, 'FIN and the text opcode');
+  const payload = frame.subarray(offset);
+  if (((frame[0] as number) & 0x40) === 0) return { compressed: false, text: payload.toString('utf8') };
+  const tail = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+  const text = inflateRawSync(Buffer.concat([payload, tail]), { finishFlush: constants.Z_SYNC_FLUSH });
+  return { compressed: true, text: text.toString('utf8') };
+}
+
+describe('OutFrame and deflateFrame (permessage-deflate)', () => {
+  const long = JSON.stringify({ type: 'message', text: 'the same words, said again and again. '.repeat(60) });
+
+  it('compresses a long payload into a frame with RSV1 that inflates back to it', () => {
+    const frame = new OutFrame(long);
+    const deflated = frame.deflated(1024);
+    const read = inflated(deflated);
+    assert.equal(read.compressed, true);
+    assert.equal(read.text, long);
+    assert.ok(deflated.length < frame.plain.length / 4, `${deflated.length} of ${frame.plain.length} bytes`);
+  });
+
+  it('compresses once: every later call returns the same bytes', () => {
+    const frame = new OutFrame(long);
+    assert.equal(frame.deflated(1024), frame.deflated(1024));
+  });
+
+  it('sends plain frames below the minimum size and when compression would not shrink them', () => {
+    const short = new OutFrame('{"type":"pong"}');
+    assert.equal(short.deflated(1024), short.plain);
+    // 32 random base64 characters: deflate's block headers outweigh what it saves.
+    const unshrinkable = textFrame(JSON.stringify(randomBytes(24).toString('base64')));
+    assert.equal(deflateFrame(unshrinkable, 16), unshrinkable);
+  });
+
+  it('writes the 16- and 64-bit length headers of compressed payloads', () => {
+    for (const size of [300, 70_000 * 8]) {
+      // Random hex: compresses to about half, so the result crosses 126 and 65,536 bytes.
+      const json = JSON.stringify(randomBytes(size / 2).toString('hex'));
+      const read = inflated(deflateFrame(textFrame(json), 16));
+      assert.equal(read.compressed, true);
+      assert.equal(read.text, json);
+    }
   });
 });

@@ -13,7 +13,7 @@ import { TokenBucket } from '../chat/token-bucket.js';
 import type { Limits } from '../config.js';
 import type { Subscription } from '../hub.js';
 import { AfterTick } from './after-tick.js';
-import { textFrame } from './text-frame.js';
+import { deflateFrame, type OutFrame, textFrame } from './text-frame.js';
 
 const OPEN = 1;
 const OWNER = Symbol('parley connection');
@@ -33,6 +33,28 @@ export interface ConnectionDeps {
   readonly logger: Logger;
   /** Called when a socket is cut off as a slow consumer (metrics). */
   readonly onSlowConsumer?: (() => void) | undefined;
+  /**
+   * Smallest payload sent compressed to a socket that negotiated permessage-deflate (with
+   * `server_no_context_takeover` and a full window); undefined = compression is off.
+   */
+  readonly compressMinBytes?: number | undefined;
+}
+
+interface NegotiatedDeflate {
+  readonly _extensions?: {
+    readonly 'permessage-deflate'?: { readonly params?: Readonly<Record<string, unknown>> };
+  };
+}
+
+// The smallest payload to compress for this socket, or undefined to send it plain frames. A
+// shared compressed frame is made with zlib's full 32-KiB window and no context: a socket that
+// asked for a smaller server window (server_max_window_bits < 15) gets plain frames.
+function compressMinFor(ws: WebSocket, minBytes: number | undefined): number | undefined {
+  if (minBytes === undefined) return undefined;
+  const params = (ws as unknown as NegotiatedDeflate)._extensions?.['permessage-deflate']?.params;
+  if (params?.server_no_context_takeover !== true) return undefined;
+  const bits = params.server_max_window_bits;
+  return bits === undefined || bits === 15 ? minBytes : undefined;
 }
 
 /**
@@ -64,6 +86,7 @@ export class Connection implements Session {
   #expiresAt = 0;
   #draining = false;
   #corked = false;
+  readonly #compressMin: number | undefined;
   // Frames are written to the net.Socket ws reads from (ws exposes no cork of its own, and
   // frames its own sends per socket); ws writes only its control frames there.
   readonly #socket: Socket;
@@ -77,6 +100,7 @@ export class Connection implements Session {
     if (socket === undefined) throw new Error('a server WebSocket without its socket');
     this.#socket = socket;
     this.#deps = deps;
+    this.#compressMin = compressMinFor(ws, deps.compressMinBytes);
     this.#frames = new TokenBucket(deps.limits.framesPerSecond, deps.limits.framesBurst);
     // Listeners shared by every socket, which finds its connection through OWNER, instead of
     // four closures (and their context) held by every idle connection.
@@ -145,10 +169,15 @@ export class Connection implements Session {
   }
 
   send(frame: ServerFrame): void {
-    this.sendFrame(textFrame(JSON.stringify(frame)));
+    const plain = textFrame(JSON.stringify(frame));
+    this.#write(this.#compressMin === undefined ? plain : deflateFrame(plain, this.#compressMin));
   }
 
-  sendFrame(frame: Buffer): void {
+  sendFrame(frame: OutFrame): void {
+    this.#write(this.#compressMin === undefined ? frame.plain : frame.deflated(this.#compressMin));
+  }
+
+  #write(frame: Buffer): void {
     if (this.#state === 'closed') return;
     const socket = this.#socket;
     // The backlog is judged at a tick's first send: what earlier ticks left unsent. Within a
