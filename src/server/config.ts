@@ -371,7 +371,8 @@ function compression(env: NodeJS.ProcessEnv): number | undefined {
   if (on !== 'on' && on !== 'off') {
     throw new ParleyError('bad_request', `PARLEY_COMPRESSION must be "on" or "off", got "${on}"`);
   }
-  return on === 'on' ? positiveInt(env, 'PARLEY_COMPRESSION_MIN_BYTES', 1024) : undefined;
+  const minBytes = positiveInt(env, 'PARLEY_COMPRESSION_MIN_BYTES', 1024);
+  return on === 'on' ? minBytes : undefined;
 }
 
 function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {

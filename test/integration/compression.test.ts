@@ -31,6 +31,10 @@ class CountingClient {
     return this.#socket?.bytesRead ?? 0;
   }
 
+  get bytesWritten(): number {
+    return this.#socket?.bytesWritten ?? 0;
+  }
+
   async next(pred: (f: Frame) => boolean, from = 0): Promise<Frame> {
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -80,13 +84,14 @@ describe('WebSocket compression (PARLEY_COMPRESSION=on)', () => {
     const deflating = [await open('z1', true), await open('z2', true)];
     const plain = await open('p1', false);
     // A client that limits the server's window gets plain frames (one shared compression
-    // uses the full window).
+    // uses the full window); one that asks for the full window explicitly gets them compressed.
     const smallWindow = await open('w1', { serverMaxWindowBits: 10 });
+    const fullWindow = await open('w2', { serverMaxWindowBits: 15 });
     assert.equal(deflating[0]?.ws.extensions, 'permessage-deflate');
     assert.equal(plain.ws.extensions, '');
     assert.equal(smallWindow.ws.extensions, 'permessage-deflate');
 
-    const everyone = [...deflating, plain, smallWindow];
+    const everyone = [...deflating, plain, smallWindow, fullWindow];
     const before = everyone.map((c) => c.bytesRead);
     const starts = everyone.map((c) => c.frames.length);
     const text = longText(1);
@@ -104,8 +109,9 @@ describe('WebSocket compression (PARLEY_COMPRESSION=on)', () => {
     );
     for (const m of got) assert.equal(m.text, text);
     const read = everyone.map((c, i) => c.bytesRead - (before[i] ?? 0));
-    const [z1, z2, p1, w1] = read as [number, number, number, number];
+    const [z1, z2, p1, w1, w2] = read as [number, number, number, number, number];
     assert.ok(z2 < text.length / 4, `a compressed delivery read ${z2} bytes for ${text.length} characters`);
+    assert.ok(w2 < text.length / 4, `with server_max_window_bits=15: ${w2} bytes`);
     assert.ok(z1 < text.length / 3, `message and ack read ${z1} bytes`);
     assert.ok(p1 > text.length && w1 > text.length, `plain deliveries read ${p1} and ${w1} bytes`);
   });
@@ -144,6 +150,40 @@ describe('WebSocket compression (PARLEY_COMPRESSION=on)', () => {
     const page = await witness.request({ type: 'history', channel: 'general', limit: 1 });
     assert.deepEqual(page.messages, last.messages);
     assert.equal((await witness.request({ type: 'ping' })).type, 'pong');
+  });
+});
+
+describe('WebSocket compression: offers the server cannot accept', () => {
+  it('connects a client whose extension offer is malformed or unacceptable, without compression', async () => {
+    const server = await startTestServer({ env: { PARLEY_COMPRESSION: 'on' } });
+    try {
+      for (const offer of [
+        'permessage-deflate; foo',
+        'permessage-deflate, permessage-deflate; server_max_window_bits=16',
+        'permessage-deflate;;',
+      ]) {
+        // ws's client would refuse to send these: a raw handshake, as a browser-like peer could.
+        const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+        await once(socket, 'connect');
+        socket.write(
+          'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+            `Sec-WebSocket-Extensions: ${offer}\r\n\r\n`,
+        );
+        const [head] = (await once(socket, 'data', { signal: AbortSignal.timeout(5000) })) as [Buffer];
+        const response = head.toString('latin1');
+        assert.match(response, /^HTTP\/1\.1 101 /, `${offer}: ${response.split('\r\n')[0]}`);
+        assert.doesNotMatch(response, /Sec-WebSocket-Extensions/i, offer);
+        socket.destroy();
+      }
+      // A well-formed offer is still accepted by the same server.
+      const ws = new WebSocket(server.url, { perMessageDeflate: true });
+      await once(ws, 'open', { signal: AbortSignal.timeout(5000) });
+      assert.equal(ws.extensions, 'permessage-deflate');
+      ws.terminate();
+    } finally {
+      await server.close();
+    }
   });
 });
 

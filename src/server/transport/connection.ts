@@ -47,12 +47,13 @@ interface NegotiatedDeflate {
 }
 
 // The smallest payload to compress for this socket, or undefined to send it plain frames. A
-// shared compressed frame is made with zlib's full 32-KiB window and no context: a socket that
-// asked for a smaller server window (server_max_window_bits < 15) gets plain frames.
+// shared compressed frame is made with zlib's full 32-KiB window: a socket that asked for a
+// smaller server window (server_max_window_bits < 15) gets plain frames. (ws keeps what it
+// negotiated in a private field: were that to change, sockets would get plain frames.)
 function compressMinFor(ws: WebSocket, minBytes: number | undefined): number | undefined {
   if (minBytes === undefined) return undefined;
   const params = (ws as unknown as NegotiatedDeflate)._extensions?.['permessage-deflate']?.params;
-  if (params?.server_no_context_takeover !== true) return undefined;
+  if (params === undefined) return undefined;
   const bits = params.server_max_window_bits;
   return bits === undefined || bits === 15 ? minBytes : undefined;
 }
@@ -88,7 +89,8 @@ export class Connection implements Session {
   #corked = false;
   readonly #compressMin: number | undefined;
   // Frames are written to the net.Socket ws reads from (ws exposes no cork of its own, and
-  // frames its own sends per socket); ws writes only its control frames there.
+  // frames its own sends per socket); ws writes only its control frames there. Never call
+  // ws.send on it: ws would compress and queue that message on its own, out of order with these.
   readonly #socket: Socket;
   readonly #onClosed: ((conn: Connection) => void) | undefined;
 
@@ -169,6 +171,7 @@ export class Connection implements Session {
   }
 
   send(frame: ServerFrame): void {
+    if (this.#state === 'closed') return;
     const plain = textFrame(JSON.stringify(frame));
     this.#write(this.#compressMin === undefined ? plain : deflateFrame(plain, this.#compressMin));
   }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import * as ws from 'ws';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { TokenBucket } from '../chat/token-bucket.js';
@@ -8,6 +9,12 @@ import { Connection, type ConnectionDeps } from './connection.js';
 
 /** Options of the WebSocket gateway. */
 const NONE: ReadonlySet<string> = new Set();
+
+// ws's header parser and extension, exported at run time but absent from @types/ws.
+const { extension, PerMessageDeflate } = ws as unknown as {
+  extension: { parse(header: string): Record<string, unknown[]> };
+  PerMessageDeflate: new (options: object) => { accept(offers: unknown[]): unknown };
+};
 
 export interface WsGatewayOptions extends ConnectionDeps {
   /** The path WebSockets upgrade on. */
@@ -27,6 +34,7 @@ export interface WsGatewayOptions extends ConnectionDeps {
 export class WsGateway {
   readonly #wss: WebSocketServer;
   readonly #options: WsGatewayOptions;
+  readonly #deflate: object | undefined;
   readonly #connections = new Set<Connection>();
   readonly #heartbeat: NodeJS.Timeout;
   // Per remote address. Refilled buckets are forgotten each heartbeat so the map stays bounded;
@@ -39,19 +47,27 @@ export class WsGateway {
 
   constructor(options: WsGatewayOptions) {
     this.#options = options;
+    // Offered only when compression is on. Parley compresses every message on its own, with no
+    // dictionary kept between messages, so each broadcast is compressed once for every socket
+    // (OutFrame); server_no_context_takeover tells clients they need not keep a window for it.
+    // client_no_context_takeover: a client's compressor keeps no context either, so a token sent
+    // in `auth` or `refresh` is not in the window later messages are compressed against.
+    // ws inflates what clients send, and its maxPayload caps the inflated size (close 1009).
+    // Each client that compresses keeps an inflate stream here; a 4-KiB output chunk instead of
+    // zlib's 16 KiB trims it.
+    this.#deflate =
+      options.compressMinBytes === undefined
+        ? undefined
+        : {
+            serverNoContextTakeover: true,
+            clientNoContextTakeover: true,
+            zlibInflateOptions: { chunkSize: 4096 },
+          };
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.limits.maxPayloadBytes,
       maxFragments: options.limits.maxFragments,
-      // Offered only when compression is on. The server never compresses with a context kept
-      // between messages, so each broadcast is compressed once for every socket (OutFrame).
-      // ws inflates what clients send, and its maxPayload caps the inflated size (close 1009).
-      // Clients compress with context takeover (browsers do), so each keeps an inflate stream
-      // here: a 4-KiB output chunk instead of zlib's 16 KiB makes that ~16 KiB of RSS instead of ~27.
-      perMessageDeflate:
-        options.compressMinBytes === undefined
-          ? false
-          : { serverNoContextTakeover: true, zlibInflateOptions: { chunkSize: 4096 } },
+      perMessageDeflate: this.#deflate ?? false,
       clientTracking: false,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#heartbeat = setInterval(() => {
@@ -85,6 +101,12 @@ export class WsGateway {
   }
 
   #accept(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // ws answers an extension offer it cannot parse or accept with 400. A server should decline
+    // the extension instead (RFC 7692 §5): such a client connects without compression.
+    const offered = req.headers['sec-websocket-extensions'];
+    if (this.#deflate !== undefined && offered !== undefined && !this.#acceptable(offered)) {
+      delete req.headers['sec-websocket-extensions'];
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // One shared callback forgets a closed connection: a `once('close')` per socket would
       // keep a closure, its context and once's wrapper for every idle connection.
@@ -120,6 +142,23 @@ export class WsGateway {
       this.#connectBuckets.set(ip, bucket);
     }
     return bucket.take();
+  }
+
+  // Whether ws would accept this Sec-WebSocket-Extensions header (the same check it makes).
+  #acceptable(header: string): boolean {
+    try {
+      const offers = extension.parse(header)['permessage-deflate'];
+      if (offers !== undefined) {
+        new PerMessageDeflate({
+          ...this.#deflate,
+          isServer: true,
+          maxPayload: this.#options.limits.maxPayloadBytes,
+        }).accept(offers);
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #originAllowed(req: IncomingMessage): boolean {
