@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { loadConfig } from '../../src/server/config.js';
+
+describe('JoseTokenVerifier with its keys imported once per algorithm', () => {
+  const secret = 's'.repeat(48);
+  const key = new TextEncoder().encode(secret);
+  const sign = (alg: string, k: Uint8Array = key, user = 'ann') =>
+    new SignJWT({ user_id: user, username: user.toUpperCase() })
+      .setProtectedHeader({ alg })
+      .setExpirationTime('5m')
+      .sign(k);
+  const verifier = new JoseTokenVerifier(
+    loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'HS256,HS512' }).jwt,
+  );
+
+  it('verifies each allowed algorithm, again and again, with the right key for each', async () => {
+    for (let round = 0; round < 3; round++) {
+      assert.equal((await verifier.verify(await sign('HS256', key, `a${round}`))).userId, `a${round}`);
+      assert.equal((await verifier.verify(await sign('HS512', key, `b${round}`))).userId, `b${round}`);
+    }
+  });
+
+  it('still refuses a forged token, and an algorithm outside the allowlist, once keys are kept', async () => {
+    await verifier.verify(await sign('HS256'));
+    const forged = await sign('HS256', new TextEncoder().encode('x'.repeat(48)));
+    await assert.rejects(verifier.verify(forged), { code: 'auth_failed' });
+    await assert.rejects(verifier.verify(await sign('HS384')), { code: 'auth_failed' });
+    // A token signed with HS256 but labelled HS512 does not verify with the HS512 key.
+    const [, body, signature] = (await sign('HS256')).split('.');
+    const relabelled = `${Buffer.from(JSON.stringify({ alg: 'HS512' })).toString('base64url')}.${body}.${signature}`;
+    await assert.rejects(verifier.verify(relabelled), { code: 'auth_failed' });
+  });
+});
