@@ -10,6 +10,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type StoreTables } from '../../src/server/store/kysely-store.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import { SqliteAppender } from '../../src/server/store/sqlite-appender.js';
+import { SqliteWriteDialect } from '../../src/server/store/sqlite-write-dialect.js';
 import type { AppendResult, NewMessage, Store } from '../../src/server/store/store.js';
 import { EXIT_NOW } from '../support/exiting-append-worker.js';
 
@@ -78,6 +79,7 @@ describe('SQLite appends in a worker thread', () => {
       db: new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }),
       dialect: 'sqlite',
       appender,
+      writeDb: new Kysely<StoreTables>({ dialect: new SqliteWriteDialect(appender) }),
     });
     stores.push(store);
     return store;
@@ -167,7 +169,57 @@ describe('SQLite appends in a worker thread', () => {
     );
   });
 
-  it('runs writes on the store thread (users, members, channels, edits) while batches commit, without failures', async () => {
+  it('keeps the event loop free while a write waits for the lock another process holds', async () => {
+    const store = await storeWithWorker();
+    // Another process's transaction, as a second node on the same file would hold one.
+    const other = new Database(path, { timeout: 5_000 });
+    other.exec('begin immediate');
+    let longestGapMs = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGapMs = Math.max(longestGapMs, now - last);
+      last = now;
+    }, 5);
+    const started = performance.now();
+    // Released by a timer: it fires only if the event loop is free meanwhile.
+    const release = setTimeout(() => other.exec('commit'), 400);
+    try {
+      const saved = await Promise.all([
+        store.upsertUser({ id: 'waiter', username: 'Waiter' }),
+        store.setReadPosition('writes', 'alice', 1),
+      ]);
+      assert.equal(saved[0].id, 'waiter');
+      assert.ok(performance.now() - started >= 350, 'the write waited for the other transaction');
+      assert.ok(longestGapMs < 150, `the event loop stood still for ${longestGapMs.toFixed(0)} ms`);
+    } finally {
+      clearInterval(ticker);
+      clearTimeout(release);
+      if (other.inTransaction) other.exec('rollback');
+      other.close();
+    }
+  });
+
+  it('rolls back a write transaction whose worker dies, and runs the next on a new worker', async () => {
+    const store = await storeWithWorker(new URL('../support/exiting-append-worker.ts', import.meta.url));
+    // Two upserts of one tick share a transaction; the worker dies at the second statement.
+    const doomed = await Promise.allSettled([
+      store.upsertUser({ id: 'bob', username: 'Bob' }),
+      store.upsertUser({ id: 'eve', username: EXIT_NOW }),
+    ]);
+    for (const outcome of doomed) {
+      assert.ok(
+        outcome.status === 'rejected' && isError('unavailable')(outcome.reason),
+        outcome.status === 'rejected' ? String(outcome.reason) : 'fulfilled',
+      );
+    }
+    assert.equal(await store.getUser('bob'), undefined, 'nothing of the transaction was committed');
+    assert.equal((await store.upsertUser({ id: 'bob', username: 'Bob' })).username, 'Bob');
+    assert.equal((await store.getUser('bob'))?.username, 'Bob');
+    assert.equal(await store.ping(), true);
+  });
+
+  it('runs writes on the worker (users, members, channels, edits) while batches commit, without failures', async () => {
     const store = await storeWithWorker();
     const appends: Promise<AppendResult>[] = [];
     const writes: Promise<unknown>[] = [];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { keepingStatements } from '../../src/server/store/open-store.js';
+import { keepingStatements } from '../../src/server/store/kept-statements.js';
 
 describe('keepingStatements (prepared statements reused for Kysely on SQLite)', () => {
   it('prepares each SQL text once, and the kept statement still runs with new parameters', () => {

@@ -157,6 +157,12 @@ export interface KyselyStoreOptions {
    * with its own connection). The store closes it after the last batch.
    */
   readonly appender?: AppendCommitter;
+  /**
+   * Where every other write runs, transactions included (SQLite files: the append worker's
+   * connection, through `SqliteWriteDialect`, so that no commit's fsync blocks the event
+   * loop); default `db`. Reads stay on `db`. Writes take turns with the append batches.
+   */
+  readonly writeDb?: Kysely<StoreTables>;
 }
 
 /**
@@ -224,6 +230,8 @@ export class KyselyStore implements Store {
   readonly #queue: GroupCommit<NewMessage, AppendResult>;
   readonly #maxAttempts: number;
   readonly #appender: AppendCommitter | undefined;
+  /** Where writes run: `db`, or for a SQLite file the append worker's connection. */
+  readonly #writer: Kysely<StoreTables>;
   /** SQLite: upserts of one tick, committed in one transaction (one fsync, not one each). */
   readonly #upserts: GroupCommit<Upsert, unknown> | undefined;
   /** Settles when the last write queued by `#exclusive` has. */
@@ -233,6 +241,7 @@ export class KyselyStore implements Store {
   constructor(options: KyselyStoreOptions) {
     this.dialect = options.dialect;
     this.#db = options.db;
+    this.#writer = options.writeDb ?? options.db;
     this.#caps = DIALECT_CAPABILITIES[options.dialect];
     this.#maxAttempts = options.maxAppendAttempts ?? DEFAULT_MAX_APPEND_ATTEMPTS;
     this.#appender = options.appender;
@@ -416,7 +425,7 @@ export class KyselyStore implements Store {
 
   removeMember(channelId: string, userId: string): Promise<boolean> {
     return this.#writeGuard('removing a member', async () => {
-      const result = await this.#db
+      const result = await this.#writer
         .deleteFrom('members')
         .where('channel_id', '=', channelId)
         .where('user_id', '=', userId)
@@ -829,7 +838,7 @@ export class KyselyStore implements Store {
     readonly expiresAt: number;
   }): Promise<void> {
     return this.#writeGuard('saving a refresh token', async () => {
-      await this.#db
+      await this.#writer
         .insertInto('refresh_tokens')
         .values({ id: token.id, user_id: token.userId, expires_at: token.expiresAt, created_at: Date.now() })
         .execute();
@@ -853,7 +862,7 @@ export class KyselyStore implements Store {
 
   deleteRefreshTokens(userId: string): Promise<void> {
     return this.#writeGuard('deleting refresh tokens', async () => {
-      await this.#db.deleteFrom('refresh_tokens').where('user_id', '=', userId).execute();
+      await this.#writer.deleteFrom('refresh_tokens').where('user_id', '=', userId).execute();
     });
   }
 
@@ -1026,7 +1035,7 @@ export class KyselyStore implements Store {
 
   /** `BEGIN IMMEDIATE` … `COMMIT` on the one connection of a SQLite store. */
   #sqliteTransaction<T>(fn: (trx: Kysely<StoreTables>) => Promise<T>): Promise<T> {
-    return this.#db.connection().execute(async (conn) => {
+    return this.#writer.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
       try {
         const result = await fn(conn);
@@ -1146,7 +1155,7 @@ export class KyselyStore implements Store {
    */
   #upsert<T>(doing: string, fn: (db: Kysely<StoreTables>) => Promise<T>): Promise<T> {
     const upserts = this.#upserts;
-    if (upserts === undefined) return this.#writeGuard(doing, () => fn(this.#db));
+    if (upserts === undefined) return this.#writeGuard(doing, () => fn(this.#writer));
     return this.#guard(doing, () => upserts.push(fn) as Promise<T>);
   }
 

@@ -1,12 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
 import pg from 'pg';
 import { ParleyError } from '../../protocol/error-catalogue.js';
+import { keepingStatements } from './kept-statements.js';
 import { KyselyStore, type StoreTables } from './kysely-store.js';
 import { SqliteAppender } from './sqlite-appender.js';
+import { SqliteWriteDialect } from './sqlite-write-dialect.js';
 import type { Store } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
 
@@ -141,7 +143,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     maxBatch: options.commitBatchMax ?? OPEN_STORE_DEFAULTS.commitBatchMax,
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
     ...(options.onWriteBatch === undefined ? {} : { onWriteBatch: options.onWriteBatch }),
-    ...(appender === undefined ? {} : { appender }),
+    ...(appender === undefined
+      ? {}
+      : { appender, writeDb: new Kysely<StoreTables>({ dialect: new SqliteWriteDialect(appender) }) }),
   });
 }
 
@@ -205,33 +209,4 @@ function describeError(error: unknown): string {
     return code === undefined || error.message.includes(code) ? error.message : `${error.message} (${code})`;
   }
   return String(error);
-}
-
-/** Statements `keepingStatements` keeps; more distinct queries than this push out the oldest. */
-export const KEPT_STATEMENTS = 256;
-
-/**
- * The database as Kysely's SQLite dialect uses it, with each SQL text's prepared statement kept
- * and reused. Kysely prepares every query it runs anew, and compiling a statement costs more
- * than running it: `prepare` was 4.6 % of the event loop's time in a connect storm, where each
- * connection runs the same few queries. The least recently used beyond `KEPT_STATEMENTS` are
- * let go (queries with `in (…)` lists of varying length each have their own text). Kysely runs
- * a statement to completion (`all` or `run`) before the next: none is reused while in use.
- */
-export function keepingStatements(database: Database.Database, max = KEPT_STATEMENTS): SqliteDatabase {
-  const kept = new Map<string, Database.Statement>();
-  return {
-    close: () => database.close(),
-    prepare(sql: string): Database.Statement {
-      let statement = kept.get(sql);
-      if (statement !== undefined) {
-        kept.delete(sql);
-      } else {
-        statement = database.prepare(sql);
-        if (kept.size >= max) kept.delete(kept.keys().next().value as string);
-      }
-      kept.set(sql, statement);
-      return statement;
-    },
-  };
 }

@@ -12,6 +12,7 @@ import { isMainThread, type MessagePort, parentPort, workerData } from 'node:wor
 import Database from 'better-sqlite3';
 import { isErrorCode, ParleyError } from '../../protocol/error-catalogue.js';
 import { AppendBatch, exactClientKey } from './append-batch.js';
+import { keepingStatements } from './kept-statements.js';
 import {
   MESSAGE_COLUMNS,
   MESSAGE_SELECT,
@@ -34,8 +35,27 @@ export interface SqliteAppendWorkerData {
 /** What the store's thread asks the worker. */
 export type AppendWorkerRequest =
   | { readonly type: 'commit'; readonly id: number; readonly items: readonly NewMessage[] }
+  /**
+   * One SQL statement of the store's other writes (`SqliteWriteDialect`), `begin immediate`
+   * and `commit` included: run on the worker's connection, so that no write of the store's
+   * ever waits for its fsync, or for the database's write lock, on the event loop.
+   */
+  | {
+      readonly type: 'query';
+      readonly id: number;
+      readonly sql: string;
+      readonly parameters: readonly unknown[];
+    }
   /** Close the connection, answer `closed`, and stop. */
   | { readonly type: 'close' };
+
+/** What a `query` request returns. */
+export interface QueryResult {
+  readonly rows: readonly unknown[];
+  /** Rows changed and the last rowid inserted, for a statement that returns no rows. */
+  readonly changes?: number;
+  readonly lastInsertRowid?: number | bigint;
+}
 
 /** An error crossing the thread boundary, with what the store classifies it by. */
 export interface WireError {
@@ -53,6 +73,8 @@ export type AppendWorkerReply =
   /** The connection is open: commits may come. */
   | { readonly type: 'ready' }
   | { readonly type: 'committed'; readonly id: number; readonly results: readonly WireResult[] }
+  /** A `query` ran: its rows when it returns some, else what it changed. */
+  | { readonly type: 'ran'; readonly id: number; readonly result: QueryResult }
   /** The transaction failed and was rolled back (nothing of the batch is stored). */
   | { readonly type: 'failed'; readonly id: number; readonly error: WireError }
   | { readonly type: 'closed' };
@@ -82,6 +104,7 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
   db.pragma('foreign_keys = ON');
   // Prepared on the first commit: the tables exist only once the store has migrated.
   let statements: AppendStatements | undefined;
+  const queries = keepingStatements(db);
   const commit = db.transaction((items: readonly NewMessage[]) => {
     statements ??= prepareAppend(db);
     const { lookup, reserve, insert } = statements;
@@ -114,7 +137,24 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
         port.postMessage(reply);
         break;
       }
+      case 'query': {
+        let reply: AppendWorkerReply;
+        try {
+          const statement = queries.prepare(request.sql);
+          if (statement.reader) {
+            reply = { type: 'ran', id: request.id, result: { rows: statement.all(request.parameters) } };
+          } else {
+            const { changes, lastInsertRowid } = statement.run(request.parameters);
+            reply = { type: 'ran', id: request.id, result: { rows: [], changes, lastInsertRowid } };
+          }
+        } catch (error) {
+          reply = { type: 'failed', id: request.id, error: toWireError(error) };
+        }
+        port.postMessage(reply);
+        break;
+      }
       case 'close':
+        if (db.inTransaction) db.exec('rollback');
         db.close();
         port.postMessage({ type: 'closed' } satisfies AppendWorkerReply);
         port.close();

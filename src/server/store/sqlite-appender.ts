@@ -4,6 +4,7 @@ import type { AppendCommitter } from './kysely-store.js';
 import type {
   AppendWorkerReply,
   AppendWorkerRequest,
+  QueryResult,
   SqliteAppendWorkerData,
   WireResult,
 } from './sqlite-append-worker.js';
@@ -25,7 +26,7 @@ export interface SqliteAppenderOptions {
 }
 
 interface Call {
-  readonly resolve: (results: (AppendResult | Error)[]) => void;
+  readonly resolve: (value: never) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -68,14 +69,43 @@ export class SqliteAppender implements AppendCommitter {
     await this.#running();
   }
 
-  async commit(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
+  commit(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
+    return this.#call((id) => ({ type: 'commit', id, items }));
+  }
+
+  /**
+   * Runs one SQL statement on the worker's connection (the store's other writes, through
+   * `SqliteWriteDialect`). `worker` is the worker that ran the statements before this one in
+   * the same transaction: if another runs now (the first one died, and its transaction with
+   * it), this rejects with `unavailable` instead of running the rest of the transaction on its
+   * own. The promise gives the worker that ran it.
+   */
+  async query(
+    sql: string,
+    parameters: readonly unknown[],
+    worker?: object,
+  ): Promise<{ readonly result: QueryResult; readonly worker: object }> {
+    if (worker !== undefined && this.#worker !== worker) {
+      throw new ParleyError(
+        'unavailable',
+        'the SQLite append worker stopped during a transaction; the transaction was rolled back',
+      );
+    }
+    if (this.#closing !== undefined) throw new ParleyError('unavailable', 'the store is closed');
+    // The same worker #call posts to: an exit is an event, and none is handled in between.
+    const running = this.#running();
+    const result = await this.#call<QueryResult>((id) => ({ type: 'query', id, sql, parameters }));
+    return { result, worker: running };
+  }
+
+  async #call<T>(request: (id: number) => AppendWorkerRequest): Promise<T> {
     if (this.#closing !== undefined) throw new ParleyError('unavailable', 'the store is closed');
     const worker = await this.#running();
     const id = ++this.#nextId;
-    return new Promise((resolve, reject) => {
-      this.#calls.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#calls.set(id, { resolve: resolve as (value: never) => void, reject });
       worker.ref();
-      worker.postMessage({ type: 'commit', id, items } satisfies AppendWorkerRequest);
+      worker.postMessage(request(id));
     });
   }
 
@@ -163,7 +193,8 @@ export class SqliteAppender implements AppendCommitter {
     this.#calls.delete(reply.id);
     if (this.#calls.size === 0) worker.unref();
     if (reply.type === 'failed') call.reject(fromWireError(reply.error));
-    else call.resolve(reply.results.map(fromWireResult));
+    else if (reply.type === 'ran') (call.resolve as (result: QueryResult) => void)(reply.result);
+    else (call.resolve as (results: (AppendResult | Error)[]) => void)(reply.results.map(fromWireResult));
   }
 }
 
