@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { KyselyStore, type StoreTables } from '../../src/server/store/kysely-store.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import { SqliteAppender } from '../../src/server/store/sqlite-appender.js';
@@ -56,7 +56,7 @@ describe('SQLite appends in a worker thread', () => {
     const setup = await openStore(`sqlite:${path}`);
     await setup.migrate();
     await setup.upsertUser({ id: 'alice', username: 'Alice' });
-    for (const id of ['crash', 'retry', 'writes'])
+    for (const id of ['crash', 'retry', 'writes', 'inside'])
       await setup.createChannel({ id, kind: 'public', title: id, owner: 'alice' });
     await setup.close();
   });
@@ -202,10 +202,12 @@ describe('SQLite appends in a worker thread', () => {
 
   it('rolls back a write transaction whose worker dies, and runs the next on a new worker', async () => {
     const store = await storeWithWorker(new URL('../support/exiting-append-worker.ts', import.meta.url));
-    // Two upserts of one tick share a transaction; the worker dies at the second statement.
+    // Three upserts of one tick share a transaction; the worker dies at the second statement.
+    // The third must not run on the next worker on its own (it would commit by itself there).
     const doomed = await Promise.allSettled([
       store.upsertUser({ id: 'bob', username: 'Bob' }),
       store.upsertUser({ id: 'eve', username: EXIT_NOW }),
+      store.upsertUser({ id: 'carol', username: 'Carol' }),
     ]);
     for (const outcome of doomed) {
       assert.ok(
@@ -214,9 +216,60 @@ describe('SQLite appends in a worker thread', () => {
       );
     }
     assert.equal(await store.getUser('bob'), undefined, 'nothing of the transaction was committed');
+    assert.equal(await store.getUser('carol'), undefined, 'nor run after it on a new worker');
     assert.equal((await store.upsertUser({ id: 'bob', username: 'Bob' })).username, 'Bob');
+    assert.ok(
+      doomed.every((o) => o.status === 'rejected' && /stopped during a write/.test(String(o.reason))),
+    );
     assert.equal((await store.getUser('bob'))?.username, 'Bob');
     assert.equal(await store.ping(), true);
+  });
+
+  it('refuses the rest of a transaction on the next worker once the one that began it has died', async () => {
+    const appender = new SqliteAppender({
+      path,
+      busyTimeoutMs: 5_000,
+      synchronous: 'full',
+      workerUrl: new URL('../support/exiting-append-worker.ts', import.meta.url),
+    });
+    const db = new Kysely<StoreTables>({ dialect: new SqliteWriteDialect(appender) });
+    try {
+      await db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        await sql`insert into users (id, username, created_at) values ('dave', 'Dave', 0)`.execute(conn);
+        await assert.rejects(
+          sql`select ${EXIT_NOW}`.execute(conn),
+          isError('unavailable', /stopped during a write/),
+        );
+        // Without the transaction's worker, this would run, and commit, on its own.
+        await assert.rejects(
+          sql`insert into users (id, username, created_at) values ('frank', 'Frank', 0)`.execute(conn),
+          isError('unavailable', /stopped during a transaction/),
+        );
+        await sql`rollback`.execute(conn).catch(() => undefined);
+      });
+      // Outside a transaction, the next statement starts a new worker.
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*) as n from users where id in ('dave', 'frank')`.execute(db);
+      assert.deepEqual(rows, [{ n: 0 }]);
+    } finally {
+      await appender.close();
+    }
+  });
+
+  it('refuses an append batch that would run inside an open write transaction', async () => {
+    const appender = new SqliteAppender({ path, busyTimeoutMs: 5_000, synchronous: 'full' });
+    try {
+      const { worker } = await appender.query('begin immediate', []);
+      // better-sqlite3 would run it as a savepoint of that transaction, and a rollback would undo it.
+      await assert.rejects(appender.commit([msg('inside', 'inside')]), /inside an open write transaction/);
+      await appender.query('rollback', [], worker);
+      const [stored] = await appender.commit([msg('inside', 'after')]);
+      assert.ok(stored !== undefined && !(stored instanceof Error) && stored.message.text === 'after');
+    } finally {
+      await appender.close();
+    }
   });
 
   it('runs writes on the worker (users, members, channels, edits) while batches commit, without failures', async () => {

@@ -28,9 +28,17 @@ describe('JoseTokenVerifier with its keys imported once per algorithm', () => {
     const forged = await sign('HS256', new TextEncoder().encode('x'.repeat(48)));
     await assert.rejects(verifier.verify(forged), { code: 'auth_failed' });
     await assert.rejects(verifier.verify(await sign('HS384')), { code: 'auth_failed' });
-    // A token signed with HS256 but labelled HS512 does not verify with the HS512 key.
-    const [, body, signature] = (await sign('HS256')).split('.');
-    const relabelled = `${Buffer.from(JSON.stringify({ alg: 'HS512' })).toString('base64url')}.${body}.${signature}`;
-    await assert.rejects(verifier.verify(relabelled), { code: 'auth_failed' });
+    // alg "none": refused before any key is looked up.
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"user_id":"x"}').toString('base64url')}.`;
+    await assert.rejects(verifier.verify(none), { code: 'auth_failed' });
+  });
+
+  it('keeps keys per verifier and algorithm: an HS512-only verifier refuses HS256 tokens', async () => {
+    const only512 = new JoseTokenVerifier(
+      loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'HS512' }).jwt,
+    );
+    assert.equal((await only512.verify(await sign('HS512'))).userId, 'ann');
+    await assert.rejects(only512.verify(await sign('HS256')), { code: 'auth_failed' });
+    assert.equal((await only512.verify(await sign('HS512', key, 'bob'))).userId, 'bob');
   });
 });

@@ -13,6 +13,11 @@ describe('keepingStatements (prepared statements reused for Kysely on SQLite)', 
     for (const n of [1, 2, 3]) kept.prepare('insert into t (n) values (?)').run([n]);
     assert.deepEqual(kept.prepare('select n from t where n > ? order by n').all([1]), [{ n: 2 }, { n: 3 }]);
     assert.deepEqual(kept.prepare('select n from t where n > ? order by n').all([2]), [{ n: 3 }]);
+    // A kept statement that failed on a constraint runs again.
+    db.exec('create unique index t_n on t (n)');
+    const unique = kept.prepare('insert into t (n) values (?)');
+    assert.throws(() => unique.run([3]), /UNIQUE/);
+    assert.equal(kept.prepare('insert into t (n) values (?)').run([4]).changes, 1);
     kept.close();
     assert.equal(db.open, false);
   });

@@ -35,6 +35,8 @@ export class JoseTokenVerifier implements TokenVerifier {
         ['verify'],
       );
       this.#keys.set(alg, key);
+      // A failed import is not kept: the next token tries again.
+      key.catch(() => this.#keys.delete(alg));
     }
     return key;
   };

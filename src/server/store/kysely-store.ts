@@ -879,6 +879,8 @@ export class KyselyStore implements Store {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all([this.#queue.close(), this.#upserts?.close()]);
+      // Writes already running finish (on SQLite, on the worker) before it closes.
+      await this.#writes;
       await this.#appender?.close();
       await this.#db.destroy();
     })();
@@ -1260,8 +1262,11 @@ async function runUpserts(trx: Kysely<StoreTables>, upserts: readonly Upsert[]):
       results.push(await upsert(trx));
     } catch (error) {
       const kind = classifyDatabaseError(error);
-      if (!(error instanceof ParleyError) && kind !== 'unique_violation' && kind !== 'foreign_key_violation')
-        throw error;
+      const alone =
+        error instanceof ParleyError
+          ? error.code !== 'unavailable'
+          : kind === 'unique_violation' || kind === 'foreign_key_violation';
+      if (!alone) throw error;
       results.push(error);
     }
   }

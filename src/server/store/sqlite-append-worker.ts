@@ -127,6 +127,9 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
       case 'commit': {
         let reply: AppendWorkerReply;
         try {
+          // Inside an open transaction, better-sqlite3 would run the batch as a SAVEPOINT: it
+          // would be answered as committed and then undone by that transaction's rollback.
+          if (db.inTransaction) throw new Error('an append batch arrived inside an open write transaction');
           const results = commit
             .immediate(request.items)
             .map((result) => (result instanceof Error ? { error: toWireError(result) } : result));

@@ -28,6 +28,8 @@ export interface SqliteAppenderOptions {
 interface Call {
   readonly resolve: (value: never) => void;
   readonly reject: (error: Error) => void;
+  /** A batch of appends, or one statement of another write. */
+  readonly kind: 'commit' | 'query';
 }
 
 /**
@@ -102,10 +104,12 @@ export class SqliteAppender implements AppendCommitter {
     if (this.#closing !== undefined) throw new ParleyError('unavailable', 'the store is closed');
     const worker = await this.#running();
     const id = ++this.#nextId;
+    const message = request(id);
+    const kind = message.type === 'commit' ? 'commit' : 'query';
     return new Promise<T>((resolve, reject) => {
-      this.#calls.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.#calls.set(id, { resolve: resolve as (value: never) => void, reject, kind });
       worker.ref();
-      worker.postMessage(request(id));
+      worker.postMessage(message);
     });
   }
 
@@ -174,12 +178,12 @@ export class SqliteAppender implements AppendCommitter {
         const calls = [...this.#calls.values()];
         this.#calls.clear();
         for (const call of calls) {
+          const what =
+            call.kind === 'commit'
+              ? `during a commit (${reason}); its appends were not acknowledged`
+              : `during a write (${reason}); its transaction was rolled back, unless this was its COMMIT, whose outcome is unknown`;
           call.reject(
-            new ParleyError(
-              'unavailable',
-              `the SQLite append worker stopped during a commit (${reason}); its appends were not acknowledged`,
-              { cause: failure },
-            ),
+            new ParleyError('unavailable', `the SQLite append worker stopped ${what}`, { cause: failure }),
           );
         }
       });

@@ -11,6 +11,7 @@ import {
   SqliteAdapter,
   SqliteIntrospector,
   SqliteQueryCompiler,
+  type TransactionSettings,
 } from 'kysely';
 import type { SqliteAppender } from './sqlite-appender.js';
 
@@ -68,7 +69,11 @@ class WorkerDriver implements Driver {
     return this.#connection;
   }
 
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    // SQLite has neither; a caller asking for one must not believe it got it.
+    if (settings?.isolationLevel !== undefined || settings?.accessMode !== undefined) {
+      throw new Error('SQLite transactions take no isolation level or access mode');
+    }
     await (connection as WorkerConnection).begin();
   }
 
@@ -123,7 +128,8 @@ class WorkerConnection implements DatabaseConnection {
       // A failed COMMIT leaves the transaction open for its ROLLBACK; a ROLLBACK ends it anyway.
       if (verb === 'rollback') this.#transaction = undefined;
     }
-    if (verb === 'commit') this.#transaction = undefined;
+    // END is SQLite's other name for COMMIT.
+    if (verb === 'commit' || verb === 'end') this.#transaction = undefined;
     const { result } = ran;
     if (result.changes === undefined) return { rows: result.rows as R[] };
     return {
