@@ -97,6 +97,11 @@ export interface Limits {
   readonly sendQueueMaxBytes: number;
   /** Time a new socket has to send `auth`. */
   readonly helloTimeoutMs: number;
+  /**
+   * Authentications (token check, session start) in progress at once on a node; the others
+   * wait their turn, within `helloTimeoutMs`. Bounds the memory a connect storm holds in flight.
+   */
+  readonly authConcurrency: number;
   /** Interval of server pings; a socket that misses one pong is closed. */
   readonly heartbeatMs: number;
   /** Messages sent on subscribe when `history` is not given. */
@@ -160,6 +165,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxMessageChars: 4000,
   sendQueueMaxBytes: 1024 * 1024,
   helloTimeoutMs: 5000,
+  authConcurrency: 64,
   heartbeatMs: 25_000,
   historyDefault: 50,
   historyPageMax: 100,
@@ -197,6 +203,7 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   maxMessageChars: 'PARLEY_MAX_MESSAGE_CHARS',
   sendQueueMaxBytes: 'PARLEY_SEND_QUEUE_MAX_BYTES',
   helloTimeoutMs: 'PARLEY_HELLO_TIMEOUT_MS',
+  authConcurrency: 'PARLEY_AUTH_CONCURRENCY',
   heartbeatMs: 'PARLEY_HEARTBEAT_MS',
   historyDefault: 'PARLEY_HISTORY_DEFAULT',
   historyPageMax: 'PARLEY_HISTORY_PAGE_MAX',

@@ -13,6 +13,7 @@ import { TokenBucket } from '../chat/token-bucket.js';
 import type { Limits } from '../config.js';
 import type { Subscription } from '../hub.js';
 import { AfterTick } from './after-tick.js';
+import type { Slots } from './slots.js';
 import { deflateFrame, type OutFrame, textFrame } from './text-frame.js';
 
 const OPEN = 1;
@@ -38,6 +39,11 @@ export interface ConnectionDeps {
    * `server_no_context_takeover` and a full window); undefined = compression is off.
    */
   readonly compressMinBytes?: number | undefined;
+  /**
+   * Authentications in progress at once (token check and session start) across the node's
+   * connections; the others wait their turn. Bounds the memory a connect storm holds in flight.
+   */
+  readonly authSlots?: Slots | undefined;
 }
 
 interface NegotiatedDeflate {
@@ -295,6 +301,19 @@ export class Connection implements Session {
   }
 
   async #authenticate(token: string, ref: Ref | undefined): Promise<void> {
+    const slots = this.#deps.authSlots;
+    const turn = slots?.acquire();
+    if (turn !== undefined) await turn;
+    try {
+      // Closed (or timed out) while waiting for a slot: nothing to do.
+      if (this.#state !== 'authenticating') return;
+      await this.#authenticateNow(token, ref);
+    } finally {
+      slots?.release();
+    }
+  }
+
+  async #authenticateNow(token: string, ref: Ref | undefined): Promise<void> {
     try {
       const identity = await this.#deps.verifier.verify(token);
       if (this.#state !== 'authenticating') return;

@@ -6,6 +6,7 @@ import { CloseCode } from '../../protocol/close-codes.js';
 import { TokenBucket } from '../chat/token-bucket.js';
 import { clientIp } from '../client-ip.js';
 import { Connection, type ConnectionDeps } from './connection.js';
+import { Slots } from './slots.js';
 
 /** Options of the WebSocket gateway. */
 const NONE: ReadonlySet<string> = new Set();
@@ -46,7 +47,7 @@ export class WsGateway {
   };
 
   constructor(options: WsGatewayOptions) {
-    this.#options = options;
+    this.#options = { ...options, authSlots: options.authSlots ?? new Slots(options.limits.authConcurrency) };
     // Offered only when compression is on. Parley compresses every message on its own, with no
     // dictionary kept between messages, so each broadcast is compressed once for every socket
     // (OutFrame); server_no_context_takeover tells clients they need not keep a window for it.
