@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import * as ws from 'ws';
+import * as wsPackage from 'ws';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { TokenBucket } from '../chat/token-bucket.js';
@@ -12,7 +12,7 @@ import { Slots } from './slots.js';
 const NONE: ReadonlySet<string> = new Set();
 
 // ws's header parser and extension, exported at run time but absent from @types/ws.
-const { extension, PerMessageDeflate } = ws as unknown as {
+const { extension, PerMessageDeflate } = wsPackage as unknown as {
   extension: { parse(header: string): Record<string, unknown[]> };
   PerMessageDeflate: new (options: object) => { accept(offers: unknown[]): unknown };
 };
