@@ -65,7 +65,10 @@ describe('WebSocket compression with a real browser (PARLEY_COMPRESSION=on)', { 
       return { extensions, acks, texts: received, history };
     })(${JSON.stringify({ url: server.url, token: await server.token('browser', 'Browser'), texts })})`;
     const seen = (await page.evaluate(script)) as Seen;
-    assert.equal(seen.extensions, 'permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+    assert.equal(
+      seen.extensions,
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+    );
     assert.deepEqual(seen.acks, ['ack', 'ack', 'ack']);
     assert.deepEqual(
       seen.texts,
