@@ -373,20 +373,22 @@ function trustedProxies(raw: string | undefined): string[] {
   return proxies;
 }
 
-function compression(env: NodeJS.ProcessEnv): number | undefined {
-  const on = env.PARLEY_COMPRESSION ?? 'off';
-  if (on !== 'on' && on !== 'off') {
-    throw new ParleyError('bad_request', `PARLEY_COMPRESSION must be "on" or "off", got "${on}"`);
+/** A setting that is `on` or `off`, as a boolean; anything else stops the start. */
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: 'on' | 'off'): boolean {
+  const raw = env[name] ?? fallback;
+  if (raw !== 'on' && raw !== 'off') {
+    throw new ParleyError('bad_request', `${name} must be "on" or "off", got "${raw}"`);
   }
+  return raw === 'on';
+}
+
+function compression(env: NodeJS.ProcessEnv): number | undefined {
   const minBytes = positiveInt(env, 'PARLEY_COMPRESSION_MIN_BYTES', 1024);
-  return on === 'on' ? minBytes : undefined;
+  return onOff(env, 'PARLEY_COMPRESSION', 'off') ? minBytes : undefined;
 }
 
 function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {
-  const web = env.PARLEY_WEB ?? 'on';
-  if (web !== 'on' && web !== 'off') {
-    throw new ParleyError('bad_request', `PARLEY_WEB must be "on" or "off", got "${web}"`);
-  }
+  const enabled = onOff(env, 'PARLEY_WEB', 'on');
   // Separated by commas or spaces: both are natural for a list of origins.
   const frameAncestors = (env.PARLEY_FRAME_ANCESTORS ?? "'self'").split(/[\s,]+/).filter((s) => s !== '');
   for (const source of frameAncestors) {
@@ -404,7 +406,7 @@ function loadWebConfig(env: NodeJS.ProcessEnv): WebConfig {
     );
   }
   return {
-    enabled: web === 'on',
+    enabled,
     dir: env.PARLEY_WEB_DIR || undefined,
     frameAncestors: frameAncestors.length === 0 ? ["'self'"] : frameAncestors,
   };
