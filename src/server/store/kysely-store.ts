@@ -252,9 +252,9 @@ export class KyselyStore implements Store {
       closedError: () => new ParleyError('unavailable', 'the store is closed'),
     });
     // Every connection of a new user, and its first subscribe to a public channel, upserts a
-    // row: alone, each is a commit and an fsync on the event loop (SQLite has one writer, and
-    // better-sqlite3 is synchronous). Other databases commit concurrent transactions in
-    // parallel and group their fsyncs themselves.
+    // row: alone, each would be a commit and an fsync (SQLite has one writer; a file's commit
+    // runs on the append worker, `sqlite::memory:`'s on the event loop). Other databases commit
+    // concurrent transactions in parallel and group their fsyncs themselves.
     this.#upserts = this.#caps.databaseWriteLock
       ? new GroupCommit({
           commit: (upserts) => this.#transaction((trx) => runUpserts(trx, upserts)),
@@ -1139,10 +1139,11 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Runs `fn`, a write on this store's connection, once the append batch in flight on the
-   * `appender` (if any) has committed, and before the next one starts. Without that, a write
-   * meeting the appender's transaction would wait for its lock in SQLite's busy handler, which
-   * sleeps on the event loop (1, 2, 5, 10… ms). Writes of other processes still meet that wait.
+   * Runs `fn`, a write, once the append batch in flight on the `appender` (if any) has
+   * committed, and before the next one starts. Writes run on the appender's own connection
+   * (`writeDb`): a batch arriving inside a write's open transaction would become part of it
+   * (the worker refuses it). The migration, on the store's connection, would otherwise wait for
+   * the batch's lock in SQLite's busy handler, which sleeps on the event loop.
    */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#appender === undefined) return fn();
