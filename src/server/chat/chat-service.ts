@@ -29,6 +29,7 @@ import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from '../bus/bus
 import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
 import type { Hub, Subscription } from '../hub.js';
+import { countOf, itemsOf, type OneOrSet, withItem, withoutItem } from '../one-or-set.js';
 import type { Presence } from '../presence/presence.js';
 import { highlightRanges, searchTerms } from '../store/search-terms.js';
 import type { AppendResult, ChannelPatch, Store, StoredChannel, StoredMember } from '../store/store.js';
@@ -97,9 +98,8 @@ export class ChatService {
   readonly #limits: Limits;
   readonly #observer: ChatObserver;
   readonly #cache: HistoryCache | undefined;
-  // User id → their sessions on this node: the session itself while there is one (most users),
-  // a Set from the second on; an idle user keeps no Set of one.
-  readonly #sessions = new Map<string, Session | Set<Session>>();
+  // User id → their sessions on this node (most users have one, and keep no Set of one).
+  readonly #sessions = new Map<string, OneOrSet<Session>>();
   readonly #channels = new Map<string, ChannelMeta>();
   readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
   // User id → the username this node last stored for it.
@@ -131,7 +131,7 @@ export class ChatService {
   /** Number of sessions on this node. */
   get sessionCount(): number {
     let n = 0;
-    for (const s of this.#sessions.values()) n += s instanceof Set ? s.size : 1;
+    for (const s of this.#sessions.values()) n += countOf(s);
     return n;
   }
 
@@ -145,11 +145,8 @@ export class ChatService {
       this.#knownUsers.set(session.user.id, session.user.username);
     }
     const had = this.#sessions.get(session.user.id);
-    if (had instanceof Set) had.add(session);
-    else if (had !== undefined) {
-      if (had !== session) this.#sessions.set(session.user.id, new Set([had, session]));
-    } else {
-      this.#sessions.set(session.user.id, session);
+    this.#sessions.set(session.user.id, withItem(had, session));
+    if (had === undefined) {
       const pending = this.#goingOffline.get(session.user.id);
       if (pending !== undefined) {
         clearTimeout(pending);
@@ -180,11 +177,9 @@ export class ChatService {
   /** Ends every subscription of a closed session and announces who left. */
   async sessionClosed(session: Session): Promise<void> {
     const had = this.#sessions.get(session.user.id);
-    if (had instanceof Set) {
-      had.delete(session);
-      const [left, more] = had;
-      if (left !== undefined && more === undefined) this.#sessions.set(session.user.id, left);
-    } else if (had === session) {
+    const left = withoutItem(had, session);
+    if (left !== undefined) this.#sessions.set(session.user.id, left);
+    else if (had !== undefined) {
       this.#sessions.delete(session.user.id);
       this.#goOffline(session.user);
       if (this.#publishBuckets.get(session.user.id)?.isFull()) this.#publishBuckets.delete(session.user.id);
@@ -205,8 +200,7 @@ export class ChatService {
 
   // The user's sessions on this node, as an iterable.
   #sessionsOf(userId: string): Iterable<Session> {
-    const s = this.#sessions.get(userId);
-    return s === undefined ? [] : s instanceof Set ? s : [s];
+    return itemsOf(this.#sessions.get(userId));
   }
 
   /** Creates the public channels named in the configuration when they are missing. */

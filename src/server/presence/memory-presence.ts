@@ -1,10 +1,11 @@
 import type { UserInfo } from '../../protocol/frames.js';
+import { type OneOrSet, withItem, withoutItem } from '../one-or-set.js';
 import type { Presence } from './presence.js';
 
 interface Entry {
   readonly user: UserInfo;
-  /** The one connection (most users), or a Set from the second on: no Set of one per user. */
-  connections: string | Set<string>;
+  /** The user's connections in the channel: most users have one, and keep no Set of one. */
+  connections: OneOrSet<string>;
 }
 
 /** The in-process Presence of a single node. */
@@ -28,9 +29,7 @@ export class MemoryPresence implements Presence {
     conns.set(connectionId, user.id);
     const entry = users.get(user.id);
     if (entry !== undefined) {
-      const had = entry.connections;
-      if (typeof had !== 'string') had.add(connectionId);
-      else if (had !== connectionId) entry.connections = new Set([had, connectionId]);
+      entry.connections = withItem(entry.connections, connectionId);
       return false;
     }
     users.set(user.id, { user, connections: connectionId });
@@ -46,15 +45,11 @@ export class MemoryPresence implements Presence {
     const users = this.#channels.get(channel);
     const entry = users?.get(userId);
     if (users === undefined || entry === undefined) return undefined;
-    const had = entry.connections;
-    if (typeof had !== 'string') {
-      had.delete(connectionId);
-      const [left, more] = had;
-      if (left !== undefined) {
-        if (more === undefined) entry.connections = left;
-        return undefined;
-      }
-    } else if (had !== connectionId) return undefined;
+    const left = withoutItem(entry.connections, connectionId);
+    if (left !== undefined) {
+      entry.connections = left;
+      return undefined;
+    }
     users.delete(userId);
     if (users.size === 0) this.#channels.delete(channel);
     return entry.user;
