@@ -4,21 +4,22 @@ import type { Logger } from 'pino';
 import { Argon2PasswordHasher } from './auth/argon2-password-hasher.js';
 import { JoseTokenIssuer } from './auth/jose-token-issuer.js';
 import { RevocationCheckingVerifier } from './auth/revocation-checking-verifier.js';
+import { Slots } from './auth/slots.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { Bus } from './bus/bus.js';
 import type { HistoryCache } from './cache/history-cache.js';
-import { ChatService } from './chat/chat-service.js';
 import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
+import { ChatService } from './core/chat-service.js';
 import { HttpApi } from './http/http-api.js';
 import { WebPage } from './http/web-page.js';
-import { Hub } from './hub.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
 import type { Store } from './store/store.js';
-import { WsGateway } from './transport/ws-gateway.js';
+import { WsGateway } from './transport/ws/ws-gateway.js';
 import { chatWebhooks } from './webhooks/chat-webhooks.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { ParleyV1Wire } from './wire/parley-v1/parley-v1-wire.js';
 
 /** The pluggable parts a node runs on; chosen by main.ts (or a test). */
 export interface ServerParts {
@@ -41,7 +42,6 @@ export class ParleyServer {
   readonly #parts: ServerParts;
   readonly #http: Server;
   readonly #gateway: WsGateway;
-  readonly #hub: Hub;
   readonly chat: ChatService;
   readonly metrics: ParleyMetrics;
   /** Undefined when no webhook URL is configured. */
@@ -72,19 +72,13 @@ export class ParleyServer {
     const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
       metrics.authFailures.inc({ reason }),
     );
-    let chat: ChatService | undefined;
-    this.#hub = new Hub(parts.bus, parts.store, {
-      onControl: (event) => chat?.onControl(event),
-      onError,
-      onDeliver: metrics.onDeliver,
-    });
-    chat = new ChatService({
+    const chat = new ChatService({
       store: parts.store,
       bus: parts.bus,
-      hub: this.#hub,
       presence: parts.presence,
       limits: config.limits,
-      ...(parts.cache === undefined ? {} : { cache: parts.cache }),
+      cache: parts.cache,
+      hub: { onDeliver: metrics.onDeliver },
       observer: {
         error: onError,
         ...(this.webhooks === undefined ? {} : chatWebhooks(this.webhooks)),
@@ -96,17 +90,22 @@ export class ParleyServer {
     });
     this.chat = chat;
     const trustedProxies = trustedProxySet(config.trustedProxies);
-    this.#gateway = new WsGateway({
-      path: '/ws',
-      allowedOrigins: config.allowedOrigins,
-      anyOrigin: config.dev,
-      trustedProxies,
+    const parleyV1 = new ParleyV1Wire({
       chat,
       verifier,
       limits: config.limits,
       heartbeatMs: config.limits.heartbeatMs,
       logger,
       onSlowConsumer: () => metrics.sendQueueDrops.inc(),
+      authSlots: new Slots(config.limits.authConcurrency),
+    });
+    this.#gateway = new WsGateway({
+      wireFor: (path) => (path === '/ws' ? parleyV1 : undefined),
+      allowedOrigins: config.allowedOrigins,
+      anyOrigin: config.dev,
+      trustedProxies,
+      limits: config.limits,
+      heartbeatMs: config.limits.heartbeatMs,
       compressMinBytes: config.compressMinBytes,
     });
     const api = new HttpApi({
@@ -128,7 +127,7 @@ export class ParleyServer {
       trustedProxies,
     });
     const gateway = this.#gateway;
-    const hub = this.#hub;
+    const hub = chat.hub;
     metrics.setSources({
       connections: () => gateway.connectionCount,
       channels: () => hub.channelCount,
@@ -153,8 +152,8 @@ export class ParleyServer {
     const server = new ParleyServer(config, parts, web);
     await parts.store.migrate();
     server.#migrated = true;
-    await server.chat.ensureChannels(config.defaultChannels);
-    await server.#hub.start();
+    await server.chat.channels.ensure(config.defaultChannels);
+    await server.chat.start();
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.port, config.host, () => {
@@ -182,7 +181,6 @@ export class ParleyServer {
     await this.#gateway.close();
     this.#http.closeAllConnections();
     await httpClosed;
-    this.#hub.close();
     this.chat.close();
     this.webhooks?.close();
     await this.#parts.bus.close();

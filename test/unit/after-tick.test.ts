@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AfterTick } from '../../src/server/transport/after-tick.js';
+import { AfterTick } from '../../src/server/transport/ws/after-tick.js';
 
 describe('AfterTick', () => {
   it('runs everything queued in a tick in one nextTick pass, in order, after the current callback', async (t) => {

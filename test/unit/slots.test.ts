@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Slots } from '../../src/server/transport/slots.js';
+import { Slots } from '../../src/server/auth/slots.js';
 
 describe('Slots (authentications in progress at once)', () => {
   it('grants up to its size at once, then one per release, first come first served', async () => {

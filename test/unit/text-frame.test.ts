@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { deflateFrame, OutFrame, textFrame } from '../../src/server/transport/text-frame.js';
+import { deflateFrame, OutFrame, textFrame } from '../../src/server/transport/ws/text-frame.js';
 import { readTextFrames as received } from '../support/read-text-frames.js';
 
 describe('textFrame', () => {

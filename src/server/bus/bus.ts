@@ -1,21 +1,20 @@
-import type { Message, Role, ServerFrame, UserInfo } from '../../protocol/frames.js';
+import type { ChannelEvent, MemberChanged, UserEvent } from '../core/events.js';
 
-/** What travels on the bus between nodes. */
+/**
+ * What travels on the bus between nodes: the core's domain events, never a wire's frames, so
+ * every wire of every node reads the same events. (The shape changed when the wires were split
+ * from the core: nodes of the release before cannot read it; docs/operations.md says how to
+ * upgrade a cluster.)
+ */
 export type BusEvent =
-  | { readonly kind: 'message'; readonly message: Message }
-  | {
-      readonly kind: 'presence';
-      readonly channel: string;
-      readonly event: 'join' | 'leave';
-      readonly user: UserInfo;
-    }
-  | { readonly kind: 'typing'; readonly channel: string; readonly user: UserInfo }
-  | { readonly kind: 'member'; readonly channel: string; readonly userId: string; readonly role: Role | null }
-  | { readonly kind: 'kick'; readonly userId: string; readonly reason: string }
-  /** A frame for every subscriber of a channel (edits, deletes, reactions, channel updates). */
-  | { readonly kind: 'frame'; readonly channel: string; readonly frame: ServerFrame }
-  /** A frame for every connection of one user (read positions); on the control topic. */
-  | { readonly kind: 'user'; readonly userId: string; readonly frame: ServerFrame }
+  /** For every subscriber of the event's channel; on the channel's topic. */
+  | ChannelEvent
+  /** A membership changed: nodes forget the cached role, the user's connections are told; on the control topic. */
+  | MemberChanged
+  /** Every connection of the user closes; on the control topic. */
+  | { readonly kind: 'kick'; readonly user_id: string; readonly reason: string }
+  /** An event for every connection of one user (read positions); on the control topic. */
+  | { readonly kind: 'user'; readonly user_id: string; readonly event: UserEvent }
   /** A channel's title, topic or archived flag changed: nodes forget what they cached; on the control topic. */
   | { readonly kind: 'channel'; readonly channel: string }
   /** A node's publications may have been lost: every node re-reads its channels' positions. */

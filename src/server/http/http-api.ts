@@ -15,11 +15,11 @@ import {
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import type { IssuedToken, TokenIssuer } from '../auth/token-issuer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { type Actor, SYSTEM_USER } from '../chat/actor.js';
-import type { ChatService } from '../chat/chat-service.js';
-import { TokenBucket } from '../chat/token-bucket.js';
 import { clientIp } from '../client-ip.js';
 import type { ApiConfig, Limits } from '../config.js';
+import { type Actor, SYSTEM_USER } from '../core/actor.js';
+import type { ChatService } from '../core/chat-service.js';
+import { TokenBucket } from '../core/token-bucket.js';
 import type { ParleyMetrics } from '../metrics/parley-metrics.js';
 import type { Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -319,47 +319,54 @@ export class HttpApi {
     r.add(
       'GET',
       '/api/channels',
-      user(async (actor) => ok({ channels: await chat.listChannels(actor) })),
+      user(async (actor) => ok({ channels: await chat.channels.list(actor) })),
     );
     r.add(
       'POST',
       '/api/channels',
       user(async (actor, ctx) => {
         const body = parse(CreateChannel, await this.#body(ctx));
-        await chat.createChannel(actor, {
+        await chat.channels.create(actor, {
           channel: body.id,
           private: body.private,
           title: body.title,
           topic: body.topic,
         });
-        return ok({ channel: await chat.getChannel(actor, body.id) }, 201);
+        return ok({ channel: await chat.channels.get(actor, body.id) }, 201);
       }),
     );
     r.add(
       'GET',
       '/api/channels/:id',
-      user(async (actor, ctx) => ok({ channel: await chat.getChannel(actor, p(ctx, 'id')) })),
+      user(async (actor, ctx) => ok({ channel: await chat.channels.get(actor, p(ctx, 'id')) })),
     );
     r.add(
       'PATCH',
       '/api/channels/:id',
       user(async (actor, ctx) => {
         const patch = parse(PatchChannel, await this.#body(ctx));
-        await chat.updateChannel(actor, p(ctx, 'id'), patch);
-        return ok({ channel: await chat.getChannel(actor, p(ctx, 'id')) });
+        await chat.channels.update(actor, p(ctx, 'id'), patch);
+        return ok({ channel: await chat.channels.get(actor, p(ctx, 'id')) });
       }),
     );
     r.add(
       'GET',
       '/api/channels/:id/members',
-      user(async (actor, ctx) => ok({ members: memberList(await chat.listMembers(actor, p(ctx, 'id'))) })),
+      user(async (actor, ctx) =>
+        ok({ members: memberList(await chat.channels.members(actor, p(ctx, 'id'))) }),
+      ),
     );
     r.add(
       'PUT',
       '/api/channels/:id/members/:userId',
       user(async (actor, ctx) => {
         const body = parse(SetMember, await this.#body(ctx));
-        const frame = await chat.setMember(actor, p(ctx, 'id'), p(ctx, 'userId'), body.role ?? 'member');
+        const frame = await chat.channels.setMember(
+          actor,
+          p(ctx, 'id'),
+          p(ctx, 'userId'),
+          body.role ?? 'member',
+        );
         return ok({ member: { channel: frame.channel, user_id: frame.user_id, role: frame.role } });
       }),
     );
@@ -367,7 +374,7 @@ export class HttpApi {
       'DELETE',
       '/api/channels/:id/members/:userId',
       user(async (actor, ctx) => {
-        await chat.removeMember(actor, p(ctx, 'id'), p(ctx, 'userId'));
+        await chat.channels.removeMember(actor, p(ctx, 'id'), p(ctx, 'userId'));
         return { status: 204 };
       }),
     );
@@ -376,8 +383,8 @@ export class HttpApi {
       '/api/dms',
       user(async (actor, ctx) => {
         const body = parse(OpenDm, await this.#body(ctx));
-        const frame = await chat.openDm(actor, body.user_id);
-        return ok({ channel: await chat.getChannel(actor, frame.channel.id) });
+        const dm = await chat.channels.openDm(actor, body.user_id);
+        return ok({ channel: await chat.channels.get(actor, dm.id) });
       }),
     );
 
@@ -393,8 +400,7 @@ export class HttpApi {
           throw new ParleyError('bad_request', 'give "before" or "after", not both');
         }
         if (limit === 0) throw new ParleyError('bad_request', '"limit" must be at least 1');
-        const page = await chat.history(actor, {
-          type: 'history',
+        const page = await chat.messages.history(actor, {
           channel: p(ctx, 'id'),
           ...(before === undefined ? {} : { before }),
           ...(after === undefined ? {} : { after }),
@@ -408,7 +414,7 @@ export class HttpApi {
       '/api/channels/:id/messages',
       user(async (actor, ctx) => {
         const body = parse(PostMessage, await this.#body(ctx));
-        const result = await chat.post(actor, {
+        const result = await chat.messages.post(actor, {
           channel: p(ctx, 'id'),
           text: body.text,
           clientMsgId: body.client_msg_id ?? null,
@@ -421,7 +427,7 @@ export class HttpApi {
       'GET',
       '/api/channels/:id/messages/:msgId',
       user(async (actor, ctx) =>
-        ok({ message: await chat.getMessage(actor, p(ctx, 'id'), p(ctx, 'msgId')) }),
+        ok({ message: await chat.messages.get(actor, p(ctx, 'id'), p(ctx, 'msgId')) }),
       ),
     );
     r.add(
@@ -429,15 +435,15 @@ export class HttpApi {
       '/api/channels/:id/messages/:msgId',
       user(async (actor, ctx) => {
         const body = parse(EditMessage, await this.#body(ctx));
-        await chat.editMessage(actor, p(ctx, 'id'), p(ctx, 'msgId'), body.text);
-        return ok({ message: await chat.getMessage(actor, p(ctx, 'id'), p(ctx, 'msgId')) });
+        await chat.messages.edit(actor, p(ctx, 'id'), p(ctx, 'msgId'), body.text);
+        return ok({ message: await chat.messages.get(actor, p(ctx, 'id'), p(ctx, 'msgId')) });
       }),
     );
     r.add(
       'DELETE',
       '/api/channels/:id/messages/:msgId',
       user(async (actor, ctx) => {
-        await chat.deleteMessage(actor, p(ctx, 'id'), p(ctx, 'msgId'));
+        await chat.messages.delete(actor, p(ctx, 'id'), p(ctx, 'msgId'));
         return { status: 204 };
       }),
     );
@@ -445,7 +451,7 @@ export class HttpApi {
       'GET',
       '/api/channels/:id/messages/:msgId/versions',
       user(async (actor, ctx) =>
-        ok({ versions: await chat.messageVersions(actor, p(ctx, 'id'), p(ctx, 'msgId')) }),
+        ok({ versions: await chat.messages.versions(actor, p(ctx, 'id'), p(ctx, 'msgId')) }),
       ),
     );
     r.add(
@@ -453,7 +459,7 @@ export class HttpApi {
       '/api/channels/:id/messages/:msgId/reactions',
       user(async (actor, ctx) => {
         const body = parse(React, await this.#body(ctx));
-        const frame = await chat.react(actor, p(ctx, 'id'), p(ctx, 'msgId'), body.emoji);
+        const frame = await chat.messages.react(actor, p(ctx, 'id'), p(ctx, 'msgId'), body.emoji);
         return ok({ emoji: frame.emoji, added: frame.added, count: frame.count });
       }),
     );
@@ -462,7 +468,7 @@ export class HttpApi {
       '/api/channels/:id/messages/:msgId/thread',
       user(async (actor, ctx) =>
         ok(
-          await chat.thread(actor, p(ctx, 'id'), p(ctx, 'msgId'), {
+          await chat.messages.thread(actor, p(ctx, 'id'), p(ctx, 'msgId'), {
             after: seqParam(ctx.url, 'after'),
             limit: seqParam(ctx.url, 'limit'),
           }),
@@ -474,7 +480,7 @@ export class HttpApi {
       '/api/channels/:id/read',
       user(async (actor, ctx) => {
         const body = parse(MarkRead, await this.#body(ctx));
-        const frame = await chat.markRead(actor, p(ctx, 'id'), body.seq);
+        const frame = await chat.messages.markRead(actor, p(ctx, 'id'), body.seq);
         return ok({ channel: frame.channel, last_read_seq: frame.seq });
       }),
     );
@@ -486,7 +492,7 @@ export class HttpApi {
         if (q.length > 200) throw new ParleyError('bad_request', '"q" is longer than 200 characters');
         const channel = ctx.url.searchParams.get('channel') ?? undefined;
         return ok(
-          await chat.search(actor, {
+          await chat.messages.search(actor, {
             text: q,
             channel,
             limit: seqParam(ctx.url, 'limit'),
@@ -507,7 +513,7 @@ export class HttpApi {
           body.user_id === undefined
             ? SYSTEM_USER
             : { id: body.user_id, username: body.username ?? (await this.#username(body.user_id)) };
-        const result = await chat.post(
+        const result = await chat.messages.post(
           { user: as, system: true },
           { channel: body.channel, text: body.text, clientMsgId: key ?? null, replyTo: body.reply_to },
         );
@@ -561,7 +567,7 @@ export class HttpApi {
       '/api/server/channels',
       server(async (ctx) => {
         const body = parse(ServerCreateChannel, await this.#body(ctx));
-        await chat.createChannel(system, {
+        await chat.channels.create(system, {
           channel: body.id,
           private: body.private,
           title: body.title,
@@ -576,21 +582,26 @@ export class HttpApi {
       '/api/server/channels/:id',
       server(async (ctx) => {
         const patch = parse(PatchChannel, await this.#body(ctx));
-        await chat.updateChannel(system, p(ctx, 'id'), patch);
+        await chat.channels.update(system, p(ctx, 'id'), patch);
         return ok({ channel: await this.#deps.store.getChannel(p(ctx, 'id')).then(channelView) });
       }),
     );
     r.add(
       'GET',
       '/api/server/channels/:id/members',
-      server(async (ctx) => ok({ members: memberList(await chat.listMembers(system, p(ctx, 'id'))) })),
+      server(async (ctx) => ok({ members: memberList(await chat.channels.members(system, p(ctx, 'id'))) })),
     );
     r.add(
       'PUT',
       '/api/server/channels/:id/members/:userId',
       server(async (ctx) => {
         const body = parse(SetMember, await this.#body(ctx));
-        const frame = await chat.setMember(system, p(ctx, 'id'), p(ctx, 'userId'), body.role ?? 'member');
+        const frame = await chat.channels.setMember(
+          system,
+          p(ctx, 'id'),
+          p(ctx, 'userId'),
+          body.role ?? 'member',
+        );
         return ok({ member: { channel: frame.channel, user_id: frame.user_id, role: frame.role } });
       }),
     );
@@ -598,7 +609,7 @@ export class HttpApi {
       'DELETE',
       '/api/server/channels/:id/members/:userId',
       server(async (ctx) => {
-        await chat.removeMember(system, p(ctx, 'id'), p(ctx, 'userId'));
+        await chat.channels.removeMember(system, p(ctx, 'id'), p(ctx, 'userId'));
         return { status: 204 };
       }),
     );
@@ -721,7 +732,7 @@ export class HttpApi {
     const user: UserInfo = { id: identity.userId, username: identity.username };
     const seenKey = `${user.id}\u0000${user.username}`;
     if (!this.#seen.has(seenKey)) {
-      await this.#deps.chat.userSeen(user);
+      await this.#deps.chat.sessions.seen(user);
       if (this.#seen.size >= SEEN_MAX) this.#seen.clear();
       this.#seen.add(seenKey);
     }

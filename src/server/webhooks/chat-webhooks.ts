@@ -1,4 +1,4 @@
-import type { ChatObserver } from '../chat/chat-service.js';
+import type { ChatObserver } from '../core/chat-observer.js';
 import type { WebhookDispatcher } from './webhook-dispatcher.js';
 
 /**

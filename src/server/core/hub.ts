@@ -1,21 +1,7 @@
-import { CloseCode } from '../protocol/close-codes.js';
-import type { Message, UserInfo } from '../protocol/frames.js';
-import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from './bus/bus.js';
-import { OutFrame } from './transport/text-frame.js';
-
-/** A local connection as the hub sees it: somewhere to write WebSocket frames. */
-export interface HubClient {
-  readonly id: string;
-  readonly userId: string;
-  /**
-   * Writes one WebSocket text frame, the same OutFrame (and the same bytes, plain or
-   * compressed) for every recipient of a broadcast: never modified. The client enforces its
-   * own send-queue limit.
-   */
-  sendFrame(frame: OutFrame): void;
-  /** Closes the connection with a protocol close code. */
-  close(code: number, reason: string): void;
-}
+import type { Message } from '../../protocol/frames.js';
+import { type Bus, type BusEvent, CONTROL_TOPIC, channelTopic } from '../bus/bus.js';
+import { EncodeOnce, type Recipient } from './delivery.js';
+import type { ChannelEvent, MessagePosted } from './events.js';
 
 /** Where the hub reads messages it missed on the bus (the Store, or a cache in front of it). */
 export interface MessageSource {
@@ -39,13 +25,14 @@ export interface HubOptions {
 
 interface Encoded {
   readonly seq: number;
-  readonly data: OutFrame;
+  /** What the subscription's encoder made of the message. */
+  readonly data: unknown;
 }
 
 /** One connection's subscription to one channel, owned by the hub. */
 export class Subscription {
   readonly channel: string;
-  readonly client: HubClient;
+  readonly client: Recipient;
   /** The highest seq this client has been sent. */
   lastSeq = 0;
   /** False while the client's history is being read; live messages are buffered meanwhile. */
@@ -54,7 +41,7 @@ export class Subscription {
   /** Live messages held while the history is read; none kept once active or closed. */
   buffer: Encoded[] | undefined;
 
-  constructor(channel: string, client: HubClient) {
+  constructor(channel: string, client: Recipient) {
     this.channel = channel;
     this.client = client;
   }
@@ -72,28 +59,11 @@ interface ChannelState {
   filling: boolean;
 }
 
-/** Encodes and frames a message as the `message` WebSocket frame every subscriber receives. */
-export function messageFrame(m: Message): OutFrame {
-  return new OutFrame(
-    JSON.stringify({
-      type: 'message',
-      id: m.id,
-      channel: m.channel,
-      seq: m.seq,
-      user_id: m.user_id,
-      username: m.username,
-      text: m.text,
-      ts: m.ts,
-      client_msg_id: m.client_msg_id,
-      ...(m.reply_to === undefined ? {} : { reply_to: m.reply_to }),
-    }),
-  );
-}
-
 /**
  * Local delivery on one node. Receives bus events, puts each channel's messages in seq order
- * (dropping repeats, holding early ones and reading missed ones from the Store), encodes and
- * frames each event once and writes the same bytes to every local subscriber.
+ * (dropping repeats, holding early ones and reading missed ones from the Store), encodes each
+ * event at most once per wire (`EncodeOnce`) and writes the same bytes to every local
+ * subscriber of that wire.
  */
 export class Hub {
   readonly #bus: Bus;
@@ -136,7 +106,7 @@ export class Hub {
    * this node, so a history read made after it misses nothing: live messages are buffered until
    * `activate`.
    */
-  async subscribe(channel: string, client: HubClient): Promise<Subscription> {
+  async subscribe(channel: string, client: Recipient): Promise<Subscription> {
     let ch = this.#channels.get(channel);
     if (ch === undefined) {
       ch = {
@@ -180,7 +150,11 @@ export class Hub {
     if (upTo > sub.lastSeq) {
       try {
         const missed = await this.#source.after(sub.channel, sub.lastSeq, upTo - sub.lastSeq);
-        for (const m of missed) this.#write(sub, m.seq, messageFrame(m));
+        const encoder = sub.client.encoder;
+        for (const m of missed) {
+          const data = encoder.encode({ kind: 'message', message: m });
+          if (data !== undefined) this.#write(sub, m.seq, data);
+        }
       } catch (err) {
         this.#onError(err, 'activate');
       }
@@ -244,22 +218,15 @@ export class Hub {
       case 'message':
         this.#onMessage(event.message);
         return;
-      case 'presence':
-        this.#broadcast(
-          event.channel,
-          { type: 'presence', channel: event.channel, event: event.event, user: event.user },
-          undefined,
-        );
-        return;
       case 'typing':
-        this.#broadcast(
-          event.channel,
-          { type: 'typing', channel: event.channel, user: event.user },
-          event.user,
-        );
+        this.#broadcast(event, event.user.id);
         return;
-      case 'frame':
-        this.#broadcast(event.channel, event.frame, undefined);
+      case 'presence':
+      case 'edited':
+      case 'deleted':
+      case 'reaction':
+      case 'channel_updated':
+        this.#broadcast(event, undefined);
         return;
       case 'member':
       case 'kick':
@@ -277,14 +244,16 @@ export class Hub {
     }
   }
 
-  #broadcast(channel: string, frame: object, except: UserInfo | undefined): void {
-    const ch = this.#channels.get(channel);
+  // To the channel's active subscribers (but those of user `except`), encoded once per wire.
+  #broadcast(event: Exclude<ChannelEvent, MessagePosted>, except: string | undefined): void {
+    const ch = this.#channels.get(event.channel);
     if (ch === undefined) return;
-    let data: OutFrame | undefined;
+    let encoded: EncodeOnce | undefined;
     for (const sub of ch.subs) {
-      if (!sub.active || (except !== undefined && sub.client.userId === except.id)) continue;
-      data ??= new OutFrame(JSON.stringify(frame));
-      sub.client.sendFrame(data);
+      if (!sub.active || sub.client.userId === except) continue;
+      encoded ??= new EncodeOnce(event);
+      const data = encoded.for(sub.client.encoder);
+      if (data !== undefined) sub.client.write(data);
     }
   }
 
@@ -341,22 +310,24 @@ export class Hub {
   #deliver(ch: ChannelState, m: Message): void {
     ch.delivered = m.seq;
     this.#onDeliver?.(ch.subs.size);
-    let data: OutFrame | undefined;
+    let encoded: EncodeOnce | undefined;
     for (const sub of ch.subs) {
-      data ??= messageFrame(m);
+      encoded ??= new EncodeOnce({ kind: 'message', message: m });
+      const data = encoded.for(sub.client.encoder);
+      if (data === undefined) continue;
       if (sub.active) {
         this.#write(sub, m.seq, data);
       } else {
         sub.buffer ??= [];
         sub.buffer.push({ seq: m.seq, data });
-        if (sub.buffer.length > this.#pendingMax) sub.client.close(CloseCode.SlowConsumer, 'slow consumer');
+        if (sub.buffer.length > this.#pendingMax) sub.client.close('slow_consumer', 'slow consumer');
       }
     }
   }
 
-  #write(sub: Subscription, seq: number, data: OutFrame): void {
+  #write(sub: Subscription, seq: number, data: unknown): void {
     if (seq <= sub.lastSeq || sub.closed) return;
     sub.lastSeq = seq;
-    sub.client.sendFrame(data);
+    sub.client.write(data);
   }
 }

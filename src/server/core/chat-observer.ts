@@ -1,0 +1,14 @@
+import type { Message, Role, UserInfo } from '../../protocol/frames.js';
+
+/** What the core reports to logs, metrics and webhooks. Every hook but `error` is optional. */
+export interface ChatObserver {
+  error(err: unknown, what: string): void;
+  /** A message was committed (not called for a retried duplicate). */
+  messageCreated?(message: Message): void;
+  /** A membership changed: `role` null = removed, `previous` undefined = added. */
+  memberChanged?(channel: string, userId: string, role: Role | null, previous: Role | undefined): void;
+  /** The user's first connection on this node opened (not after a reconnect within the grace period). */
+  userOnline?(user: UserInfo): void;
+  /** The user's last connection on this node closed `offlineGraceMs` ago and none came back. */
+  userOffline?(user: UserInfo): void;
+}

@@ -1,0 +1,106 @@
+import type { Message, Role, UserInfo } from '../../protocol/frames.js';
+
+// Field names follow the stored objects they travel with (`Message` has `user_id`): one shape
+// for the bus, the encoders and the HTTP views.
+
+/** A message was committed to a channel (also re-published for a retried duplicate). */
+export interface MessagePosted {
+  readonly kind: 'message';
+  readonly message: Message;
+}
+
+/** A message's text was replaced. */
+export interface MessageEdited {
+  readonly kind: 'edited';
+  readonly channel: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly text: string;
+  readonly edited_at: number;
+  /** Who edited it. */
+  readonly by: string;
+}
+
+/** A message was deleted (its text is gone from storage and search). */
+export interface MessageDeleted {
+  readonly kind: 'deleted';
+  readonly channel: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly by: string;
+}
+
+/** A user's reaction to a message was added or taken back. */
+export interface ReactionToggled {
+  readonly kind: 'reaction';
+  readonly channel: string;
+  readonly id: string;
+  readonly seq: number;
+  readonly emoji: string;
+  readonly user_id: string;
+  readonly added: boolean;
+  /** How many users react with `emoji` now. */
+  readonly count: number;
+}
+
+/** A user came online in a channel (their first subscription) or left it (their last). */
+export interface PresenceChanged {
+  readonly kind: 'presence';
+  readonly channel: string;
+  readonly event: 'join' | 'leave';
+  readonly user: UserInfo;
+}
+
+/** A user is typing in a channel; never delivered back to that user. */
+export interface UserTyping {
+  readonly kind: 'typing';
+  readonly channel: string;
+  readonly user: UserInfo;
+}
+
+/** A channel's title, topic or archived flag changed. */
+export interface ChannelUpdated {
+  readonly kind: 'channel_updated';
+  readonly channel: string;
+  readonly title: string;
+  readonly topic: string;
+  readonly archived: boolean;
+}
+
+/** What every subscriber of one channel receives. */
+export type ChannelEvent =
+  | MessagePosted
+  | MessageEdited
+  | MessageDeleted
+  | ReactionToggled
+  | PresenceChanged
+  | UserTyping
+  | ChannelUpdated;
+
+/** A user's membership of a channel changed: `role` null = removed. */
+export interface MemberChanged {
+  readonly kind: 'member';
+  readonly channel: string;
+  readonly user_id: string;
+  readonly role: Role | null;
+}
+
+/** The user's read position in a channel moved (on one of their devices). */
+export interface ReadPositionMoved {
+  readonly kind: 'read_position';
+  readonly channel: string;
+  readonly seq: number;
+}
+
+/** One of the user's subscriptions ended without their asking (they were removed). */
+export interface SubscriptionEnded {
+  readonly kind: 'unsubscribed';
+  readonly channel: string;
+  readonly reason: 'removed';
+}
+
+/** What every connection of one user receives. */
+export type UserEvent = MemberChanged | ReadPositionMoved | SubscriptionEnded;
+
+/** Every event the core delivers to a connection. */
+export type DeliveryEvent = ChannelEvent | UserEvent;

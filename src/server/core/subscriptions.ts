@@ -1,0 +1,228 @@
+import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { ChannelKind, Message, Role, UserInfo } from '../../protocol/frames.js';
+import { type Bus, channelTopic } from '../bus/bus.js';
+import type { HistoryCache } from '../cache/history-cache.js';
+import type { Limits } from '../config.js';
+import type { Presence } from '../presence/presence.js';
+import type { Store } from '../store/store.js';
+import { type Access, noAccess } from './access.js';
+import type { ChatObserver } from './chat-observer.js';
+import type { Hub, Subscription } from './hub.js';
+import { canPost, canRead } from './permissions.js';
+import type { Session } from './session.js';
+
+/** A subscription request. */
+export interface SubscribeInput {
+  readonly channel: string;
+  /** How many of the latest messages to send (default and cap: the history limits). */
+  readonly history?: number | undefined;
+  /** Resume: send every message after this seq instead of the latest. */
+  readonly since?: number | undefined;
+  /** The channel epoch `since` was read in; another epoch means the seqs restarted. */
+  readonly epoch?: string | undefined;
+}
+
+/** What a new subscription starts from, announced to the subscriber before any live event. */
+export interface Subscribed {
+  readonly channel: string;
+  readonly kind: ChannelKind;
+  readonly title: string;
+  readonly role: Role | null;
+  readonly epoch: string;
+  readonly last_seq: number;
+  /** True when `messages` are everything after `since` (or no `since` was given). */
+  readonly recovered: boolean;
+  readonly messages: readonly Message[];
+  /** Who is online (only the subscriber when more than the presence limit are). */
+  readonly presence: readonly UserInfo[];
+  readonly presence_count: number;
+}
+
+interface SubscriptionsDeps {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly hub: Hub;
+  readonly presence: Presence;
+  readonly limits: Limits;
+  readonly observer: ChatObserver;
+  readonly access: Access;
+  readonly cache: HistoryCache | undefined;
+}
+
+/**
+ * Subscriptions with resume: history (or everything after a seq) and then live events with no
+ * gap and no repeat between the two; presence and typing of the channels subscribed to.
+ */
+export class Subscriptions {
+  readonly #d: SubscriptionsDeps;
+
+  constructor(deps: SubscriptionsDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Subscribes the session. `announce` gets the starting state and must write it to the
+   * subscriber at once: it is called before the first live event of the subscription is.
+   */
+  async subscribe(
+    session: Session,
+    input: SubscribeInput,
+    announce: (state: Subscribed) => void,
+  ): Promise<void> {
+    const { access, limits, hub, store } = this.#d;
+    if (session.subscriptions.has(input.channel)) {
+      throw new ParleyError('conflict', `already subscribed to "${input.channel}"`, {
+        details: { channel: input.channel },
+      });
+    }
+    if (session.subscriptions.size >= limits.maxSubscriptions) {
+      throw new ParleyError(
+        'rate_limited',
+        `at most ${limits.maxSubscriptions} subscriptions per connection`,
+      );
+    }
+    const channel = await access.channel(input.channel);
+    let role = await access.role(input.channel, session.user.id);
+    if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
+    role = await access.joinIfPublic(channel, session.user.id, role);
+
+    const sub = await hub.subscribe(channel.id, session);
+    session.subscriptions.set(channel.id, sub);
+    try {
+      const state = await store.getChannel(channel.id);
+      if (state === undefined) throw noAccess(input.channel);
+      let messages: readonly Message[];
+      let recovered = false;
+      const since = input.since;
+      // Without an epoch the client vouches for `since` (e.g. `parley listen --since N`).
+      const sameEpoch = input.epoch === undefined || input.epoch === state.epoch;
+      if (since !== undefined && sameEpoch && since <= state.lastSeq) {
+        const gap = state.lastSeq - since;
+        if (gap <= limits.resumeMaxGap) {
+          messages =
+            gap === 0
+              ? []
+              : ((await this.#d.cache?.range(channel.id, since, state.lastSeq)) ??
+                (await store.after(channel.id, since, gap)));
+          recovered = true;
+        } else {
+          messages = await this.#latest(channel.id, state.lastSeq, this.#historySize(input.history));
+        }
+      } else {
+        messages = await this.#latest(channel.id, state.lastSeq, this.#historySize(input.history));
+      }
+      const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
+      if (since === undefined) recovered = true;
+
+      const online = await this.#presenceJoin(channel.id, session);
+      // The session closed (or unsubscribed) while its history was read: undo the join.
+      if (sub.closed) throw new ParleyError('conflict', `subscription to "${channel.id}" ended`);
+      announce({
+        channel: channel.id,
+        kind: channel.kind,
+        title: await access.title(channel, session.user.id),
+        role: role ?? null,
+        epoch: state.epoch,
+        last_seq: lastSeq,
+        recovered,
+        messages,
+        presence: online.users,
+        presence_count: online.count,
+      });
+      await hub.activate(sub, lastSeq);
+    } catch (err) {
+      await this.end(session, sub);
+      throw err;
+    }
+  }
+
+  /** Ends the session's subscription to a channel (membership is kept). */
+  async unsubscribe(session: Session, channelId: string): Promise<void> {
+    const sub = session.subscriptions.get(channelId);
+    if (sub === undefined) throw new ParleyError('not_found', `not subscribed to "${channelId}"`);
+    await this.end(session, sub);
+  }
+
+  /** Ends every subscription of a closed session and announces who left. */
+  async endAll(session: Session): Promise<void> {
+    await Promise.all([...session.subscriptions.values()].map((sub) => this.end(session, sub)));
+  }
+
+  /** Ends one subscription, and announces a leave when it was the user's last here. */
+  async end(session: Session, sub: Subscription): Promise<void> {
+    const { hub, presence, limits, bus } = this.#d;
+    if (session.subscriptions.get(sub.channel) === sub) session.subscriptions.delete(sub.channel);
+    session.typingAt.delete(sub.channel);
+    hub.unsubscribe(sub);
+    try {
+      const left = await presence.leave(sub.channel, session.id);
+      // Told while the channel, the user included, had at most presenceMax users online.
+      if (left !== undefined && (await presence.count(sub.channel)) < limits.presenceMax) {
+        await bus.publish(channelTopic(sub.channel), {
+          kind: 'presence',
+          channel: sub.channel,
+          event: 'leave',
+          user: left,
+        });
+      }
+    } catch (err) {
+      this.#d.observer.error(err, 'presence leave');
+    }
+  }
+
+  /** Relays "typing" to the channel's other subscribers, at most once per interval. */
+  async typing(session: Session, channelId: string): Promise<void> {
+    const { access, limits, bus } = this.#d;
+    if (!session.subscriptions.has(channelId)) {
+      throw new ParleyError('bad_request', `subscribe to "${channelId}" before sending typing`);
+    }
+    const now = Date.now();
+    const last = session.typingAt.get(channelId);
+    // Extra typing events are dropped silently: they carry no information.
+    if (last !== undefined && now - last < limits.typingIntervalMs) return;
+    session.typingAt.set(channelId, now);
+    const channel = await access.channel(channelId);
+    const role = await access.role(channelId, session.user.id);
+    if (channel === undefined || !canPost(channel.kind, role)) {
+      throw new ParleyError('forbidden', `you may not post in "${channelId}"`);
+    }
+    await bus.publish(channelTopic(channelId), { kind: 'typing', channel: channelId, user: session.user });
+  }
+
+  /** Who is online in a channel. */
+  async presence(session: Session, channelId: string): Promise<readonly UserInfo[]> {
+    await this.#d.access.check(session, channelId);
+    return this.#d.presence.list(channelId);
+  }
+
+  // Above presenceMax users online a channel's joins and leaves are not broadcast and the
+  // joiner gets no list: otherwise n users joining cost n² frames and n lists of n users.
+  async #presenceJoin(
+    channelId: string,
+    session: Session,
+  ): Promise<{ readonly users: readonly UserInfo[]; readonly count: number }> {
+    const { presence, limits, bus } = this.#d;
+    const first = await presence.join(channelId, session.id, session.user);
+    const count = await presence.count(channelId);
+    if (count > limits.presenceMax) return { users: [session.user], count };
+    if (first) {
+      await bus.publish(channelTopic(channelId), {
+        kind: 'presence',
+        channel: channelId,
+        event: 'join',
+        user: session.user,
+      });
+    }
+    return { users: await presence.list(channelId), count };
+  }
+
+  // The newest `n` messages up to `lastSeq`, from the cache when it holds them all.
+  async #latest(channelId: string, lastSeq: number, n: number): Promise<readonly Message[]> {
+    const cached = await this.#d.cache?.range(channelId, Math.max(0, lastSeq - n), lastSeq);
+    return cached ?? this.#d.store.latest(channelId, n);
+  }
+
+  #historySize(requested: number | undefined): number {
+    return Math.min(requested ?? this.#d.limits.historyDefault, this.#d.limits.historyPageMax);
+  }
+}

@@ -1,0 +1,156 @@
+import type { Socket } from 'node:net';
+import type { RawData, WebSocket } from 'ws';
+import { AfterTick } from './after-tick.js';
+import { deflateFrame, type OutFrame, textFrame } from './text-frame.js';
+
+const OPEN = 1;
+const OWNER = Symbol('parley socket');
+type Owned = WebSocket & { [OWNER]?: WsSocket };
+// Everything written to one socket in a tick leaves in one write: the socket is corked at the
+// tick's first send and uncorked, with every other socket corked in that tick, at its end.
+const afterTick = new AfterTick();
+
+/** What a wire's session hears from its socket. */
+export interface SocketListener {
+  /** A complete message from the peer (already inflated, within the payload cap). */
+  message(data: RawData, isBinary: boolean): void;
+  /** The socket closed (for whatever reason, once). */
+  closed(): void;
+  /** What earlier ticks left unsent passed the send-queue limit; the socket stays open. */
+  overflow(): void;
+}
+
+/** How a WsSocket writes. */
+export interface WsSocketOptions {
+  /** Unsent bytes (what earlier ticks left) beyond which `overflow` is reported. */
+  readonly sendQueueMaxBytes: number;
+  /**
+   * Smallest payload sent compressed, when the peer negotiated permessage-deflate with a full
+   * server window; undefined = plain frames only.
+   */
+  readonly compressMinBytes: number | undefined;
+}
+
+/**
+ * One WebSocket's bytes out: pre-framed messages written straight to its TCP socket, corked per
+ * tick, the send-queue bound judged at each tick's first write, the shared compressed bytes for
+ * a peer that negotiated them. And the few things in: messages, pongs, the close. Uses only
+ * ws's public API; the TCP socket is the one the gateway upgraded.
+ */
+export class WsSocket {
+  readonly #ws: WebSocket;
+  // Frames are written to the net.Socket ws reads from (ws exposes no cork of its own, and
+  // frames its own sends per socket); ws writes only its control frames there. Never call
+  // ws.send on it: ws would compress and queue that message on its own, out of order with these.
+  readonly #socket: Socket;
+  readonly #sendQueueMaxBytes: number;
+  readonly #compressMin: number | undefined;
+  #listener: SocketListener | undefined;
+  #corked = false;
+  #closing = false;
+  /** False once a ping went unanswered. */
+  #alive = true;
+
+  constructor(ws: WebSocket, socket: Socket, options: WsSocketOptions) {
+    this.#ws = ws;
+    this.#socket = socket;
+    this.#sendQueueMaxBytes = options.sendQueueMaxBytes;
+    this.#compressMin = options.compressMinBytes;
+    // Listeners shared by every socket, which finds its WsSocket through OWNER, instead of
+    // four closures (and their context) held by every idle connection.
+    (ws as Owned)[OWNER] = this;
+    ws.on('message', WsSocket.#socketMessage);
+    ws.on('close', WsSocket.#socketClose);
+    ws.on('error', WsSocket.#socketError);
+    ws.on('pong', WsSocket.#socketPong);
+  }
+
+  // `function`s: the emitter calls a listener with `this` = the socket.
+  static readonly #socketMessage = function (this: WebSocket, data: RawData, isBinary: boolean): void {
+    const socket = (this as Owned)[OWNER];
+    if (socket !== undefined) socket.#listener?.message(data, isBinary);
+  };
+
+  static readonly #socketClose = function (this: WebSocket): void {
+    const socket = (this as Owned)[OWNER];
+    if (socket !== undefined) socket.#listener?.closed();
+  };
+
+  // Socket errors are followed by a close; the close is what a session acts on.
+  static readonly #socketError = function (this: WebSocket): void {};
+
+  static readonly #socketPong = function (this: WebSocket): void {
+    const socket = (this as Owned)[OWNER];
+    if (socket !== undefined) socket.#alive = true;
+  };
+
+  // Shared by every socket (with the socket as its argument), not a closure each.
+  static readonly #uncork = (s: WsSocket): void => {
+    s.#corked = false;
+    s.#socket.uncork();
+  };
+
+  /** Sets the one listener (the wire's session). */
+  listen(listener: SocketListener): void {
+    this.#listener = listener;
+  }
+
+  /** Writes a broadcast frame: the same OutFrame, plain or compressed, for every recipient. */
+  send(frame: OutFrame): void {
+    this.#write(this.#compressMin === undefined ? frame.plain : frame.deflated(this.#compressMin));
+  }
+
+  /** Frames and writes one message of this socket's own (a reply). */
+  sendText(json: string): void {
+    const plain = textFrame(json);
+    this.#write(this.#compressMin === undefined ? plain : deflateFrame(plain, this.#compressMin));
+  }
+
+  #write(frame: Buffer): void {
+    if (this.#closing) return;
+    const socket = this.#socket;
+    // The backlog is judged at a tick's first send: what earlier ticks left unsent. Within a
+    // tick, corked writes pile up by design (bounded by a commit batch, and broadcast frames
+    // are shared between sockets, not copied).
+    if (!this.#corked) {
+      if (socket.writableLength > this.#sendQueueMaxBytes) {
+        this.#listener?.overflow();
+        return;
+      }
+      this.#corked = true;
+      socket.cork();
+      afterTick.push(WsSocket.#uncork, this);
+    }
+    // A closing socket takes no more data frames (ws.send would refuse them too).
+    if (this.#ws.readyState === OPEN) socket.write(frame);
+  }
+
+  /** Sends a close frame; cuts the socket if it has not closed 2 s later (a full send buffer). */
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#ws.close(code, reason);
+    const kill = setTimeout(() => this.#ws.terminate(), 2000);
+    kill.unref();
+    this.#ws.once('close', () => clearTimeout(kill));
+  }
+
+  /** Calls `fn` once the socket is fully closed. */
+  onClosed(fn: () => void): void {
+    if (this.#ws.readyState === this.#ws.CLOSED) fn();
+    else this.#ws.once('close', fn);
+  }
+
+  /** Pings the peer; false when the previous ping went unanswered. */
+  ping(): boolean {
+    if (!this.#alive) return false;
+    this.#alive = false;
+    this.#ws.ping();
+    return true;
+  }
+
+  /** Counts as a sign of life (a wire whose peer pings at the application level). */
+  markAlive(): void {
+    this.#alive = true;
+  }
+}
