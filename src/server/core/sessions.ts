@@ -3,11 +3,11 @@ import type { UserInfo } from '../../protocol/frames.js';
 import type { Limits } from '../config.js';
 import { countOf, itemsOf, type OneOrSet, withItem, withoutItem } from '../one-or-set.js';
 import type { Store } from '../store/store.js';
+import { TokenBucket } from '../token-bucket.js';
 import type { ChatObserver } from './chat-observer.js';
 import { deliverTo } from './delivery.js';
 import type { UserEvent } from './events.js';
 import type { Session } from './session.js';
-import { TokenBucket } from './token-bucket.js';
 
 const CACHE_MAX = 100_000;
 

@@ -1,4 +1,4 @@
-import { TokenBucket } from '../core/token-bucket.js';
+import { TokenBucket } from '../token-bucket.js';
 
 // Forgetting buckets past this many only ever errs towards letting an attempt through.
 const MAX_KEYS = 100_000;

@@ -5,7 +5,7 @@ import * as wsPackage from 'ws';
 import { WebSocketServer } from 'ws';
 import { clientIp } from '../../client-ip.js';
 import type { Limits } from '../../config.js';
-import { TokenBucket } from '../../core/token-bucket.js';
+import { TokenBucket } from '../../token-bucket.js';
 import { WsSocket } from './ws-socket.js';
 
 const NONE: ReadonlySet<string> = new Set();

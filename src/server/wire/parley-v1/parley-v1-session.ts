@@ -12,7 +12,7 @@ import type { ChatService } from '../../core/chat-service.js';
 import type { CloseReason } from '../../core/delivery.js';
 import type { Subscription } from '../../core/hub.js';
 import type { Session } from '../../core/session.js';
-import { TokenBucket } from '../../core/token-bucket.js';
+import { TokenBucket } from '../../token-bucket.js';
 import type { OutFrame } from '../../transport/ws/text-frame.js';
 import type { GatewayConnection } from '../../transport/ws/ws-gateway.js';
 import type { SocketListener, WsSocket } from '../../transport/ws/ws-socket.js';
