@@ -35,6 +35,18 @@ export function presenceContract(
       assert.equal(await a.count(channel('first')), 2, 'users, not connections');
     });
 
+    it('keeps the info a user joined with (their first connection’s), on every node', async () => {
+      const a = p.nodes[0]!;
+      const b = p.nodes[n - 1]!;
+      const info = JSON.stringify({ name: 'Cleo\t🙂', avatar: 'https://example.com/c.png' });
+      const cleo = { id: 'cleo', username: 'Cleo', info };
+      assert.equal(await a.join(channel('info'), 'i1', cleo), true);
+      assert.equal(await b.join(channel('info'), 'i2', { ...cleo, info: '{"other":true}' }), false);
+      assert.deepEqual(await b.list(channel('info')), [cleo]);
+      assert.equal(await b.leave(channel('info'), 'i2'), undefined);
+      assert.deepEqual(await a.leave(channel('info'), 'i1'), cleo);
+    });
+
     it('reports a leave only when the user’s last connection leaves', async () => {
       const a = p.nodes[0]!;
       assert.equal(await a.leave(channel('first'), 'c1'), undefined);

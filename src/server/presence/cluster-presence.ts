@@ -1,6 +1,5 @@
-import type { UserInfo } from '../../protocol/frames.js';
 import type { IpcChannel } from '../bus/cluster-bus.js';
-import type { Presence } from './presence.js';
+import type { Presence, PresenceUser } from './presence.js';
 
 /** A presence request from a worker to the primary. */
 export interface PresenceRequest {
@@ -9,14 +8,14 @@ export interface PresenceRequest {
   readonly op: 'join' | 'leave' | 'list' | 'count';
   readonly channel: string;
   readonly connectionId?: string;
-  readonly user?: UserInfo;
+  readonly user?: PresenceUser;
 }
 
 /** The primary's answer to a PresenceRequest. */
 export interface PresenceReply {
   readonly parley: 'presence-reply';
   readonly id: number;
-  readonly result: boolean | number | UserInfo | readonly UserInfo[] | null;
+  readonly result: boolean | number | PresenceUser | readonly PresenceUser[] | null;
 }
 
 /**
@@ -42,18 +41,18 @@ export class ClusterPresence implements Presence {
     ipc.on('message', this.#listener);
   }
 
-  async join(channel: string, connectionId: string, user: UserInfo): Promise<boolean> {
+  async join(channel: string, connectionId: string, user: PresenceUser): Promise<boolean> {
     return (await this.#call({ op: 'join', channel, connectionId, user })) === true;
   }
 
-  async leave(channel: string, connectionId: string): Promise<UserInfo | undefined> {
+  async leave(channel: string, connectionId: string): Promise<PresenceUser | undefined> {
     const r = await this.#call({ op: 'leave', channel, connectionId });
-    return r === null || typeof r !== 'object' || Array.isArray(r) ? undefined : (r as UserInfo);
+    return r === null || typeof r !== 'object' || Array.isArray(r) ? undefined : (r as PresenceUser);
   }
 
-  async list(channel: string): Promise<readonly UserInfo[]> {
+  async list(channel: string): Promise<readonly PresenceUser[]> {
     const r = await this.#call({ op: 'list', channel });
-    return Array.isArray(r) ? (r as readonly UserInfo[]) : [];
+    return Array.isArray(r) ? (r as readonly PresenceUser[]) : [];
   }
 
   async count(channel: string): Promise<number> {

@@ -1,9 +1,8 @@
-import type { UserInfo } from '../../protocol/frames.js';
 import { type OneOrSet, withItem, withoutItem } from '../one-or-set.js';
-import type { Presence } from './presence.js';
+import type { Presence, PresenceUser } from './presence.js';
 
 interface Entry {
-  readonly user: UserInfo;
+  readonly user: PresenceUser;
   /** The user's connections in the channel: most users have one, and keep no Set of one. */
   connections: OneOrSet<string>;
 }
@@ -15,7 +14,7 @@ export class MemoryPresence implements Presence {
   // channel → connection id → user id
   readonly #byConnection = new Map<string, Map<string, string>>();
 
-  async join(channel: string, connectionId: string, user: UserInfo): Promise<boolean> {
+  async join(channel: string, connectionId: string, user: PresenceUser): Promise<boolean> {
     let users = this.#channels.get(channel);
     if (users === undefined) {
       users = new Map();
@@ -36,7 +35,7 @@ export class MemoryPresence implements Presence {
     return true;
   }
 
-  async leave(channel: string, connectionId: string): Promise<UserInfo | undefined> {
+  async leave(channel: string, connectionId: string): Promise<PresenceUser | undefined> {
     const conns = this.#byConnection.get(channel);
     const userId = conns?.get(connectionId);
     if (conns === undefined || userId === undefined) return undefined;
@@ -55,7 +54,7 @@ export class MemoryPresence implements Presence {
     return entry.user;
   }
 
-  async list(channel: string): Promise<readonly UserInfo[]> {
+  async list(channel: string): Promise<readonly PresenceUser[]> {
     const users = this.#channels.get(channel);
     if (users === undefined) return [];
     return [...users.values()].map((e) => e.user).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { UserInfo } from '../../protocol/frames.js';
 import { connectRedis } from '../redis/connect-redis.js';
-import type { Presence } from './presence.js';
+import type { Presence, PresenceUser } from './presence.js';
 
 /** Options of a RedisPresence; every one has a default. */
 export interface RedisPresenceOptions {
@@ -16,7 +15,7 @@ const SEP = '\t';
 
 /**
  * Presence across nodes in Redis: one sorted set per channel whose members are this and other
- * nodes' connections (`connection⇥user id⇥username`) scored by expiry. Each node refreshes the
+ * nodes' connections (`connection⇥user id⇥username`, then `⇥info` when the user has one) scored by expiry. Each node refreshes the
  * expiry of its own entries every third of the TTL, so the entries of a node that dies without
  * saying goodbye vanish within the TTL.
  */
@@ -45,16 +44,19 @@ export class RedisPresence implements Presence {
     return new RedisPresence(redis, options);
   }
 
-  async join(channel: string, connectionId: string, user: UserInfo): Promise<boolean> {
-    const member = [connectionId, user.id, user.username].join(SEP);
+  async join(channel: string, connectionId: string, user: PresenceUser): Promise<boolean> {
     let conns = this.#mine.get(channel);
     if (conns === undefined) {
       conns = new Map();
       this.#mine.set(channel, conns);
     }
-    conns.set(connectionId, member);
+    conns.set(connectionId, memberOf(connectionId, user));
     try {
       const others = (await this.#live(channel)).filter((e) => e.user.id === user.id);
+      // Every connection of a user carries the info of the one already there, so that whichever
+      // entry a read meets first, the user looks the same.
+      const member = memberOf(connectionId, others[0]?.user ?? user);
+      conns.set(connectionId, member);
       await this.#redis.zadd(this.#key(channel), Date.now() + this.#ttlMs, member);
       return others.length === 0;
     } catch (err) {
@@ -65,7 +67,7 @@ export class RedisPresence implements Presence {
     }
   }
 
-  async leave(channel: string, connectionId: string): Promise<UserInfo | undefined> {
+  async leave(channel: string, connectionId: string): Promise<PresenceUser | undefined> {
     const conns = this.#mine.get(channel);
     const member = conns?.get(connectionId);
     if (conns === undefined || member === undefined) return undefined;
@@ -84,7 +86,7 @@ export class RedisPresence implements Presence {
     }
   }
 
-  async list(channel: string): Promise<readonly UserInfo[]> {
+  async list(channel: string): Promise<readonly PresenceUser[]> {
     const byId = await this.#users(channel, 'presence list');
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -104,9 +106,9 @@ export class RedisPresence implements Presence {
   }
 
   // The channel's users by id: from Redis, or from this node's connections while it is down.
-  async #users(channel: string, what: string): Promise<Map<string, UserInfo>> {
-    const byId = new Map<string, UserInfo>();
-    let entries: readonly { readonly user: UserInfo }[];
+  async #users(channel: string, what: string): Promise<Map<string, PresenceUser>> {
+    const byId = new Map<string, PresenceUser>();
+    let entries: readonly { readonly user: PresenceUser }[];
     try {
       entries = await this.#live(channel);
     } catch (err) {
@@ -117,7 +119,7 @@ export class RedisPresence implements Presence {
     return byId;
   }
 
-  async #live(channel: string): Promise<{ readonly connectionId: string; readonly user: UserInfo }[]> {
+  async #live(channel: string): Promise<{ readonly connectionId: string; readonly user: PresenceUser }[]> {
     const now = Date.now();
     const key = this.#key(channel);
     this.#redis.zremrangebyscore(key, '-inf', now).catch((err) => this.#onError(err, 'presence expiry'));
@@ -138,7 +140,7 @@ export class RedisPresence implements Presence {
     await pipeline.exec().catch((err) => this.#onError(err, 'presence refresh'));
   }
 
-  #localEntries(channel: string): { readonly connectionId: string; readonly user: UserInfo }[] {
+  #localEntries(channel: string): { readonly connectionId: string; readonly user: PresenceUser }[] {
     return [...(this.#mine.get(channel)?.values() ?? [])].map(parse).filter((e) => e !== undefined);
   }
 
@@ -147,8 +149,15 @@ export class RedisPresence implements Presence {
   }
 }
 
-function parse(member: string): { readonly connectionId: string; readonly user: UserInfo } | undefined {
-  const [connectionId, id, username] = member.split(SEP);
+// JSON text never holds a raw tab: the info, when given, is one more field.
+function memberOf(connectionId: string, user: PresenceUser): string {
+  const fields = [connectionId, user.id, user.username];
+  if (user.info !== undefined) fields.push(user.info);
+  return fields.join(SEP);
+}
+
+function parse(member: string): { readonly connectionId: string; readonly user: PresenceUser } | undefined {
+  const [connectionId, id, username, info] = member.split(SEP);
   if (connectionId === undefined || id === undefined || username === undefined) return undefined;
-  return { connectionId, user: { id, username } };
+  return { connectionId, user: info === undefined ? { id, username } : { id, username, info } };
 }
