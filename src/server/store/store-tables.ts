@@ -1,0 +1,105 @@
+// The tables `migrations.ts` creates, as Kysely sees them: shared by `KyselyStore` and each of
+// its aggregates.
+import type { ColumnType } from 'kysely';
+
+/** A BIGINT column: pg returns it as a string, mysql2 as a string when it exceeds 2^53. */
+type Int64 = ColumnType<number | string, number, number>;
+
+/** The `users` table, as Kysely sees it. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  created_at: Int64;
+  tokens_valid_after: ColumnType<number | string, number | undefined, number>;
+  banned: ColumnType<number, number | undefined, number>;
+}
+
+/** The `channels` table, as Kysely sees it. */
+export interface ChannelsTable {
+  id: string;
+  kind: string;
+  title: string;
+  epoch: string;
+  last_seq: ColumnType<number | string, number | undefined, number>;
+  created_by: string | null;
+  created_at: Int64;
+  topic: ColumnType<string, string | undefined, string>;
+  archived: ColumnType<number, number | undefined, number>;
+}
+
+/** The `members` table, as Kysely sees it. */
+export interface MembersTable {
+  channel_id: string;
+  user_id: string;
+  role: string;
+  joined_at: Int64;
+}
+
+/** The `messages` table, as Kysely sees it. */
+export interface MessagesTable {
+  id: string;
+  channel_id: string;
+  seq: Int64;
+  user_id: string;
+  username: string;
+  text: string;
+  timestamp: Int64;
+  client_msg_id: string | null;
+  reply_to: ColumnType<string | null, string | null | undefined, string | null>;
+  edited_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  deleted_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+/** The `accounts` table (local logins). */
+export interface AccountsTable {
+  login: string;
+  user_id: string;
+  password_hash: string;
+  created_at: Int64;
+}
+
+/** The `refresh_tokens` table. */
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  expires_at: Int64;
+  created_at: Int64;
+}
+
+/** The `reactions` table. */
+export interface ReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  created_at: Int64;
+}
+
+/** The `message_versions` table: the texts edits replaced. */
+export interface MessageVersionsTable {
+  message_id: string;
+  version: number;
+  text: string;
+  edited_at: Int64;
+}
+
+/** The `read_positions` table. */
+export interface ReadPositionsTable {
+  channel_id: string;
+  user_id: string;
+  last_read_seq: Int64;
+  updated_at: Int64;
+}
+
+/** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
+export interface StoreTables {
+  users: UsersTable;
+  channels: ChannelsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+  accounts: AccountsTable;
+  refresh_tokens: RefreshTokensTable;
+  reactions: ReactionsTable;
+  read_positions: ReadPositionsTable;
+  message_versions: MessageVersionsTable;
+}
