@@ -37,6 +37,8 @@ export interface Message {
   readonly client_msg_id: string | null;
   /** Present on a reply: the id of the message (same channel) it answers. */
   readonly reply_to?: string;
+  /** Present on a message triggered through the Pusher-compatible API: its event name (its data is `text`). */
+  readonly event?: string;
   /** Present once edited: when it was last edited, ms since the epoch. */
   readonly edited_at?: number;
   /** Present (true) on a deleted message; its `text` is then ''. */

@@ -827,6 +827,21 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         ]);
       });
 
+      it('keeps the event name of a triggered event, also for its retry and in history', async () => {
+        const id = await channel();
+        const data = JSON.stringify({ order: 7, note: 'shipped \u00e9' });
+        const first = await store.append({ ...msg(id, data, 'evt-1'), event: 'order.shipped' });
+        assert.equal(first.message.event, 'order.shipped');
+        assert.equal(first.message.text, data);
+        const again = await store.append({ ...msg(id, data, 'evt-1'), event: 'order.shipped' });
+        assert.equal(again.duplicate, true);
+        assert.equal(again.message.event, 'order.shipped');
+        const plain = await store.append(msg(id, 'no event'));
+        assert.equal(plain.message.event, undefined);
+        assert.deepEqual(await store.after(id, 0, 10), [first.message, plain.message]);
+        await assert.rejects(store.append({ ...msg(id, 'x'), event: 'e'.repeat(201) }));
+      });
+
       it('stores reply_to and thread returns the replies in seq order', async () => {
         const id = await channel();
         const { message: root } = await store.append(msg(id, 'root'));

@@ -1,4 +1,5 @@
 import type { Message, Role, UserInfo } from '../../protocol/frames.js';
+import type { PresenceUser } from '../presence/presence.js';
 
 // Field names follow the stored objects they travel with (`Message` has `user_id`): one shape
 // for the bus, the encoders and the HTTP views.
@@ -7,6 +8,8 @@ import type { Message, Role, UserInfo } from '../../protocol/frames.js';
 export interface MessagePosted {
   readonly kind: 'message';
   readonly message: Message;
+  /** A connection (a Recipient's id) that must not be sent it: its sender's, which has it. */
+  readonly except?: string | undefined;
 }
 
 /** A message's text was replaced. */
@@ -48,7 +51,7 @@ export interface PresenceChanged {
   readonly kind: 'presence';
   readonly channel: string;
   readonly event: 'join' | 'leave';
-  readonly user: UserInfo;
+  readonly user: PresenceUser;
 }
 
 /** A user is typing in a channel; never delivered back to that user. */
@@ -67,6 +70,22 @@ export interface ChannelUpdated {
   readonly archived: boolean;
 }
 
+/**
+ * An ephemeral event one connection sent to the channel's other subscribers (Pusher's client
+ * events): relayed, never stored, never sent back to the connection it came from.
+ */
+export interface ChannelSignal {
+  readonly kind: 'signal';
+  readonly channel: string;
+  readonly name: string;
+  /** The payload as the sender gave it (JSON text). */
+  readonly data: string;
+  /** The sender's user, when it is known (presence channels). */
+  readonly user_id: string | undefined;
+  /** The connection (Recipient id) it came from. */
+  readonly from: string;
+}
+
 /** What every subscriber of one channel receives. */
 export type ChannelEvent =
   | MessagePosted
@@ -75,7 +94,8 @@ export type ChannelEvent =
   | ReactionToggled
   | PresenceChanged
   | UserTyping
-  | ChannelUpdated;
+  | ChannelUpdated
+  | ChannelSignal;
 
 /** A user's membership of a channel changed: `role` null = removed. */
 export interface MemberChanged {

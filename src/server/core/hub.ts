@@ -216,17 +216,20 @@ export class Hub {
   #handle(event: BusEvent): void {
     switch (event.kind) {
       case 'message':
-        this.#onMessage(event.message);
+        this.#onMessage(event.message, event.except);
         return;
       case 'typing':
-        this.#broadcast(event, event.user.id);
+        this.#broadcast(event, event.user.id, undefined);
+        return;
+      case 'signal':
+        this.#broadcast(event, undefined, event.from);
         return;
       case 'presence':
       case 'edited':
       case 'deleted':
       case 'reaction':
       case 'channel_updated':
-        this.#broadcast(event, undefined);
+        this.#broadcast(event, undefined, undefined);
         return;
       case 'member':
       case 'kick':
@@ -244,20 +247,27 @@ export class Hub {
     }
   }
 
-  // To the channel's active subscribers (but those of user `except`), encoded once per wire.
-  #broadcast(event: Exclude<ChannelEvent, MessagePosted>, except: string | undefined): void {
+  // To the channel's active subscribers but those of user `exceptUser` and the connection
+  // `exceptConnection`, encoded once per wire.
+  #broadcast(
+    event: Exclude<ChannelEvent, MessagePosted>,
+    exceptUser: string | undefined,
+    exceptConnection: string | undefined,
+  ): void {
     const ch = this.#channels.get(event.channel);
     if (ch === undefined) return;
     let encoded: EncodeOnce | undefined;
     for (const sub of ch.subs) {
-      if (!sub.active || sub.client.userId === except) continue;
+      if (!sub.active || sub.client.userId === exceptUser || sub.client.id === exceptConnection) continue;
       encoded ??= new EncodeOnce(event);
       const data = encoded.for(sub.client.encoder);
       if (data !== undefined) sub.client.write(data);
     }
   }
 
-  #onMessage(m: Message): void {
+  // `except`: a connection not to send it to (its sender's); a message held for a missing seq
+  // or read from the source goes to every subscriber.
+  #onMessage(m: Message, except?: string): void {
     const ch = this.#channels.get(m.channel);
     if (ch === undefined) return;
     if (ch.delivered === undefined || m.seq > ch.delivered + 1) {
@@ -266,7 +276,7 @@ export class Hub {
       return;
     }
     if (m.seq <= ch.delivered) return;
-    this.#deliver(ch, m);
+    this.#deliver(ch, m, except);
     this.#drainHeld(ch);
   }
 
@@ -307,11 +317,12 @@ export class Hub {
     if (ch.held.size > 0) this.#scheduleFill(ch);
   }
 
-  #deliver(ch: ChannelState, m: Message): void {
+  #deliver(ch: ChannelState, m: Message, except?: string): void {
     ch.delivered = m.seq;
     this.#onDeliver?.(ch.subs.size);
     let encoded: EncodeOnce | undefined;
     for (const sub of ch.subs) {
+      if (sub.client.id === except) continue;
       encoded ??= new EncodeOnce({ kind: 'message', message: m });
       const data = encoded.for(sub.client.encoder);
       if (data === undefined) continue;

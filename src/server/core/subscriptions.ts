@@ -1,9 +1,9 @@
 import { ParleyError } from '../../protocol/error-catalogue.js';
-import type { ChannelKind, Message, Role, UserInfo } from '../../protocol/frames.js';
+import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 import { type Bus, channelTopic } from '../bus/bus.js';
 import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
-import type { Presence } from '../presence/presence.js';
+import type { Presence, PresenceUser } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import { type Access, noAccess } from './access.js';
 import type { ChatObserver } from './chat-observer.js';
@@ -22,6 +22,21 @@ export interface SubscribeInput {
   readonly epoch?: string | undefined;
 }
 
+/** How a wire subscribes a session when it has its own proof of access. */
+export interface SubscribeOptions {
+  /**
+   * The wire has proved the session may read the channel (Pusher's signed channel auth): no
+   * role is checked and no membership written. The channel must exist.
+   */
+  readonly authorized?: boolean;
+  /**
+   * Who the session is online as in this channel: its user by default, another identity
+   * (Pusher's `channel_data`), or null for no presence at all (Pusher's public and private
+   * channels).
+   */
+  readonly presenceAs?: PresenceUser | null;
+}
+
 /** What a new subscription starts from, announced to the subscriber before any live event. */
 export interface Subscribed {
   readonly channel: string;
@@ -34,7 +49,7 @@ export interface Subscribed {
   readonly recovered: boolean;
   readonly messages: readonly Message[];
   /** Who is online (only the subscriber when more than the presence limit are). */
-  readonly presence: readonly UserInfo[];
+  readonly presence: readonly PresenceUser[];
   readonly presence_count: number;
 }
 
@@ -68,6 +83,7 @@ export class Subscriptions {
     session: Session,
     input: SubscribeInput,
     announce: (state: Subscribed) => void,
+    options: SubscribeOptions = {},
   ): Promise<void> {
     const { access, limits, hub, store } = this.#d;
     if (session.subscriptions.has(input.channel)) {
@@ -82,9 +98,14 @@ export class Subscriptions {
       );
     }
     const channel = await access.channel(input.channel);
-    let role = await access.role(input.channel, session.user.id);
-    if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
-    role = await access.joinIfPublic(channel, session.user.id, role);
+    let role: Role | undefined;
+    if (options.authorized !== true) {
+      role = await access.role(input.channel, session.user.id);
+      if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
+      role = await access.joinIfPublic(channel, session.user.id, role);
+    } else if (channel === undefined) {
+      throw noAccess(input.channel);
+    }
 
     const sub = await hub.subscribe(channel.id, session);
     session.subscriptions.set(channel.id, sub);
@@ -114,7 +135,9 @@ export class Subscriptions {
       const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;
 
-      const online = await this.#presenceJoin(channel.id, session);
+      const as = options.presenceAs === undefined ? session.user : options.presenceAs;
+      const online =
+        as === null ? { users: [], count: 0 } : await this.#presenceJoin(channel.id, session, as);
       // The session closed (or unsubscribed) while its history was read: undo the join.
       if (sub.closed) throw new ParleyError('conflict', `subscription to "${channel.id}" ended`);
       announce({
@@ -190,9 +213,33 @@ export class Subscriptions {
   }
 
   /** Who is online in a channel. */
-  async presence(session: Session, channelId: string): Promise<readonly UserInfo[]> {
+  async presence(session: Session, channelId: string): Promise<readonly PresenceUser[]> {
     await this.#d.access.check(session, channelId);
     return this.#d.presence.list(channelId);
+  }
+
+  /**
+   * Relays an ephemeral signal from a subscriber to the channel's other subscribers (Pusher's
+   * client events; the wire checks who may send them).
+   */
+  async signal(
+    session: Session,
+    channelId: string,
+    name: string,
+    data: string,
+    userId?: string,
+  ): Promise<void> {
+    if (!session.subscriptions.has(channelId)) {
+      throw new ParleyError('bad_request', `subscribe to "${channelId}" before sending to it`);
+    }
+    await this.#d.bus.publish(channelTopic(channelId), {
+      kind: 'signal',
+      channel: channelId,
+      name,
+      data,
+      user_id: userId,
+      from: session.id,
+    });
   }
 
   // Above presenceMax users online a channel's joins and leaves are not broadcast and the
@@ -200,17 +247,18 @@ export class Subscriptions {
   async #presenceJoin(
     channelId: string,
     session: Session,
-  ): Promise<{ readonly users: readonly UserInfo[]; readonly count: number }> {
+    as: PresenceUser,
+  ): Promise<{ readonly users: readonly PresenceUser[]; readonly count: number }> {
     const { presence, limits, bus } = this.#d;
-    const first = await presence.join(channelId, session.id, session.user);
+    const first = await presence.join(channelId, session.id, as);
     const count = await presence.count(channelId);
-    if (count > limits.presenceMax) return { users: [session.user], count };
+    if (count > limits.presenceMax) return { users: [as], count };
     if (first) {
       await bus.publish(channelTopic(channelId), {
         kind: 'presence',
         channel: channelId,
         event: 'join',
-        user: session.user,
+        user: as,
       });
     }
     return { users: await presence.list(channelId), count };

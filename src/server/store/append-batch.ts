@@ -159,6 +159,7 @@ export class AppendBatch {
         ts,
         client_msg_id: item.clientMsgId,
         ...(item.replyTo == null ? {} : { reply_to: item.replyTo }),
+        ...(item.event == null ? {} : { event: item.event }),
       };
       this.rows.push({
         id: message.id,
@@ -170,6 +171,7 @@ export class AppendBatch {
         timestamp: ts,
         client_msg_id: message.client_msg_id,
         reply_to: item.replyTo ?? null,
+        event: item.event ?? null,
       });
       this.#results[i] = { message, duplicate: false };
     }

@@ -57,6 +57,7 @@ export class KyselyAppends {
       if (message.clientMsgId !== null) checkLength('client_msg_id', message.clientMsgId, MAX_CLIENT_MSG_ID);
       checkText(message.text);
       if (message.replyTo != null) checkLength('reply_to', message.replyTo, 36);
+      if (message.event != null) checkLength('event', message.event, 200);
     } catch (error) {
       return Promise.reject(error);
     }

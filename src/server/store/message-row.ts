@@ -11,6 +11,7 @@ export const MESSAGE_COLUMNS = [
   'timestamp',
   'client_msg_id',
   'reply_to',
+  'event',
 ] as const satisfies readonly (keyof NewMessageRow)[];
 
 /** One new `messages` row, as an append inserts it. */
@@ -24,6 +25,7 @@ export interface NewMessageRow {
   readonly timestamp: number;
   readonly client_msg_id: string | null;
   readonly reply_to: string | null;
+  readonly event: string | null;
 }
 
 /** The columns a message is read from (PostgreSQL's `search` column is left out). */
@@ -43,6 +45,7 @@ export interface MessageRow {
   readonly timestamp: number | string;
   readonly client_msg_id: string | null;
   readonly reply_to: string | null;
+  readonly event: string | null;
   readonly edited_at: number | string | null;
   readonly deleted_at: number | string | null;
 }
@@ -68,6 +71,7 @@ export function toMessage(row: MessageRow): Message {
     ts: toInt(row.timestamp),
     client_msg_id: row.client_msg_id,
     ...(row.reply_to === null ? {} : { reply_to: row.reply_to }),
+    ...(row.event === null ? {} : { event: row.event }),
     ...(row.edited_at === null ? {} : { edited_at: toInt(row.edited_at) }),
     ...(deleted ? { deleted: true as const } : {}),
   };

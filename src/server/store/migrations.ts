@@ -108,6 +108,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     },
     '0002_chat_features': migration0002(dialect),
     '0003_message_versions': migration0003(dialect),
+    '0004_message_event': migration0004(),
   };
 }
 
@@ -273,6 +274,18 @@ function migration0002(dialect: StoreDialect): Migration {
         await sql`drop table if exists messages_fts`.execute(db);
         await sql`drop table if exists message_search`.execute(db);
       }
+    },
+  };
+}
+
+/**
+ * The event name of a message triggered through the Pusher-compatible API (`messages.event`,
+ * NULL for every other message): the message's text is the event's data, kept as it came.
+ */
+function migration0004(): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      await db.schema.alterTable('messages').addColumn('event', 'varchar(200)').execute();
     },
   };
 }

@@ -173,7 +173,7 @@ interface AppendStatements {
   readonly insert: (rows: readonly NewMessageRow[]) => void;
 }
 
-/** Rows in the largest INSERT statement (9 parameters each; SQLite allows 32,766). */
+/** Rows in the largest INSERT statement (10 parameters each; SQLite allows 32,766). */
 const INSERT_ROWS_MAX = 256;
 
 /**

@@ -47,6 +47,7 @@ export interface MessagesTable {
   timestamp: Int64;
   client_msg_id: string | null;
   reply_to: ColumnType<string | null, string | null | undefined, string | null>;
+  event: ColumnType<string | null, string | null | undefined, string | null>;
   edited_at: ColumnType<number | string | null, number | null | undefined, number | null>;
   deleted_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }

@@ -80,6 +80,8 @@ export interface NewMessage {
   readonly clientMsgId: string | null;
   /** The id of a message of the same channel this one replies to. */
   readonly replyTo?: string | null;
+  /** The event name, for a message triggered through the Pusher-compatible API (at most 200 characters). */
+  readonly event?: string | null;
 }
 
 /** A text a message had before an edit replaced it. */

@@ -1,10 +1,13 @@
-import type { ServerFrame } from '../../../protocol/frames.js';
+import type { ServerFrame, UserInfo } from '../../../protocol/frames.js';
 import type { WireEncoder } from '../../core/delivery.js';
-import type { DeliveryEvent } from '../../core/events.js';
+import type { ChannelSignal, DeliveryEvent } from '../../core/events.js';
 import { OutFrame } from '../../transport/ws/text-frame.js';
 
+/** A domain event Parley v1 carries. */
+export type V1Event = Exclude<DeliveryEvent, ChannelSignal>;
+
 /** The Parley v1 frame of a domain event (docs/protocol.md), as live delivery and replies carry it. */
-export function v1Frame(event: DeliveryEvent): ServerFrame {
+export function v1Frame(event: V1Event): ServerFrame {
   switch (event.kind) {
     case 'message': {
       const m = event.message;
@@ -20,6 +23,7 @@ export function v1Frame(event: DeliveryEvent): ServerFrame {
         ts: m.ts,
         client_msg_id: m.client_msg_id,
         ...(m.reply_to === undefined ? {} : { reply_to: m.reply_to }),
+        ...(m.event === undefined ? {} : { event: m.event }),
       };
     }
     case 'edited':
@@ -46,9 +50,9 @@ export function v1Frame(event: DeliveryEvent): ServerFrame {
         count: event.count,
       };
     case 'presence':
-      return { type: 'presence', channel: event.channel, event: event.event, user: event.user };
+      return { type: 'presence', channel: event.channel, event: event.event, user: userInfo(event.user) };
     case 'typing':
-      return { type: 'typing', channel: event.channel, user: event.user };
+      return { type: 'typing', channel: event.channel, user: userInfo(event.user) };
     case 'channel_updated':
       return {
         type: 'channel_updated',
@@ -70,8 +74,16 @@ export function v1Frame(event: DeliveryEvent): ServerFrame {
   }
 }
 
-/** Parley v1's encoder: every domain event as one JSON text frame, framed once per event. */
+/** A user as v1 shows them: id and name (what an app attached for another wire stays out). */
+export function userInfo(user: UserInfo): UserInfo {
+  return { id: user.id, username: user.username };
+}
+
+/**
+ * Parley v1's encoder: every domain event as one JSON text frame, framed once per event.
+ * Signals (another wire's client events) are not part of v1.
+ */
 export const parleyV1Encoder: WireEncoder<OutFrame> = {
   wire: 'parley-v1',
-  encode: (event) => new OutFrame(JSON.stringify(v1Frame(event))),
+  encode: (event) => (event.kind === 'signal' ? undefined : new OutFrame(JSON.stringify(v1Frame(event)))),
 };
