@@ -1,29 +1,41 @@
 import { ParleyError } from './error-catalogue.js';
+import {
+  isChannelId,
+  isChannelName,
+  isClientMsgId,
+  isEmoji,
+  isMessageId,
+  MAX_CHANNEL_ID,
+  MAX_CHANNEL_NAME,
+  MAX_CLIENT_MSG_ID,
+  MAX_EMOJI,
+  MAX_TITLE,
+  MAX_USER_ID,
+  MESSAGE_ID_LENGTH,
+  messageTextProblem,
+} from './field-rules.js';
 import type { ClientFrame, ClientFrameType, Ref, Role } from './frames.js';
 import { ROLES } from './frames.js';
+
+// Imported from here before the rules had a file of their own.
+export {
+  CHANNEL_ID_PATTERN,
+  CHANNEL_NAME_PATTERN,
+  isEmoji,
+  MAX_CLIENT_MSG_ID,
+  MAX_EMOJI,
+  MAX_USER_ID,
+} from './field-rules.js';
 
 /** The outcome of parsing one text frame: a typed frame, or an error (with the ref, if readable). */
 export type ParseResult =
   | { readonly ok: true; readonly frame: ClientFrame }
   | { readonly ok: false; readonly error: ParleyError; readonly ref?: Ref };
 
-/** Channel ids on the wire: `general`, `team-7`, `dm:…`. */
-export const CHANNEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:_.-]{0,99}$/;
-/** Names a user may give a new channel: lowercase, digits, `-` and `_`, up to 64 characters. */
-export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-/** The longest `client_msg_id` accepted. */
-export const MAX_CLIENT_MSG_ID = 64;
-/** The longest user id accepted (on the wire and in tokens). */
-export const MAX_USER_ID = 128;
 const MAX_TOKEN = 8192;
-// Visible ASCII only: no spaces (MySQL would treat "k" and "k " as one key) and nothing a log or
-// terminal could misrender.
-const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
-const MAX_TITLE = 200;
-/** Message ids are UUIDs (36 characters). */
-const MESSAGE_ID = /^[0-9a-f-]{36}$/;
-/** The longest reaction accepted (an emoji with modifiers, or a short :name:). */
-export const MAX_EMOJI = 32;
+// `ref` and `epoch` are the frame's own: echoed back, never stored.
+const MAX_REF = 64;
+const MAX_EPOCH = 64;
 
 class FieldError extends Error {}
 
@@ -51,14 +63,13 @@ function seq(o: Obj, key: string): number | undefined {
 
 function clientMsgId(o: Obj): string {
   const v = str(o, 'client_msg_id', MAX_CLIENT_MSG_ID, true);
-  if (!CLIENT_MSG_ID.test(v))
-    throw new FieldError('"client_msg_id" must be visible ASCII characters, no spaces');
+  if (!isClientMsgId(v)) throw new FieldError('"client_msg_id" must be visible ASCII characters, no spaces');
   return v;
 }
 
 function channel(o: Obj, key = 'channel'): string {
-  const v = str(o, key, 100, true);
-  if (!CHANNEL_ID_PATTERN.test(v)) throw new FieldError(`"${key}" is not a valid channel id`);
+  const v = str(o, key, MAX_CHANNEL_ID, true);
+  if (!isChannelId(v)) throw new FieldError(`"${key}" is not a valid channel id`);
   return v;
 }
 
@@ -72,31 +83,25 @@ function role(o: Obj): Role | undefined {
 }
 
 function messageId(o: Obj, key = 'id'): string {
-  const v = str(o, key, 36, true);
-  if (!MESSAGE_ID.test(v)) throw new FieldError(`"${key}" is not a message id`);
+  const v = str(o, key, MESSAGE_ID_LENGTH, true);
+  if (!isMessageId(v)) throw new FieldError(`"${key}" is not a message id`);
   return v;
 }
 
 function messageText(o: Obj): string {
   const text = o.text;
   if (typeof text !== 'string') throw new FieldError('"text" must be a string');
-  if (text.trim().length === 0) throw new FieldError('"text" must not be blank');
-  if (text.includes('\u0000')) throw new FieldError('"text" must not contain NUL characters');
+  const problem = messageTextProblem(text);
+  if (problem !== undefined) throw new FieldError(`"text" ${problem}`);
   return text;
-}
-
-/** A reaction: 1–32 characters with no spaces or control characters. */
-export function isEmoji(v: unknown): v is string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_EMOJI && !/[\s\u0000-\u001f\u007f]/.test(v);
 }
 
 function readRef(o: Obj): Ref | undefined {
   const v = o.ref;
   if (v === undefined) return undefined;
-  if (typeof v === 'string' && v.length <= 64) return v;
+  if (typeof v === 'string' && v.length <= MAX_REF) return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  throw new FieldError('"ref" must be a string of at most 64 characters or an integer');
+  throw new FieldError(`"ref" must be a string of at most ${MAX_REF} characters or an integer`);
 }
 
 function withRef<T extends object>(frame: T, ref: Ref | undefined): T {
@@ -110,7 +115,7 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
   subscribe: (o, ref) => {
     const history = seq(o, 'history');
     const since = seq(o, 'since');
-    const epoch = str(o, 'epoch', 64, false);
+    const epoch = str(o, 'epoch', MAX_EPOCH, false);
     return withRef(
       {
         type: 'subscribe',
@@ -171,8 +176,8 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
   typing: (o, ref) => withRef({ type: 'typing', channel: channel(o) }, ref),
   presence: (o, ref) => withRef({ type: 'presence', channel: channel(o) }, ref),
   channel_create: (o, ref) => {
-    const name = str(o, 'channel', 64, true);
-    if (!CHANNEL_NAME_PATTERN.test(name)) {
+    const name = str(o, 'channel', MAX_CHANNEL_NAME, true);
+    if (!isChannelName(name)) {
       throw new FieldError(
         '"channel" must be 1–64 of a-z, 0-9, "-" and "_", starting with a letter or digit',
       );

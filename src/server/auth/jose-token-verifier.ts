@@ -1,15 +1,13 @@
 import { errors, type JWTHeaderParameters, type JWTPayload, jwtVerify } from 'jose';
 import { ParleyError } from '../../protocol/error-catalogue.js';
-import { MAX_USER_ID } from '../../protocol/parse-client-frame.js';
+import {
+  hasControlChars,
+  MAX_DISPLAY_NAME,
+  MAX_USER_ID,
+  stripControlChars,
+} from '../../protocol/field-rules.js';
 import type { JwtConfig } from '../config.js';
 import type { Identity, TokenVerifier } from './token-verifier.js';
-
-const MAX_USERNAME = 100;
-// Control characters have no place in ids or names shown to other users.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROLS = /[\u0000-\u001f\u007f]/g;
 
 /**
  * Verifies HS256 (or another allowlisted HMAC algorithm) JWTs with `jose`, the way a web app
@@ -95,16 +93,16 @@ export class JoseTokenVerifier implements TokenVerifier {
     if (id.length > MAX_USER_ID) {
       throw new ParleyError('auth_failed', `token claim "${claim}" is longer than ${MAX_USER_ID} characters`);
     }
-    if (CONTROL.test(id))
+    if (hasControlChars(id))
       throw new ParleyError('auth_failed', `token claim "${claim}" contains control characters`);
     return id;
   }
 
   #username(payload: JWTPayload): string {
     const raw = payload[this.#config.usernameClaim] ?? payload.name;
-    const name = typeof raw === 'string' ? raw.replace(CONTROLS, '').trim() : '';
+    const name = typeof raw === 'string' ? stripControlChars(raw).trim() : '';
     if (name.length === 0) return this.#userId(payload);
-    return name.slice(0, MAX_USERNAME);
+    return name.slice(0, MAX_DISPLAY_NAME);
   }
 }
 

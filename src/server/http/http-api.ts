@@ -3,15 +3,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ERRORS, type ErrorCode, ParleyError } from '../../protocol/error-catalogue.js';
-import { ROLES, type UserInfo } from '../../protocol/frames.js';
 import {
   CHANNEL_ID_PATTERN,
   CHANNEL_NAME_PATTERN,
+  CLIENT_MSG_ID_PATTERN,
+  isClientMsgId,
   isEmoji,
+  LOGIN_NAME_PATTERN,
   MAX_CLIENT_MSG_ID,
+  MAX_DISPLAY_NAME,
   MAX_EMOJI,
+  MAX_PASSWORD,
+  MAX_TITLE,
+  MAX_TOPIC,
   MAX_USER_ID,
-} from '../../protocol/parse-client-frame.js';
+  MESSAGE_ID_PATTERN,
+  MIN_PASSWORD,
+  messageTextProblem,
+  NO_CONTROL_PATTERN,
+} from '../../protocol/field-rules.js';
+import { ROLES, type UserInfo } from '../../protocol/frames.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import type { IssuedToken, TokenIssuer } from '../auth/token-issuer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
@@ -72,28 +83,38 @@ type Handler = (ctx: Context) => Promise<Reply>;
 
 // ─── request bodies ─────────────────────────────────────────────────────────────────────────
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/;
-const MESSAGE_ID = /^[0-9a-f-]{36}$/;
-const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
-
-const text = z
+const text = z.string().superRefine((t, ctx) => {
+  const problem = messageTextProblem(t);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+const clientMsgId = z
   .string()
-  .refine((t) => t.trim().length > 0, 'must not be blank')
-  .refine((t) => !t.includes('\u0000'), 'must not contain NUL characters');
-const clientMsgId = z.string().min(1).max(MAX_CLIENT_MSG_ID).regex(CLIENT_MSG_ID, 'must be visible ASCII');
-const userId = z.string().min(1).max(MAX_USER_ID).regex(NO_CONTROL, 'must not contain control characters');
-const displayName = z.string().min(1).max(100).regex(NO_CONTROL, 'must not contain control characters');
-const title = z.string().min(1).max(200).regex(NO_CONTROL, 'must not contain control characters');
-const topic = z.string().max(500);
+  .min(1)
+  .max(MAX_CLIENT_MSG_ID)
+  .regex(CLIENT_MSG_ID_PATTERN, 'must be visible ASCII');
+const userId = z
+  .string()
+  .min(1)
+  .max(MAX_USER_ID)
+  .regex(NO_CONTROL_PATTERN, 'must not contain control characters');
+const displayName = z
+  .string()
+  .min(1)
+  .max(MAX_DISPLAY_NAME)
+  .regex(NO_CONTROL_PATTERN, 'must not contain control characters');
+const title = z
+  .string()
+  .min(1)
+  .max(MAX_TITLE)
+  .regex(NO_CONTROL_PATTERN, 'must not contain control characters');
+const topic = z.string().max(MAX_TOPIC);
 const role = z.enum(ROLES as [string, ...string[]]).transform((r) => r as (typeof ROLES)[number]);
 
 const Credentials = z.strictObject({
   username: z
     .string()
-    .regex(USERNAME, '3–32 of A-Z, a-z, 0-9, "_", "." and "-", starting with a letter or digit'),
-  password: z.string().min(8, 'must be at least 8 characters').max(256),
+    .regex(LOGIN_NAME_PATTERN, '3–32 of A-Z, a-z, 0-9, "_", "." and "-", starting with a letter or digit'),
+  password: z.string().min(MIN_PASSWORD, `must be at least ${MIN_PASSWORD} characters`).max(MAX_PASSWORD),
 });
 const RefreshBody = z.strictObject({ refresh_token: z.string().min(1).max(200) });
 const CreateChannel = z.strictObject({
@@ -111,7 +132,7 @@ const OpenDm = z.strictObject({ user_id: userId });
 const PostMessage = z.strictObject({
   text,
   client_msg_id: clientMsgId.optional(),
-  reply_to: z.string().regex(MESSAGE_ID, 'is not a message id').optional(),
+  reply_to: z.string().regex(MESSAGE_ID_PATTERN, 'is not a message id').optional(),
 });
 const ServerPostMessage = z.strictObject({
   channel: z.string().regex(CHANNEL_ID_PATTERN, 'is not a channel id'),
@@ -119,7 +140,7 @@ const ServerPostMessage = z.strictObject({
   user_id: userId.optional(),
   username: displayName.optional(),
   idempotency_key: clientMsgId.optional(),
-  reply_to: z.string().regex(MESSAGE_ID, 'is not a message id').optional(),
+  reply_to: z.string().regex(MESSAGE_ID_PATTERN, 'is not a message id').optional(),
 });
 const EditMessage = z.strictObject({ text });
 const React = z.strictObject({
@@ -127,7 +148,7 @@ const React = z.strictObject({
 });
 const MarkRead = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 const PutUser = z.strictObject({ username: displayName });
-const Disconnect = z.strictObject({ reason: z.string().max(100).regex(NO_CONTROL).optional() });
+const Disconnect = z.strictObject({ reason: z.string().max(100).regex(NO_CONTROL_PATTERN).optional() });
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -844,8 +865,11 @@ function refreshId(token: string): string {
 function headerKey(req: IncomingMessage): string | undefined {
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string' || key === '') return undefined;
-  if (key.length > MAX_CLIENT_MSG_ID || !CLIENT_MSG_ID.test(key)) {
-    throw new ParleyError('bad_request', 'Idempotency-Key must be 1–64 visible ASCII characters');
+  if (!isClientMsgId(key)) {
+    throw new ParleyError(
+      'bad_request',
+      `Idempotency-Key must be 1–${MAX_CLIENT_MSG_ID} visible ASCII characters`,
+    );
   }
   return key;
 }
