@@ -17,41 +17,15 @@ import type {
   UserInfo,
 } from '../../src/client/index.js';
 import { type Api, channelPath } from './api.js';
-import { mentions } from './text.js';
+import { ChannelMessages, type ChannelMessagesHost } from './channel-messages.js';
+import { type ChannelState, freshChannel, online, withMessage } from './channel-state.js';
+import { PendingSends, type PendingSendsHost } from './pending-sends.js';
+import { type TypingHost, TypingIndicator } from './typing-indicator.js';
 
-/** A message of this user not yet stored, or whose send failed. */
-export interface PendingMessage {
-  readonly clientMsgId: string;
-  readonly text: string;
-  readonly replyTo: string | undefined;
-  readonly state: 'sending' | 'failed';
-  readonly error?: string;
-  readonly createdAt: number;
-}
+export { merge, tail } from './channel-messages.js';
+export type { ChannelState, PendingMessage } from './channel-state.js';
 
-/** One channel as the page shows it. */
-export interface ChannelState {
-  readonly summary: ChannelDetail;
-  /** Ascending by seq, no gaps, the last one the latest delivered. */
-  readonly messages: readonly Message[];
-  /** The latest page was loaded (or everything since the channel was empty). */
-  readonly loaded: boolean;
-  readonly hasMoreBefore: boolean;
-  readonly loadingOlder: boolean;
-  readonly pending: readonly PendingMessage[];
-  /** Who is online, as far as told (only oneself in channels above the server's presenceMax). */
-  readonly presence: readonly UserInfo[];
-  /** How many are online (the server's count at subscribe, then joins and leaves as told). */
-  readonly onlineCount: number;
-  readonly typing: readonly UserInfo[];
-}
-
-const PAGE = 50;
-const TYPING_SHOWN_MS = 6_000;
-const TYPING_SENT_EVERY_MS = 3_000;
 const READ_DELAY_MS = 400;
-// How long after its ack a sent message may take to arrive on the subscription.
-const ACK_GRACE_MS = 3_000;
 
 /** What a ChatModel runs on. */
 export interface ChatModelOptions {
@@ -84,12 +58,12 @@ export class ChatModel {
   readonly #isVisible: () => boolean;
   readonly #newId: () => string;
   readonly #listeners = new Set<Listener>();
-  readonly #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #typingSentAt = new Map<string, number>();
   readonly #disposers: (() => void)[] = [];
   #readTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #only: string | undefined;
-  readonly #ackTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #messages: ChannelMessages;
+  readonly #sends: PendingSends;
+  readonly #typing: TypingIndicator;
   #version = 0;
 
   constructor(options: ChatModelOptions) {
@@ -99,6 +73,15 @@ export class ChatModel {
     this.#isVisible = options.isVisible ?? (() => true);
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#only = options.only;
+    const host: ChannelMessagesHost & PendingSendsHost & TypingHost = {
+      channel: (id) => this.#channels.get(id),
+      patch: (id, patch) => this.#patch(id, patch),
+      tell: (err) => this.#tell(err),
+      loadLatest: (id) => this.#messages.loadLatest(id),
+    };
+    this.#messages = new ChannelMessages(this.#api, host);
+    this.#sends = new PendingSends(this.#client, this.#newId, host);
+    this.#typing = new TypingIndicator(this.#client, this.me, host);
     const c = this.#client;
     this.#connection = c.state;
     this.#disposers.push(
@@ -113,7 +96,7 @@ export class ChatModel {
       c.on('reset', (r) => this.#onReset(r.channel)),
       c.on('update', (u) => this.#onUpdate(u)),
       c.on('presence', (p) => this.#onPresence(p.channel, p.event, p.user)),
-      c.on('typing', (t) => this.#onTyping(t.channel, t.user)),
+      c.on('typing', (t) => this.#typing.onTyping(t.channel, t.user)),
       c.on('member', (m) => void this.#onMember(m.channel, m.user_id, m.role)),
       c.on('unsubscribed', (u) => {
         if (u.reason === 'removed') this.#onRemoved(u.channel);
@@ -204,8 +187,8 @@ export class ChatModel {
   /** Stops listening to the SDK and every timer (the caller closes the client). */
   dispose(): void {
     for (const d of this.#disposers) d();
-    for (const t of this.#typingTimers.values()) clearTimeout(t);
-    for (const t of this.#ackTimers) clearTimeout(t);
+    this.#typing.dispose();
+    this.#sends.dispose();
     clearTimeout(this.#readTimer);
     this.#listeners.clear();
   }
@@ -217,7 +200,7 @@ export class ChatModel {
     for (const summary of channels) {
       seen.add(summary.id);
       const known = this.#channels.get(summary.id);
-      this.#channels.set(summary.id, known === undefined ? fresh(summary) : { ...known, summary });
+      this.#channels.set(summary.id, known === undefined ? freshChannel(summary) : { ...known, summary });
       const wanted = this.#only === undefined || summary.id === this.#only;
       if (summary.role !== null && wanted)
         this.#subscribe(summary.id, known?.summary.last_seq ?? summary.last_seq);
@@ -236,11 +219,11 @@ export class ChatModel {
     this.#changed();
     if (state.summary.role === null && state.summary.kind === 'public') {
       // Looking at a public channel is free; subscribing would join it. Show it read-only.
-      await this.#loadLatest(id);
+      await this.#messages.loadLatest(id);
       return;
     }
     this.#subscribe(id, state.summary.last_seq);
-    if (!state.loaded) await this.#loadLatest(id);
+    if (!state.loaded) await this.#messages.loadLatest(id);
     this.noteVisible();
   }
 
@@ -310,92 +293,25 @@ export class ChatModel {
   }
 
   /** Loads the page of messages before the first one loaded. */
-  async loadOlder(id: string): Promise<void> {
-    const state = this.#channels.get(id);
-    if (state === undefined || !state.hasMoreBefore || state.loadingOlder || state.messages.length === 0)
-      return;
-    this.#patch(id, { loadingOlder: true });
-    const before = state.messages[0]?.seq ?? 1;
-    try {
-      const page = await this.#page(id, { before, limit: PAGE });
-      const now = this.#channels.get(id);
-      if (now === undefined) return;
-      // A reset meanwhile started another run: this page does not join it.
-      if (now.messages[0]?.seq !== before) return this.#patch(id, { loadingOlder: false });
-      this.#patch(id, {
-        messages: merge(page.messages, now.messages),
-        hasMoreBefore: page.has_more,
-        loadingOlder: false,
-      });
-    } catch (err) {
-      this.#patch(id, { loadingOlder: false });
-      this.#tell(err);
-    }
+  loadOlder(id: string): Promise<void> {
+    return this.#messages.loadOlder(id);
   }
 
   // ─── sending ────────────────────────────────────────────────────────────────────────────
 
   /** Sends `text` to channel `id`: shown at once as pending, then as the stored message. */
   send(id: string, text: string, replyTo?: string): void {
-    const pending: PendingMessage = {
-      clientMsgId: this.#newId(),
-      text,
-      replyTo,
-      state: 'sending',
-      createdAt: Date.now(),
-    };
-    const state = this.#channels.get(id);
-    if (state === undefined) return;
-    this.#patch(id, { pending: [...state.pending, pending] });
-    void this.#publish(id, pending);
+    this.#sends.send(id, text, replyTo);
   }
 
   /** Sends a failed message again, with the same id: stored at most once whatever happened. */
   retry(id: string, clientMsgId: string): void {
-    const p = this.#channels.get(id)?.pending.find((x) => x.clientMsgId === clientMsgId);
-    if (p === undefined || p.state !== 'failed') return;
-    const again: PendingMessage = { ...p, state: 'sending' };
-    delete (again as { error?: string }).error;
-    this.#replacePending(id, again);
-    void this.#publish(id, again);
+    this.#sends.retry(id, clientMsgId);
   }
 
   /** Forgets a failed send. */
   discard(id: string, clientMsgId: string): void {
-    const state = this.#channels.get(id);
-    if (state === undefined) return;
-    this.#patch(id, {
-      pending: state.pending.filter((p) => p.clientMsgId !== clientMsgId || p.state !== 'failed'),
-    });
-  }
-
-  async #publish(id: string, pending: PendingMessage): Promise<void> {
-    try {
-      await this.#client.publish(id, pending.text, {
-        clientMsgId: pending.clientMsgId,
-        ...(pending.replyTo === undefined ? {} : { replyTo: pending.replyTo }),
-      });
-      // The stored message arrives (or arrived) on the subscription and takes its place; should
-      // it not come (the subscription failed), the latest page brings it.
-      const state = this.#channels.get(id);
-      if (state?.messages.some((m) => m.client_msg_id === pending.clientMsgId)) {
-        this.#dropPending(id, pending.clientMsgId);
-      } else {
-        const timer = setTimeout(() => {
-          this.#ackTimers.delete(timer);
-          if (this.#channels.get(id)?.pending.some((p) => p.clientMsgId === pending.clientMsgId)) {
-            void this.#loadLatest(id).then(() => this.#dropPending(id, pending.clientMsgId));
-          }
-        }, ACK_GRACE_MS);
-        this.#ackTimers.add(timer);
-      }
-    } catch (err) {
-      this.#replacePending(id, {
-        ...pending,
-        state: 'failed',
-        error: (err as Error).message || 'not sent',
-      });
-    }
+    this.#sends.discard(id, clientMsgId);
   }
 
   /** Replaces a message's text; resolves false (and shows why) when that failed. */
@@ -425,10 +341,7 @@ export class ChatModel {
 
   /** Tells the others this user is typing (at most every few seconds). */
   typing(id: string): void {
-    const now = Date.now();
-    if (now - (this.#typingSentAt.get(id) ?? 0) < TYPING_SENT_EVERY_MS) return;
-    this.#typingSentAt.set(id, now);
-    this.#client.typing(id);
+    this.#typing.typing(id);
   }
 
   /** The reader may have seen the active channel's latest messages: mark them read soon. */
@@ -448,41 +361,8 @@ export class ChatModel {
   #onMessage(m: Message): void {
     const state = this.#channels.get(m.channel);
     if (state === undefined) return;
-    const last = state.messages[state.messages.length - 1];
-    // Keep the run gap-free: a message that does not follow it starts it over (the SDK delivers
-    // every seq in order, so this only happens before the latest page was loaded).
-    const messages =
-      last === undefined || m.seq === last.seq + 1
-        ? [...state.messages, m]
-        : m.seq <= last.seq
-          ? state.messages
-          : [m];
-    const fromOther = m.user_id !== this.me.id;
     const seen = m.channel === this.#active && this.#isVisible();
-    const summary: ChannelDetail = {
-      ...state.summary,
-      last_seq: Math.max(state.summary.last_seq, m.seq),
-      ...(fromOther && !seen && m.seq > state.summary.last_read_seq
-        ? {
-            unread: state.summary.unread + 1,
-            mentions: state.summary.mentions + (mentions(m.text, this.me.username) ? 1 : 0),
-          }
-        : {}),
-    };
-    const typing = state.typing.filter((u) => u.id !== m.user_id);
-    const pending =
-      m.client_msg_id === null || fromOther
-        ? state.pending
-        : state.pending.filter((p) => p.clientMsgId !== m.client_msg_id);
-    this.#channels.set(m.channel, {
-      ...state,
-      summary,
-      messages,
-      loaded: state.loaded || (last === undefined && m.seq === 1),
-      hasMoreBefore: messages === state.messages ? state.hasMoreBefore : (messages[0]?.seq ?? 1) > 1,
-      typing,
-      pending,
-    });
+    this.#channels.set(m.channel, withMessage(state, m, this.me, seen));
     if (seen) this.noteVisible();
     this.#changed();
   }
@@ -490,7 +370,7 @@ export class ChatModel {
   #onReset(id: string): void {
     // The server could not replay what was missed; the latest messages follow as `message`s.
     this.#patch(id, { messages: [], loaded: false, hasMoreBefore: true });
-    if (id === this.#active) void this.#loadLatest(id);
+    if (id === this.#active) void this.#messages.loadLatest(id);
   }
 
   #onUpdate(u: UpdateEvent): void {
@@ -498,29 +378,9 @@ export class ChatModel {
     if (state === undefined) return;
     switch (u.type) {
       case 'message_edited':
-        this.#patchMessage(u.channel, u.seq, (m) => ({ ...m, text: u.text, edited_at: u.edited_at }));
-        return;
       case 'message_deleted':
-        this.#patchMessage(u.channel, u.seq, (m) => {
-          const { reactions: _r, ...rest } = m;
-          return { ...rest, text: '', deleted: true };
-        });
-        return;
       case 'reaction':
-        this.#patchMessage(u.channel, u.seq, (m) => {
-          const list = [...(m.reactions ?? [])];
-          const i = list.findIndex((r) => r.emoji === u.emoji);
-          const before = list[i];
-          const users = new Set(before?.user_ids ?? []);
-          if (u.added) users.add(u.user_id);
-          else users.delete(u.user_id);
-          const next = { emoji: u.emoji, count: u.count, user_ids: [...users].sort() };
-          if (i >= 0) {
-            if (u.count > 0) list[i] = next;
-            else list.splice(i, 1);
-          } else if (u.count > 0) list.push(next);
-          return { ...m, reactions: list };
-        });
+        this.#messages.apply(u);
         return;
       case 'read_position':
         if (u.seq >= state.summary.last_read_seq) {
@@ -550,22 +410,6 @@ export class ChatModel {
       presence: event === 'join' ? [...others, user] : others,
       onlineCount: Math.max(0, state.onlineCount + change),
     });
-  }
-
-  #onTyping(id: string, user: UserInfo): void {
-    const state = this.#channels.get(id);
-    if (state === undefined || user.id === this.me.id) return;
-    const key = `${id}\u0000${user.id}`;
-    clearTimeout(this.#typingTimers.get(key));
-    this.#typingTimers.set(
-      key,
-      setTimeout(() => {
-        this.#typingTimers.delete(key);
-        const now = this.#channels.get(id);
-        if (now !== undefined) this.#patch(id, { typing: now.typing.filter((u) => u.id !== user.id) });
-      }, TYPING_SHOWN_MS),
-    );
-    if (!state.typing.some((u) => u.id === user.id)) this.#patch(id, { typing: [...state.typing, user] });
   }
 
   async #onMember(id: string, userId: string, role: Role | null): Promise<void> {
@@ -598,34 +442,6 @@ export class ChatModel {
     );
   }
 
-  async #loadLatest(id: string): Promise<void> {
-    try {
-      const page = await this.#page(id, { limit: PAGE });
-      const state = this.#channels.get(id);
-      if (state === undefined) return;
-      // Keep only the run that ends at the latest message (older loaded ones may not join it).
-      const messages = tail(merge(page.messages, state.messages));
-      const stored = new Set(messages.map((m) => m.client_msg_id));
-      this.#patch(id, {
-        messages,
-        loaded: true,
-        hasMoreBefore: page.has_more || (messages[0]?.seq ?? 1) > 1,
-        summary: { ...state.summary, last_seq: Math.max(state.summary.last_seq, messages.at(-1)?.seq ?? 0) },
-        // A send whose stored message came with the page (before its ack) is shown once.
-        pending: state.pending.filter((p) => !stored.has(p.clientMsgId)),
-      });
-    } catch (err) {
-      this.#tell(err);
-    }
-  }
-
-  async #page(
-    id: string,
-    q: { before?: number; limit: number },
-  ): Promise<{ messages: Message[]; has_more: boolean }> {
-    return this.#api.get<{ messages: Message[]; has_more: boolean }>(channelPath(id, '/messages'), q);
-  }
-
   async #markRead(): Promise<void> {
     const state = this.active;
     if (state === undefined || state.summary.role === null || !this.#isVisible()) return;
@@ -652,30 +468,6 @@ export class ChatModel {
     this.#changed();
   }
 
-  #replacePending(id: string, p: PendingMessage): void {
-    const state = this.#channels.get(id);
-    if (state === undefined) return;
-    // Gone already when the stored message came first.
-    if (!state.pending.some((x) => x.clientMsgId === p.clientMsgId)) return;
-    this.#patch(id, { pending: state.pending.map((x) => (x.clientMsgId === p.clientMsgId ? p : x)) });
-  }
-
-  #dropPending(id: string, clientMsgId: string): void {
-    const state = this.#channels.get(id);
-    if (state !== undefined)
-      this.#patch(id, { pending: state.pending.filter((p) => p.clientMsgId !== clientMsgId) });
-  }
-
-  #patchMessage(id: string, seq: number, fn: (m: Message) => Message): void {
-    const state = this.#channels.get(id);
-    if (state === undefined) return;
-    const i = state.messages.findIndex((m) => m.seq === seq);
-    if (i < 0) return;
-    const messages = [...state.messages];
-    messages[i] = fn(messages[i] as Message);
-    this.#patch(id, { messages });
-  }
-
   #patchSummary(id: string, patch: Partial<ChannelDetail>): void {
     const state = this.#channels.get(id);
     if (state !== undefined) this.#patch(id, { summary: { ...state.summary, ...patch } });
@@ -692,42 +484,4 @@ export class ChatModel {
     this.#version++;
     for (const l of this.#listeners) l();
   }
-}
-
-/** Who is online after a subscribe, this user included (listed or not, depending on timing). */
-function online(
-  result: { readonly presence: readonly UserInfo[]; readonly presence_count: number },
-  me: UserInfo,
-): Pick<ChannelState, 'presence' | 'onlineCount'> {
-  const presence = [...result.presence.filter((u) => u.id !== me.id), me];
-  return { presence, onlineCount: Math.max(result.presence_count, presence.length) };
-}
-
-function fresh(summary: ChannelDetail): ChannelState {
-  return {
-    summary,
-    messages: [],
-    loaded: false,
-    hasMoreBefore: summary.last_seq > 0,
-    loadingOlder: false,
-    pending: [],
-    presence: [],
-    onlineCount: 0,
-    typing: [],
-  };
-}
-
-/** Two ascending lists as one, each seq once (the later list's object wins). */
-export function merge(a: readonly Message[], b: readonly Message[]): Message[] {
-  const bySeq = new Map<number, Message>();
-  for (const m of a) bySeq.set(m.seq, m);
-  for (const m of b) bySeq.set(m.seq, m);
-  return [...bySeq.values()].sort((x, y) => x.seq - y.seq);
-}
-
-/** The gap-free run at the end of an ascending list. */
-export function tail(messages: readonly Message[]): Message[] {
-  let start = messages.length - 1;
-  while (start > 0 && (messages[start - 1] as Message).seq === (messages[start] as Message).seq - 1) start--;
-  return messages.slice(Math.max(0, start));
 }
