@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
+import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
 
 /** Every setting of a Parley node, typed and validated; every limit named with its default. */
 export interface Config {
@@ -39,6 +40,8 @@ export interface Config {
    * clients that ask for it; undefined = off.
    */
   readonly compressMinBytes: number | undefined;
+  /** The Pusher-compatible endpoint's apps (`config-pusher.ts`); none = off. */
+  readonly pusher: PusherConfig;
 }
 
 /** Settings of the chat page served at `/` (and `/embed`, `/widget.js`). */
@@ -351,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     drainTimeoutMs: positiveInt(env, 'PARLEY_DRAIN_TIMEOUT_MS', 10_000),
     web: loadWebConfig(env),
     compressMinBytes: compression(env),
+    pusher: loadPusherConfig(env, dev),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
   };

@@ -50,6 +50,20 @@ export class Channels {
     }
   }
 
+  /**
+   * Makes sure a channel that another wire names implicitly exists (Pusher channels come into
+   * being on first use), with no owner.
+   */
+  async ensureOne(id: string, kind: 'public' | 'private', title: string): Promise<void> {
+    if ((await this.#d.access.channel(id)) !== undefined) return;
+    try {
+      await this.#d.store.createChannel({ id, kind, title, owner: null });
+    } catch (err) {
+      // Another connection or node created it first.
+      if (!(err instanceof ParleyError && err.code === 'conflict')) throw err;
+    }
+  }
+
   /** Creates a channel owned by the caller. */
   async create(actor: Actor, input: ChannelInput): Promise<ChannelInfo> {
     const kind = input.private === true ? 'private' : 'public';

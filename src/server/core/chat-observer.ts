@@ -1,4 +1,5 @@
 import type { Message, Role, UserInfo } from '../../protocol/frames.js';
+import type { PresenceUser } from '../presence/presence.js';
 
 /** What the core reports to logs, metrics and webhooks. Every hook but `error` is optional. */
 export interface ChatObserver {
@@ -11,4 +12,11 @@ export interface ChatObserver {
   userOnline?(user: UserInfo): void;
   /** The user's last connection on this node closed `offlineGraceMs` ago and none came back. */
   userOffline?(user: UserInfo): void;
+  /**
+   * A user came online in a channel (their first subscription there on any node) or went
+   * (their last): called once per change, on the node that made it.
+   */
+  presenceChanged?(channel: string, event: 'join' | 'leave', user: PresenceUser): void;
+  /** A counted subscription made the channel occupied (its first on any node), or vacated it. */
+  occupancyChanged?(channel: string, occupied: boolean): void;
 }

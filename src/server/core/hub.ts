@@ -38,6 +38,8 @@ export class Subscription {
   /** False while the client's history is being read; live messages are buffered meanwhile. */
   active = false;
   closed = false;
+  /** Counted in the channel's subscriptions across nodes (`SubscribeOptions.counted`). */
+  counted = false;
   /** Live messages held while the history is read; none kept once active or closed. */
   buffer: Encoded[] | undefined;
 

@@ -18,6 +18,10 @@ export interface PostInput {
   readonly text: string;
   readonly clientMsgId: string | null;
   readonly replyTo?: string | undefined;
+  /** The event name, for an event triggered through the Pusher-compatible API. */
+  readonly event?: string | undefined;
+  /** A connection (Recipient id) not to deliver it to: the sender's own. */
+  readonly except?: string | undefined;
 }
 
 /** A history page request: before or after a seq, or the latest page when neither is given. */
@@ -80,7 +84,7 @@ export class Messages {
     return {
       committed: appended.then((result) => {
         onCommitted(result);
-        this.#published(result);
+        this.#published(result, input.except);
       }),
     };
   }
@@ -92,13 +96,15 @@ export class Messages {
   async post(actor: Actor, input: PostInput): Promise<AppendResult> {
     const { appended } = await this.#queue(actor, input);
     const result = await appended;
-    this.#published(result);
+    this.#published(result, input.except);
     return result;
   }
 
   async #queue(actor: Actor, input: PostInput): Promise<{ readonly appended: Promise<AppendResult> }> {
     const { access, store } = this.#d;
-    this.#checkLength(input.text);
+    // A triggered event's data is bounded by its wire's own limit (Pusher's 10 KB), not by the
+    // length of a chat message.
+    if (input.event === undefined) this.#checkLength(input.text);
     if (actor.system !== true) this.#d.sessions.takePublishToken(actor.user.id);
     const channel = await access.channel(input.channel);
     if (actor.system !== true) {
@@ -122,6 +128,7 @@ export class Messages {
       text: input.text,
       clientMsgId: input.clientMsgId,
       replyTo: input.replyTo ?? null,
+      event: input.event ?? null,
     });
     return { appended };
   }
@@ -133,13 +140,13 @@ export class Messages {
     }
   }
 
-  #published({ message, duplicate }: AppendResult): void {
+  #published({ message, duplicate }: AppendResult, except: string | undefined): void {
     const { cache, bus, observer } = this.#d;
     cache?.add(message).catch((err) => observer.error(err, 'history cache add'));
     // Published again for a duplicate too: if the first attempt's fan-out was lost (a crash
     // between commit and publish), this delivers it; hubs drop the repeat otherwise.
     bus
-      .publish(channelTopic(message.channel), { kind: 'message', message })
+      .publish(channelTopic(message.channel), { kind: 'message', message, except })
       .catch((err) => observer.error(err, 'bus publish'));
     if (!duplicate) notify(observer, () => observer.messageCreated?.(message));
   }

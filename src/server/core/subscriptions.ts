@@ -10,6 +10,7 @@ import type { ChatObserver } from './chat-observer.js';
 import type { Hub, Subscription } from './hub.js';
 import { canPost, canRead } from './permissions.js';
 import type { Session } from './session.js';
+import { notify } from './sessions.js';
 
 /** A subscription request. */
 export interface SubscribeInput {
@@ -35,7 +36,23 @@ export interface SubscribeOptions {
    * channels).
    */
   readonly presenceAs?: PresenceUser | null;
+  /**
+   * Count this subscription in the channel's subscriptions across nodes (`occupancy`), and
+   * report the channel occupied and vacated (Pusher's `subscription_count` and webhooks).
+   */
+  readonly counted?: boolean;
 }
+
+/** How many subscribe to a channel across nodes. */
+export interface Occupancy {
+  /** Counted subscriptions (connections). */
+  readonly subscriptions: number;
+  /** Users online. */
+  readonly users: number;
+}
+
+// The presence key counted subscriptions are kept under: a space is in no channel id.
+const countKey = (channel: string) => `#subs ${channel}`;
 
 /** What a new subscription starts from, announced to the subscriber before any live event. */
 export interface Subscribed {
@@ -135,6 +152,7 @@ export class Subscriptions {
       const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;
 
+      if (options.counted === true) await this.#count(session, sub);
       const as = options.presenceAs === undefined ? session.user : options.presenceAs;
       const online =
         as === null ? { users: [], count: 0 } : await this.#presenceJoin(channel.id, session, as);
@@ -187,6 +205,14 @@ export class Subscriptions {
           event: 'leave',
           user: left,
         });
+        notify(this.#d.observer, () => this.#d.observer.presenceChanged?.(sub.channel, 'leave', left));
+      }
+      if (sub.counted) {
+        sub.counted = false;
+        await presence.leave(countKey(sub.channel), session.id);
+        if ((await presence.count(countKey(sub.channel))) === 0) {
+          notify(this.#d.observer, () => this.#d.observer.occupancyChanged?.(sub.channel, false));
+        }
       }
     } catch (err) {
       this.#d.observer.error(err, 'presence leave');
@@ -242,6 +268,32 @@ export class Subscriptions {
     });
   }
 
+  /** How many subscribe to a channel across nodes (counted subscriptions) and how many users are online in it. */
+  async occupancy(channelId: string): Promise<Occupancy> {
+    const { presence } = this.#d;
+    const [subscriptions, users] = await Promise.all([
+      presence.count(countKey(channelId)),
+      presence.count(channelId),
+    ]);
+    return { subscriptions, users };
+  }
+
+  /** The users online in a channel, without an access check (for the app's own server). */
+  async online(channelId: string): Promise<readonly PresenceUser[]> {
+    return this.#d.presence.list(channelId);
+  }
+
+  // Counts the subscription (each connection once), and reports the channel occupied when it is
+  // the first. Two nodes counting the first two at once may both see two: occupancy is exact
+  // only up to such races (docs/pusher.md).
+  async #count(session: Session, sub: Subscription): Promise<void> {
+    const { presence } = this.#d;
+    sub.counted = true;
+    await presence.join(countKey(sub.channel), session.id, { id: session.id, username: '' });
+    if ((await presence.count(countKey(sub.channel))) === 1)
+      notify(this.#d.observer, () => this.#d.observer.occupancyChanged?.(sub.channel, true));
+  }
+
   // Above presenceMax users online a channel's joins and leaves are not broadcast and the
   // joiner gets no list: otherwise n users joining cost n² frames and n lists of n users.
   async #presenceJoin(
@@ -260,6 +312,7 @@ export class Subscriptions {
         event: 'join',
         user: as,
       });
+      notify(this.#d.observer, () => this.#d.observer.presenceChanged?.(channelId, 'join', as));
     }
     return { users: await presence.list(channelId), count };
   }

@@ -34,9 +34,11 @@ export interface WebhookDispatcherOptions {
 
 interface Delivery {
   readonly id: string;
-  readonly type: WebhookEventType;
+  readonly type: string;
   readonly url: string;
   readonly body: string;
+  /** Headers of another format (Pusher's), signed already; undefined = Parley's own. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
   attempt: number;
 }
 
@@ -77,14 +79,31 @@ export class WebhookDispatcher {
   send(type: WebhookEventType, data: Readonly<Record<string, unknown>>): void {
     if (this.#closed) return;
     const id = randomUUID();
-    const body = JSON.stringify({ id, type, created_at: Date.now(), data });
+    this.#enqueue(id, type, JSON.stringify({ id, type, created_at: Date.now(), data }), undefined);
+  }
+
+  /**
+   * Queues a body of another format (Pusher's webhooks) for every URL, with the headers that
+   * sign it; delivered, retried and bounded as Parley's own.
+   */
+  sendSigned(type: string, body: string, headers: Readonly<Record<string, string>>): void {
+    if (this.#closed) return;
+    this.#enqueue(randomUUID(), type, body, headers);
+  }
+
+  #enqueue(
+    id: string,
+    type: string,
+    body: string,
+    headers: Readonly<Record<string, string>> | undefined,
+  ): void {
     for (const url of this.#options.urls) {
       if (this.waiting + this.#inFlight.size >= this.#options.queueMax) {
         this.#options.onOutcome?.('dropped');
         this.#options.logger.warn({ webhook: id, type, url }, 'webhook queue full; event dropped');
         continue;
       }
-      this.#queue.push({ id, type, url, body, attempt: 0 });
+      this.#queue.push({ id, type, url, body, headers, attempt: 0 });
     }
     this.#pump();
   }
@@ -141,8 +160,10 @@ export class WebhookDispatcher {
           'X-Parley-Event': delivery.type,
           'X-Parley-Delivery': delivery.id,
           'X-Parley-Attempt': String(delivery.attempt),
-          'X-Parley-Timestamp': String(timestamp),
-          'X-Parley-Signature': webhookSignature(this.#options.secret, timestamp, delivery.body),
+          ...(delivery.headers ?? {
+            'X-Parley-Timestamp': String(timestamp),
+            'X-Parley-Signature': webhookSignature(this.#options.secret, timestamp, delivery.body),
+          }),
         },
         body: delivery.body,
         signal: controller.signal,
