@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { Accounts } from './auth/accounts.js';
 import { Argon2PasswordHasher } from './auth/argon2-password-hasher.js';
 import { JoseTokenIssuer } from './auth/jose-token-issuer.js';
 import { RevocationCheckingVerifier } from './auth/revocation-checking-verifier.js';
@@ -114,10 +115,17 @@ export class ParleyServer {
         return parts.bus.connected ? 'ready' : 'degraded';
       },
       chat,
-      store: parts.store,
+      accounts: new Accounts({
+        store: parts.store,
+        hasher: new Argon2PasswordHasher(),
+        issuer: new JoseTokenIssuer(config.jwt, config.api.accessTokenTtlSeconds),
+        chat,
+        api: config.api,
+        limits: config.limits,
+        onFailure: (reason) => metrics.authFailures.inc({ reason }),
+        logger,
+      }),
       verifier,
-      issuer: new JoseTokenIssuer(config.jwt, config.api.accessTokenTtlSeconds),
-      hasher: new Argon2PasswordHasher(),
       api: config.api,
       limits: config.limits,
       metrics,

@@ -7,6 +7,7 @@ import { Access } from './access.js';
 import { Channels } from './channels.js';
 import type { ChatObserver } from './chat-observer.js';
 import { deliverTo } from './delivery.js';
+import { Directory } from './directory.js';
 import { Hub, type HubOptions } from './hub.js';
 import { Messages } from './messages.js';
 import type { Session } from './session.js';
@@ -39,6 +40,8 @@ export class ChatService {
   readonly subscriptions: Subscriptions;
   readonly messages: Messages;
   readonly channels: Channels;
+  /** Users' and channels' stored records, for the app's backend. */
+  readonly directory: Directory;
   readonly #observer: ChatObserver;
   readonly #bus: Bus;
 
@@ -67,6 +70,7 @@ export class ChatService {
     });
     this.messages = new Messages({ store, bus, limits, observer, access, sessions: this.sessions, cache });
     this.channels = new Channels({ store, bus, limits, observer, access });
+    this.directory = new Directory(store);
   }
 
   /** Starts receiving control events (membership changes, kicks) from the bus. */

@@ -1,0 +1,35 @@
+import type { IncomingMessage } from 'node:http';
+import type { RouteParams } from './router.js';
+
+/** What a route handler is given: the request, its parsed URL, path parameters and client IP. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly url: URL;
+  readonly params: RouteParams;
+  /** The client's address (from `X-Forwarded-For` only behind a trusted proxy). */
+  readonly ip: string;
+  /**
+   * Reads and parses the JSON body (at most `httpBodyMaxBytes`); an empty one is `{}` when
+   * `emptyAllowed`, else `bad_request`.
+   */
+  body(emptyAllowed?: boolean): Promise<unknown>;
+  /** A path parameter of the matched route (percent-decoded). */
+  param(name: string): string;
+}
+
+/** A handler's answer: a status and a JSON body (none for 204). */
+export interface Reply {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+/** A route handler: it answers or throws a `ParleyError`, which the API turns into the body. */
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+
+/** A JSON answer (200 unless told otherwise). */
+export function ok(body: unknown, status = 200): Reply {
+  return { status, body };
+}
+
+/** The answer without a body. */
+export const NO_CONTENT: Reply = { status: 204 };
