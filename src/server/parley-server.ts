@@ -21,6 +21,8 @@ import { WsGateway } from './transport/ws/ws-gateway.js';
 import { chatWebhooks } from './webhooks/chat-webhooks.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { ParleyV1Wire } from './wire/parley-v1/parley-v1-wire.js';
+import { PusherHttpApi } from './wire/pusher/pusher-http-api.js';
+import { PusherWire } from './wire/pusher/pusher-wire.js';
 
 /** The pluggable parts a node runs on; chosen by main.ts (or a test). */
 export interface ServerParts {
@@ -47,6 +49,8 @@ export class ParleyServer {
   readonly metrics: ParleyMetrics;
   /** Undefined when no webhook URL is configured. */
   readonly webhooks: WebhookDispatcher | undefined;
+  /** The Pusher-compatible endpoint; undefined when no Pusher app is configured. */
+  readonly pusher: PusherWire | undefined;
   #migrated = false;
 
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
@@ -73,6 +77,11 @@ export class ParleyServer {
     const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
       metrics.authFailures.inc({ reason }),
     );
+    const pusher =
+      config.pusher.apps.length === 0
+        ? undefined
+        : new PusherWire({ apps: config.pusher.apps, limits: config.limits, logger });
+    this.pusher = pusher;
     const chat = new ChatService({
       store: parts.store,
       bus: parts.bus,
@@ -87,8 +96,10 @@ export class ParleyServer {
           metrics.messagesPublished.inc();
           this.webhooks?.send('message.created', { message });
         },
+        ...pusher?.observer(),
       },
     });
+    pusher?.attach(chat);
     this.chat = chat;
     const trustedProxies = trustedProxySet(config.trustedProxies);
     const parleyV1 = new ParleyV1Wire({
@@ -101,7 +112,8 @@ export class ParleyServer {
       authSlots: new Slots(config.limits.authConcurrency),
     });
     this.#gateway = new WsGateway({
-      wireFor: (path) => (path === '/ws' ? parleyV1 : undefined),
+      wireFor: (path) =>
+        path === '/ws' ? parleyV1 : pusher !== undefined && PusherWire.serves(path) ? pusher : undefined,
       allowedOrigins: config.allowedOrigins,
       anyOrigin: config.dev,
       trustedProxies,
@@ -142,7 +154,11 @@ export class ParleyServer {
       webhookQueue: () => this.webhooks?.waiting ?? 0,
     });
     this.#http = createServer((req, res) => {
-      api.handle(req, res).catch((err) => {
+      const handled =
+        pusher !== undefined && PusherHttpApi.claims(req.url)
+          ? pusher.http.handle(req, res)
+          : api.handle(req, res);
+      handled.catch((err) => {
         logger.error({ err }, 'http request failed');
         if (!res.headersSent) res.writeHead(500);
         res.end();
@@ -191,6 +207,7 @@ export class ParleyServer {
     await httpClosed;
     this.chat.close();
     this.webhooks?.close();
+    this.pusher?.close();
     await this.#parts.bus.close();
     await this.#parts.presence.close();
     await this.#parts.cache?.close();

@@ -52,16 +52,23 @@ export class Channels {
 
   /**
    * Makes sure a channel that another wire names implicitly exists (Pusher channels come into
-   * being on first use), with no owner.
+   * being on first use), with no owner. A channel of that id that exists with another kind (a
+   * Parley private channel or DM where the wire expects a public one) is refused as `forbidden`,
+   * exactly like a missing one: a wire's own proof of access covers only its own kind.
    */
   async ensureOne(id: string, kind: 'public' | 'private', title: string): Promise<void> {
-    if ((await this.#d.access.channel(id)) !== undefined) return;
-    try {
-      await this.#d.store.createChannel({ id, kind, title, owner: null });
-    } catch (err) {
-      // Another connection or node created it first.
-      if (!(err instanceof ParleyError && err.code === 'conflict')) throw err;
+    let found = await this.#d.access.channel(id);
+    if (found === undefined) {
+      try {
+        await this.#d.store.createChannel({ id, kind, title, owner: null });
+        return;
+      } catch (err) {
+        // Another connection or node created it first.
+        if (!(err instanceof ParleyError && err.code === 'conflict')) throw err;
+      }
+      found = await this.#d.access.channel(id);
     }
+    if (found === undefined || found.kind !== kind) throw noAccess(id);
   }
 
   /** Creates a channel owned by the caller. */
