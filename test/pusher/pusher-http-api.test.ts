@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { APP, connected, nextEvent, type PusherTestServer, startPusherServer } from '../support/pusher-server.js';
+import {
+  APP,
+  connected,
+  nextEvent,
+  type PusherTestServer,
+  startPusherServer,
+} from '../support/pusher-server.js';
 import { until } from '../support/until.js';
 
 // Every call of the Pusher HTTP API through the real `pusher` server SDK, and raw requests for
@@ -13,7 +19,12 @@ async function signed(
   method: string,
   path: string,
   body: string | undefined,
-  overrides: { readonly timestamp?: number; readonly secret?: string; readonly md5?: string; readonly key?: string } = {},
+  overrides: {
+    readonly timestamp?: number;
+    readonly secret?: string;
+    readonly md5?: string;
+    readonly key?: string;
+  } = {},
 ): Promise<Response> {
   const params: Record<string, string> = {
     auth_key: overrides.key ?? APP.key,
@@ -47,7 +58,10 @@ describe('Pusher HTTP API', () => {
     const [a, b] = [fresh('alpha'), fresh('beta')];
     const client = srv.client();
     const [ca, cb] = [client.subscribe(a), client.subscribe(b)];
-    await Promise.all([nextEvent(ca, 'pusher:subscription_succeeded'), nextEvent(cb, 'pusher:subscription_succeeded')]);
+    await Promise.all([
+      nextEvent(ca, 'pusher:subscription_succeeded'),
+      nextEvent(cb, 'pusher:subscription_succeeded'),
+    ]);
     const got = Promise.all([nextEvent(ca, 'ping'), nextEvent(cb, 'ping')]);
     const res = await srv.sdk.trigger([a, b], 'ping', { n: 1 });
     assert.equal(res.status, 200);
@@ -59,7 +73,10 @@ describe('Pusher HTTP API', () => {
     const name = fresh('excl');
     const [me, other] = [srv.client(), srv.client()];
     const [cm, co] = [me.subscribe(name), other.subscribe(name)];
-    await Promise.all([nextEvent(cm, 'pusher:subscription_succeeded'), nextEvent(co, 'pusher:subscription_succeeded')]);
+    await Promise.all([
+      nextEvent(cm, 'pusher:subscription_succeeded'),
+      nextEvent(co, 'pusher:subscription_succeeded'),
+    ]);
     const mine: unknown[] = [];
     cm.bind('said', (d: unknown) => mine.push(d));
     const theirs = nextEvent(co, 'said');
@@ -156,7 +173,11 @@ describe('Pusher HTTP API', () => {
     assert.equal((await signed(srv, 'GET', '/apps/no-such-app/channels', undefined)).status, 404);
     const big = JSON.stringify({ name: 'e', channels: ['c'], data: 'x'.repeat(10 * 1024 + 1) });
     assert.equal((await signed(srv, 'POST', `/apps/${APP.id}/events`, big)).status, 413);
-    const many = JSON.stringify({ name: 'e', channels: Array.from({ length: 101 }, (_, i) => `c${i}`), data: 'x' });
+    const many = JSON.stringify({
+      name: 'e',
+      channels: Array.from({ length: 101 }, (_, i) => `c${i}`),
+      data: 'x',
+    });
     assert.equal((await signed(srv, 'POST', `/apps/${APP.id}/events`, many)).status, 400);
     const badName = JSON.stringify({ name: 'e', channels: ['no spaces'], data: 'x' });
     assert.equal((await signed(srv, 'POST', `/apps/${APP.id}/events`, badName)).status, 400);
@@ -167,14 +188,22 @@ describe('Pusher HTTP API', () => {
   it('never opens a Parley private channel to a Pusher public name', async () => {
     const res = await fetch(`${srv.parley.httpUrl}/api/server/channels`, {
       method: 'POST',
-      headers: { 'X-Api-Key': 'test-api-key-0123456789abcdef0123456789abcdef', 'Content-Type': 'application/json' },
+      headers: {
+        'X-Api-Key': 'test-api-key-0123456789abcdef0123456789abcdef',
+        'Content-Type': 'application/json',
+      },
       body: JSON.stringify({ id: 'staff-only', private: true }),
     });
     assert.equal(res.status, 201);
     const c = srv.client().subscribe('staff-only');
     const error = await nextEvent<{ status: number }>(c, 'pusher:subscription_error');
     assert.equal(error.status, 403);
-    const trigger = await signed(srv, 'POST', `/apps/${APP.id}/events`, JSON.stringify({ name: 'e', channel: 'staff-only', data: 'x' }));
+    const trigger = await signed(
+      srv,
+      'POST',
+      `/apps/${APP.id}/events`,
+      JSON.stringify({ name: 'e', channel: 'staff-only', data: 'x' }),
+    );
     assert.equal(trigger.status, 403);
   });
 });

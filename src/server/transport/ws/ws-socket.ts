@@ -129,7 +129,7 @@ export class WsSocket {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#ws.close(code, reason);
+    this.#ws.close(code, closeReason(reason));
     const kill = setTimeout(() => this.#ws.terminate(), 2000);
     kill.unref();
     this.#ws.once('close', () => clearTimeout(kill));
@@ -153,4 +153,16 @@ export class WsSocket {
   markAlive(): void {
     this.#alive = true;
   }
+}
+
+// A close frame's reason is at most 123 bytes (RFC 6455 §5.5); ws throws on a longer one (a
+// ban reason of 100 accented characters is ~200). Cut it on a character boundary.
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = '';
+  for (const ch of reason) {
+    if (Buffer.byteLength(cut + ch) > 123) break;
+    cut += ch;
+  }
+  return cut;
 }
