@@ -60,65 +60,13 @@ export async function startPusherServer(
       ...options.env,
     },
   });
-  const sdk = new PusherServerSdk({
-    appId: APP.id,
-    key: APP.key,
-    secret: APP.secret,
-    host: '127.0.0.1',
-    port: String(parley.port),
-    useTLS: false,
-    encryptionMasterKeyBase64: ENCRYPTION_KEY,
-  });
+  const sdk = pusherSdk(parley.port);
   const clients: Pusher[] = [];
   return {
     parley,
     sdk,
     client(opts: ClientOptions = {}) {
-      const signer =
-        opts.forgeWith === undefined
-          ? sdk
-          : new PusherServerSdk({
-              appId: APP.id,
-              key: APP.key,
-              secret: opts.forgeWith,
-              host: '127.0.0.1',
-              encryptionMasterKeyBase64: ENCRYPTION_KEY,
-            });
-      const client = new Pusher(APP.key, {
-        cluster: 'local',
-        wsHost: '127.0.0.1',
-        wsPort: parley.port,
-        forceTLS: false,
-        enabledTransports: ['ws'],
-        disableStats: true,
-        channelAuthorization: {
-          endpoint: '/unused',
-          transport: 'ajax',
-          customHandler: (
-            { socketId, channelName }: { socketId: string; channelName: string },
-            callback: (e: Error | null, a: ChannelAuth | null) => void,
-          ) => {
-            try {
-              const auth = channelName.startsWith('presence-')
-                ? signer.authorizeChannel(socketId, channelName, opts.member ?? { user_id: 'anonymous' })
-                : signer.authorizeChannel(socketId, channelName);
-              callback(null, auth as ChannelAuth);
-            } catch (err) {
-              callback(err as Error, null);
-            }
-          },
-        },
-        userAuthentication: {
-          endpoint: '/unused',
-          transport: 'ajax',
-          customHandler: (
-            { socketId }: { socketId: string },
-            callback: (e: Error | null, a: UserAuth | null) => void,
-          ) => {
-            callback(null, sdk.authenticateUser(socketId, opts.user ?? { id: 'nobody' }));
-          },
-        },
-      });
+      const client = pusherClient(parley.port, opts);
       clients.push(client);
       return client;
     },
@@ -161,5 +109,62 @@ export function nextEvent<T = unknown>(
       resolve(data);
     };
     channel.bind(event, handler);
+  });
+}
+
+/** The `pusher` server SDK for the test app, pointed at a node's port. */
+export function pusherSdk(port: number, secret: string = APP.secret): PusherServerSdk {
+  return new PusherServerSdk({
+    appId: APP.id,
+    key: APP.key,
+    secret,
+    host: '127.0.0.1',
+    port: String(port),
+    useTLS: false,
+    encryptionMasterKeyBase64: ENCRYPTION_KEY,
+  });
+}
+
+/**
+ * A pusher-js client of the test app on a node's port, whose channel and user authorization is
+ * what the app's backend would answer (signed by the SDK).
+ */
+export function pusherClient(port: number, opts: ClientOptions = {}): Pusher {
+  const sdk = pusherSdk(port);
+  const signer = opts.forgeWith === undefined ? sdk : pusherSdk(port, opts.forgeWith);
+  return new Pusher(APP.key, {
+    cluster: 'local',
+    wsHost: '127.0.0.1',
+    wsPort: port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: '/unused',
+      transport: 'ajax',
+      customHandler: (
+        { socketId, channelName }: { socketId: string; channelName: string },
+        callback: (e: Error | null, a: ChannelAuth | null) => void,
+      ) => {
+        try {
+          const auth = channelName.startsWith('presence-')
+            ? signer.authorizeChannel(socketId, channelName, opts.member ?? { user_id: 'anonymous' })
+            : signer.authorizeChannel(socketId, channelName);
+          callback(null, auth as ChannelAuth);
+        } catch (err) {
+          callback(err as Error, null);
+        }
+      },
+    },
+    userAuthentication: {
+      endpoint: '/unused',
+      transport: 'ajax',
+      customHandler: (
+        { socketId }: { socketId: string },
+        callback: (e: Error | null, a: UserAuth | null) => void,
+      ) => {
+        callback(null, sdk.authenticateUser(socketId, opts.user ?? { id: 'nobody' }));
+      },
+    },
   });
 }
