@@ -88,10 +88,19 @@ export class BenchConnection {
     this.#ws = new RawWsClient({
       host: '127.0.0.1',
       port: o.port,
-      path: o.server === 'parley' ? '/ws' : '/socket.io/?EIO=4&transport=websocket',
+      path:
+        o.server === 'parley'
+          ? '/ws'
+          : o.server === 'parley-pusher'
+            ? '/app/bench-key?protocol=7&client=js&version=8.6.0'
+            : '/socket.io/?EIO=4&transport=websocket',
       localAddress: o.localAddress,
       onFrame:
-        o.server === 'parley' ? (b, s, e) => this.#parley(b, s, e) : (b, s, e) => this.#socketio(b, s, e),
+        o.server === 'parley'
+          ? (b, s, e) => this.#parley(b, s, e)
+          : o.server === 'parley-pusher'
+            ? (b, s, e) => this.#pusher(b, s, e)
+            : (b, s, e) => this.#socketio(b, s, e),
       onClose: (code) => {
         const wasReady = this.ready;
         this.ready = false;
@@ -105,6 +114,11 @@ export class BenchConnection {
       },
       (err: Error) => this.#reject?.(err),
     );
+  }
+
+  /** False for a Pusher subscriber: Pusher clients publish no stored messages. */
+  get canPublish(): boolean {
+    return this.#server !== 'parley-pusher';
   }
 
   get isOpen(): boolean {
@@ -182,6 +196,27 @@ export class BenchConnection {
       this.#joinedNow({ recovered: frame.recovered === true, epoch: this.epoch, seqs });
     } else if (frame.type === 'error') {
       this.#reject?.(new Error(`${frame.code}: ${frame.message}`));
+      this.#ws.destroy();
+    }
+  }
+
+  // A Pusher subscriber: subscribes to its room (a public channel) once connected; deliveries
+  // are found by their marker, like Parley's.
+  #pusher(buf: Buffer, s: number, e: number): void {
+    if (this.ready) {
+      if (buf.indexOf(MARK, s) >= 0) this.#delivery(buf, s, e);
+      else if (buf.toString('latin1', s, Math.min(e, s + 22)) === '{"event":"pusher:ping"') {
+        this.#ws.sendText('{"event":"pusher:pong","data":{}}');
+      }
+      return;
+    }
+    const frame = JSON.parse(buf.toString('utf8', s, e)) as { event: string; data?: unknown };
+    if (frame.event === 'pusher:connection_established') {
+      this.#ws.sendText(JSON.stringify({ event: 'pusher:subscribe', data: { channel: this.room } }));
+    } else if (frame.event === 'pusher_internal:subscription_succeeded') {
+      this.#joinedNow(undefined);
+    } else if (frame.event === 'pusher:error' || frame.event === 'pusher:subscription_error') {
+      this.#reject?.(new Error(`pusher: ${JSON.stringify(frame.data)}`));
       this.#ws.destroy();
     }
   }

@@ -1,7 +1,11 @@
 import type { SerializedHistogram } from './latency-histogram.js';
 
-/** The servers the benchmark compares. */
-export type ServerKind = 'parley' | 'socketio';
+/**
+ * The servers the benchmark compares. `parley-pusher` is Parley with its subscribers on the
+ * Pusher endpoint (the room's publishers stay on Parley v1: Pusher clients publish no stored
+ * messages), to compare the two wires' delivery.
+ */
+export type ServerKind = 'parley' | 'parley-pusher' | 'socketio';
 
 /** Opens connections and puts them in rooms (`r0`, `r1`, …): connection i joins room i mod rooms. */
 export interface SetupRequest {
@@ -20,6 +24,8 @@ export interface SetupRequest {
   readonly concurrency: number;
   /** Connections per local address (127.0.0.1, .2, …) before moving to the next one. */
   readonly perAddress: number;
+  /** Connections per room that will publish (`parley-pusher`: those speak Parley v1). */
+  readonly publishersPerRoom?: number;
 }
 
 /** What a setup achieved. */

@@ -40,6 +40,7 @@ class LoadGenerator implements ConnectionSink {
   #secret = '';
   #rooms = 1;
   #perAddress = 20_000;
+  #publishersPerRoom = 0;
   #nextIndex = 0;
   #errors = 0;
   #firstErrors: string[] = [];
@@ -69,7 +70,7 @@ class LoadGenerator implements ConnectionSink {
   }
 
   async #token(user: string): Promise<string> {
-    if (this.#server !== 'parley') return '';
+    if (this.#server === 'socketio') return '';
     let t = this.#tokens.get(user);
     if (t === undefined) {
       t = await signToken({ secret: this.#secret, userId: user, username: user, ttlSeconds: 4 * 3600 });
@@ -87,8 +88,10 @@ class LoadGenerator implements ConnectionSink {
     join: JoinOptions,
   ): Promise<BenchConnection> {
     const addr = Math.floor(index / this.#perAddress);
+    // On the Pusher runs the room's publishers (its first connections) speak Parley v1.
+    const pusher = this.#server === 'parley-pusher' && index >= this.#rooms * this.#publishersPerRoom;
     return new BenchConnection({
-      server: this.#server,
+      server: this.#server === 'socketio' ? 'socketio' : pusher ? 'parley-pusher' : 'parley',
       port: this.#port,
       index,
       room,
@@ -108,6 +111,7 @@ class LoadGenerator implements ConnectionSink {
     this.#secret = req.secret;
     this.#rooms = req.rooms;
     this.#perAddress = req.perAddress;
+    this.#publishersPerRoom = req.publishersPerRoom ?? 0;
     const hist = new LatencyHistogram();
     const errors: string[] = [];
     let ready = 0;
@@ -166,7 +170,7 @@ class LoadGenerator implements ConnectionSink {
       const r = Number(c.room.slice(1));
       members[r]!++;
       const list = byRoom[r]!;
-      if (list.length < req.publishersPerRoom) list.push(c);
+      if (list.length < req.publishersPerRoom && c.canPublish) list.push(c);
     }
     const rooms = byRoom.map((list, r) => ({ list, r })).filter((x) => x.list.length > 0);
     const padding = 'x'.repeat(Math.max(0, req.textBytes - 20));

@@ -1,8 +1,16 @@
 import type { ServerKind } from './generator-protocol.js';
 import type { BenchResult, ScenarioRun, StepRecord } from './run-benchmark.js';
 
-const NAMES: Record<ServerKind, string> = { parley: 'Parley', socketio: 'Socket.IO' };
-const COLORS: Record<ServerKind, string> = { parley: '#1f77b4', socketio: '#d62728' };
+const NAMES: Record<ServerKind, string> = {
+  parley: 'Parley',
+  'parley-pusher': 'Parley (Pusher wire)',
+  socketio: 'Socket.IO',
+};
+const COLORS: Record<ServerKind, string> = {
+  parley: '#1f77b4',
+  'parley-pusher': '#2ca02c',
+  socketio: '#d62728',
+};
 
 function find(result: BenchResult, scenario: string, server: ServerKind): ScenarioRun | undefined {
   return result.runs.find((r) => r.scenario === scenario && r.server === server);
@@ -103,6 +111,24 @@ export function renderMarkdown(result: BenchResult): string {
     lines.push(
       `| Resume after ${c.replayedMean.toFixed(0)} missed messages p50 / p99; recovered, gap-free | ${ms(c.resumeP50Ms)} / ${ms(c.resumeP99Ms)}; ${c.recovered}/${c.resumes}, ${c.gapFree}/${c.resumes} | n/a | |`,
     );
+  }
+  const pv1 = find(result, 'pusher-fanout', 'parley');
+  const ppu = find(result, 'pusher-fanout', 'parley-pusher');
+  if (pv1 !== undefined || ppu !== undefined) {
+    // Parley's two wires side by side, in a table of their own.
+    lines.push('');
+    lines.push('| Fan-out to 2,000 subscribers in rooms of 100 | Parley v1 | Pusher wire | Pusher ÷ v1 |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    lines.push(
+      `| Max sustainable deliveries/s | ${pv1 ? int(pv1.maxSustainable) : '—'} | ${ppu ? int(ppu.maxSustainable) : '—'} | ${ratio(ppu?.maxSustainable, pv1?.maxSustainable)} |`,
+    );
+    const top = bestStep(pv1);
+    if (top !== undefined) {
+      const p = stepAt(ppu, top.targetDeliveries);
+      lines.push(
+        `| p99 at v1's best step (${int(top.targetDeliveries)}/s target) | ${ms(top.p99Ms)} | ${ms(p?.p99Ms)} | ${ratio(p?.p99Ms, top.p99Ms)} |`,
+      );
+    }
   }
   lines.push('');
   lines.push(

@@ -144,7 +144,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
   const runs: ScenarioRun[] = [];
   const started = Date.now();
   for (const scenario of options.scenarios) {
-    for (const server of options.servers) {
+    for (const server of (scenario.kind === 'ramp' ? scenario.servers : undefined) ?? options.servers) {
       if (scenario.kind === 'ramp' && scenario.parleyOnly === true && server !== 'parley') continue;
       if (options.deadlineMs !== undefined && Date.now() - started > options.deadlineMs) {
         log(`skipping ${scenario.name} on ${server}: past the run deadline`);
@@ -234,6 +234,7 @@ async function runRamp(
     scenario.connections,
     scenario.users,
     200,
+    scenario.publishersPerRoom,
   );
   run.setup.push(setup);
   log(
@@ -340,9 +341,11 @@ async function setupConnections(
   connections: number,
   users: number,
   concurrency: number,
+  publishersPerRoom?: number,
 ): Promise<SetupRecord> {
   const req: SetupRequest = {
     cmd: 'setup',
+    ...(publishersPerRoom === undefined ? {} : { publishersPerRoom }),
     server: kind,
     port: server.port,
     connections,

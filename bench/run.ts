@@ -40,8 +40,8 @@ if (scenarios.length === 0) {
 }
 const servers = values.servers.split(',').map((s) => s.trim()) as ServerKind[];
 for (const s of servers) {
-  if (s !== 'parley' && s !== 'socketio') {
-    process.stderr.write(`unknown server "${s}" (parley, socketio)\n`);
+  if (s !== 'parley' && s !== 'parley-pusher' && s !== 'socketio') {
+    process.stderr.write(`unknown server "${s}" (parley, parley-pusher, socketio)\n`);
     process.exit(2);
   }
 }

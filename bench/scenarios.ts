@@ -1,4 +1,4 @@
-import type { ChurnRequest } from './generator-protocol.js';
+import type { ChurnRequest, ServerKind } from './generator-protocol.js';
 
 /** A publish-rate ramp over a fixed set of connections in rooms. */
 export interface RampScenario {
@@ -18,6 +18,8 @@ export interface RampScenario {
   /** History-on-join and resume traffic during every step (Parley only). */
   readonly churn?: ChurnRequest;
   readonly parleyOnly?: boolean;
+  /** The servers this scenario runs on, whatever `--servers` says (a comparison of Parley's wires). */
+  readonly servers?: readonly ServerKind[];
 }
 
 /** Idle connections: memory per connection at each checkpoint, and the connect rate. */
@@ -80,6 +82,20 @@ export const FULL_SCENARIOS: readonly Scenario[] = [
     textBytes: 100,
   },
   {
+    kind: 'ramp',
+    name: 'pusher-fanout',
+    title: 'Room fan-out over the Pusher endpoint: 2,000 clients in rooms of 100, Parley v1 beside',
+    connections: 2000,
+    roomSize: 100,
+    users: 2000,
+    publishersPerRoom: 10,
+    ramp: [10_000, 25_000, 50_000, 75_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000, 500_000],
+    stepMs: STEP_MS,
+    drainMs: DRAIN_MS,
+    textBytes: 100,
+    servers: ['parley', 'parley-pusher'],
+  },
+  {
     kind: 'idle',
     name: 'idle',
     title: 'Idle connections (connect storm, then memory per connection)',
@@ -107,6 +123,20 @@ export const FULL_SCENARIOS: readonly Scenario[] = [
 
 /** The smoke run (`--quick`): small, short, well under a minute for both servers. */
 export const QUICK_SCENARIOS: readonly Scenario[] = [
+  {
+    kind: 'ramp',
+    name: 'pusher-fanout',
+    title: 'Room fan-out over the Pusher endpoint (quick): 400 clients in rooms of 100, Parley v1 beside',
+    connections: 400,
+    roomSize: 100,
+    users: 400,
+    publishersPerRoom: 10,
+    ramp: [10_000, 40_000],
+    stepMs: 2000,
+    drainMs: 1000,
+    textBytes: 100,
+    servers: ['parley', 'parley-pusher'],
+  },
   {
     kind: 'ramp',
     name: 'fanout',

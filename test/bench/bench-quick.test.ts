@@ -22,3 +22,22 @@ test('the quick benchmark step delivers messages on Parley and Socket.IO', { tim
     assert.ok(step.deliveredRatio > 0, `${server} delivered messages`);
   }
 });
+
+test('the quick benchmark step delivers messages to subscribers on the Pusher wire', {
+  timeout: 50_000,
+}, async () => {
+  const fanout = QUICK_SCENARIOS.find((s) => s.name === 'pusher-fanout');
+  assert.ok(fanout !== undefined && fanout.kind === 'ramp');
+  const result = await runBenchmark({
+    scenarios: [{ ...fanout, stepMs: 1000, drainMs: 1000, servers: ['parley-pusher'] }],
+    servers: [],
+    maxSteps: 1,
+  });
+  const run = result.runs.find((r) => r.server === 'parley-pusher');
+  assert.ok(run !== undefined, 'the Pusher run ran');
+  assert.equal(run.error, undefined, String(run.error));
+  const step = run.steps[0];
+  assert.ok(step !== undefined, 'it ran a step');
+  // Nine in ten subscribers of each room are Pusher connections: most deliveries went to them.
+  assert.ok(step.deliveredRatio > 0.9, `delivered ${step.deliveredRatio}`);
+});
