@@ -36,6 +36,8 @@ export const MAX_TITLE = 200;
 export const MAX_TOPIC = 500;
 /** The longest reaction accepted (an emoji with modifiers, or a short :name:). */
 export const MAX_EMOJI = 32;
+/** The longest event name of a message triggered through the Pusher-compatible API (Pusher's limit). */
+export const MAX_EVENT_NAME = 200;
 
 /** Login names of local accounts: 3–32 of `A-Z a-z 0-9 _ . -`, starting with a letter or digit. */
 export const LOGIN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/;

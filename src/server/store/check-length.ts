@@ -3,21 +3,14 @@ import { ParleyError } from '../../protocol/error-catalogue.js';
 
 // Column limits of the schema, checked before a value reaches SQL: SQLite does not enforce
 // varchar lengths and PostgreSQL/MySQL would fail the whole append batch for one long value.
-/** The longest channel id, in characters. */
-export const MAX_CHANNEL_ID = 100;
-/** The longest user id, in characters. */
-export const MAX_USER_ID = 128;
-/** The longest username, in characters. */
+// Where a column holds a field with a rule of its own, the limit is that rule's (field-rules.ts).
+export { MAX_CHANNEL_ID, MAX_CLIENT_MSG_ID, MAX_TITLE, MAX_USER_ID } from '../../protocol/field-rules.js';
+/** The longest username, in characters (the column; display names are shorter by rule). */
 export const MAX_USERNAME = 200;
-/** The longest channel title, in characters. */
-export const MAX_TITLE = 200;
-/** The longest client message id, in characters. */
-export const MAX_CLIENT_MSG_ID = 64;
 /** MySQL's TEXT holds 65,535 bytes; the same cap applies everywhere so dialects agree. */
 export const MAX_TEXT_BYTES = 65_535;
 
-/** The longest channel topic, in characters. */
-export const MAX_TOPIC = 500;
+export { MAX_TOPIC } from '../../protocol/field-rules.js';
 /** The longest login name, in characters. */
 export const MAX_LOGIN = 64;
 

@@ -1,7 +1,9 @@
 // `KyselyStore`'s append aggregate: the group-commit queue of new messages and the transaction
 // each batch commits in (on the store's connection, or on its `AppendCommitter`).
+
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
+import { MAX_EVENT_NAME, MESSAGE_ID_LENGTH } from '../../protocol/field-rules.js';
 import type { Message } from '../../protocol/frames.js';
 import { AppendBatch, type ClientId, exactClientKey } from './append-batch.js';
 import {
@@ -56,8 +58,8 @@ export class KyselyAppends {
       checkLength('username', message.username, MAX_USERNAME);
       if (message.clientMsgId !== null) checkLength('client_msg_id', message.clientMsgId, MAX_CLIENT_MSG_ID);
       checkText(message.text);
-      if (message.replyTo != null) checkLength('reply_to', message.replyTo, 36);
-      if (message.event != null) checkLength('event', message.event, 200);
+      if (message.replyTo != null) checkLength('reply_to', message.replyTo, MESSAGE_ID_LENGTH);
+      if (message.event != null) checkLength('event', message.event, MAX_EVENT_NAME);
     } catch (error) {
       return Promise.reject(error);
     }

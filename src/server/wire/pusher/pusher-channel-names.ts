@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CHANNEL_ID_PATTERN } from '../../../protocol/parse-client-frame.js';
+import { CHANNEL_ID_PATTERN } from '../../../protocol/field-rules.js';
 import type { PusherApp } from '../../config-pusher.js';
 
 /** What a Pusher channel name makes of a channel (by its prefix, as pusher-js does). */
