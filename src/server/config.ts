@@ -151,13 +151,15 @@ export interface Limits {
   readonly unreadCountMax: number;
   /** How long a user must stay disconnected before the `user.offline` webhook. */
   readonly offlineGraceMs: number;
-  /** Webhook deliveries waiting at most; beyond it new events are dropped (and counted). */
-  readonly webhookQueueMax: number;
-  /** Attempts per webhook delivery, the first retry's delay (doubling), and each attempt's timeout. */
-  readonly webhookMaxAttempts: number;
+  /**
+   * How long a webhook delivery is retried after its event (then it is dead, kept for replay),
+   * the first retry's delay (doubling), the longest delay between two attempts, and each
+   * attempt's timeout.
+   */
+  readonly webhookRetryWindowMs: number;
   readonly webhookRetryBaseMs: number;
   readonly webhookTimeoutMs: number;
-  /** Webhook deliveries in flight at once. */
+  /** Webhook deliveries in flight at once, per node. */
   readonly webhookConcurrency: number;
 }
 
@@ -172,9 +174,12 @@ export const DEFAULT_LIMITS: Limits = {
   heartbeatMs: 25_000,
   historyDefault: 50,
   historyPageMax: 100,
+  readonly webhookRetryMaxMs: number;
   resumeMaxGap: 1000,
   publishPerSecond: 20,
   publishBurst: 40,
+  /** How often a node looks for webhook deliveries other nodes wrote or that became due. */
+  readonly webhookPollMs: number;
   framesPerSecond: 100,
   framesBurst: 200,
   connectPerSecondPerIp: 20,
@@ -193,8 +198,7 @@ export const DEFAULT_LIMITS: Limits = {
   searchOffsetMax: 1000,
   unreadCountMax: 1000,
   offlineGraceMs: 10_000,
-  webhookQueueMax: 10_000,
-  webhookMaxAttempts: 6,
+  webhookRetryWindowMs: 5 * 60_000,
   webhookRetryBaseMs: 1000,
   webhookTimeoutMs: 5000,
   webhookConcurrency: 4,
@@ -217,8 +221,10 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   framesBurst: 'PARLEY_FRAMES_BURST',
   connectPerSecondPerIp: 'PARLEY_CONNECT_PER_SECOND_PER_IP',
   connectBurstPerIp: 'PARLEY_CONNECT_BURST_PER_IP',
+  webhookRetryMaxMs: 60_000,
   typingIntervalMs: 'PARLEY_TYPING_INTERVAL_MS',
   maxSubscriptions: 'PARLEY_MAX_SUBSCRIPTIONS',
+  webhookPollMs: 1000,
   presenceMax: 'PARLEY_PRESENCE_MAX',
   tokenExpiryWarningMs: 'PARLEY_TOKEN_EXPIRY_WARNING_MS',
   commitBatchMax: 'PARLEY_COMMIT_BATCH_MAX',
@@ -231,8 +237,9 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   searchOffsetMax: 'PARLEY_SEARCH_OFFSET_MAX',
   unreadCountMax: 'PARLEY_UNREAD_COUNT_MAX',
   offlineGraceMs: 'PARLEY_OFFLINE_GRACE_MS',
-  webhookQueueMax: 'PARLEY_WEBHOOK_QUEUE_MAX',
-  webhookMaxAttempts: 'PARLEY_WEBHOOK_MAX_ATTEMPTS',
+  webhookRetryWindowMs: 'PARLEY_WEBHOOK_RETRY_WINDOW_MS',
+  webhookRetryMaxMs: 'PARLEY_WEBHOOK_RETRY_MAX_MS',
+  webhookPollMs: 'PARLEY_WEBHOOK_POLL_MS',
   webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
   webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Accounts } from './auth/accounts.js';
@@ -13,13 +13,14 @@ import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
 import { ChatService } from './core/chat-service.js';
 import { HttpApi } from './http/http-api.js';
+import { createHttpServer } from './http/http-server.js';
 import { WebPage } from './http/web-page.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
 import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
-import { chatWebhooks } from './webhooks/chat-webhooks.js';
-import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { chatWebhooks, enqueue } from './webhooks/chat-webhooks.js';
+import { WebhookSender, webhookNodeName } from './webhooks/webhook-sender.js';
 import { ParleyV1Wire } from './wire/parley-v1/parley-v1-wire.js';
 import { PusherHttpApi } from './wire/pusher/pusher-http-api.js';
 import { PusherWire } from './wire/pusher/pusher-wire.js';
@@ -47,8 +48,8 @@ export class ParleyServer {
   readonly #gateway: WsGateway;
   readonly chat: ChatService;
   readonly metrics: ParleyMetrics;
-  /** Undefined when no webhook URL is configured. */
-  readonly webhooks: WebhookDispatcher | undefined;
+  /** Sends the webhook outbox; undefined when no webhook URL is configured (nor a Pusher app's). */
+  readonly webhooks: WebhookSender | undefined;
   /** The Pusher-compatible endpoint; undefined when no Pusher app is configured. */
   readonly pusher: PusherWire | undefined;
   #migrated = false;
@@ -60,27 +61,48 @@ export class ParleyServer {
     const metrics = parts.metrics ?? new ParleyMetrics();
     this.metrics = metrics;
     const { webhookUrls, webhookSecret } = config.api;
-    this.webhooks =
+    const routing =
       webhookUrls.length === 0 || webhookSecret === undefined
         ? undefined
-        : new WebhookDispatcher({
-            urls: webhookUrls,
+        : { urls: webhookUrls, retryWindowMs: config.limits.webhookRetryWindowMs };
+    // The Store writes message and member events to the outbox in their own transactions.
+    parts.store.routeWebhooks(routing);
+    const pusherHooks = config.pusher.apps.some((app) => app.webhookUrls.length > 0);
+    const sender =
+      routing === undefined && !pusherHooks
+        ? undefined
+        : new WebhookSender({
+            store: parts.store,
+            node: webhookNodeName(),
             secret: webhookSecret,
-            queueMax: config.limits.webhookQueueMax,
-            maxAttempts: config.limits.webhookMaxAttempts,
             retryBaseMs: config.limits.webhookRetryBaseMs,
+            retryMaxMs: config.limits.webhookRetryMaxMs,
             timeoutMs: config.limits.webhookTimeoutMs,
             concurrency: config.limits.webhookConcurrency,
+            pollMs: config.limits.webhookPollMs,
             logger,
             onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
           });
+    this.webhooks = sender;
     const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
       metrics.authFailures.inc({ reason }),
     );
     const pusher =
       config.pusher.apps.length === 0
         ? undefined
-        : new PusherWire({ apps: config.pusher.apps, limits: config.limits, logger });
+        : new PusherWire({
+            apps: config.pusher.apps,
+            limits: config.limits,
+            logger,
+            ...(sender === undefined
+              ? {}
+              : {
+                  webhooks: {
+                    enqueue: (deliveries) => enqueue(parts.store, sender, deliveries, onError),
+                    retryWindowMs: config.limits.webhookRetryWindowMs,
+                  },
+                }),
+          });
     this.pusher = pusher;
     const chat = new ChatService({
       store: parts.store,
@@ -91,10 +113,12 @@ export class ParleyServer {
       hub: { onDeliver: metrics.onDeliver },
       observer: {
         error: onError,
-        ...(this.webhooks === undefined ? {} : chatWebhooks(this.webhooks)),
-        messageCreated: (message) => {
+        ...(sender === undefined || routing === undefined
+          ? {}
+          : chatWebhooks(parts.store, routing, sender, onError)),
+        messageCreated: () => {
           metrics.messagesPublished.inc();
-          this.webhooks?.send('message.created', { message });
+          sender?.wake();
         },
         ...pusher?.observer(),
       },
@@ -151,9 +175,9 @@ export class ParleyServer {
     metrics.setSources({
       connections: () => gateway.connectionCount,
       channels: () => hub.channelCount,
-      webhookQueue: () => this.webhooks?.waiting ?? 0,
+      webhookOutbox: () => sender?.counts ?? { pending: 0, dead: 0 },
     });
-    this.#http = createServer((req, res) => {
+    this.#http = createHttpServer({ limits: config.limits, trustedProxies }, (req, res) => {
       const handled =
         pusher !== undefined && PusherHttpApi.claims(req.url)
           ? pusher.http.handle(req, res)
@@ -178,6 +202,7 @@ export class ParleyServer {
     server.#migrated = true;
     await server.chat.channels.ensure(config.defaultChannels);
     await server.chat.start();
+    await server.webhooks?.start();
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.port, config.host, () => {
@@ -201,12 +226,14 @@ export class ParleyServer {
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     this.#gateway.pause();
+    // Claims of attempts in flight lapse: those deliveries are sent again (here after a
+    // restart, or by another node).
+    await this.webhooks?.close();
     await this.#parts.store.close();
     await this.#gateway.close();
     this.#http.closeAllConnections();
     await httpClosed;
     this.chat.close();
-    this.webhooks?.close();
     this.pusher?.close();
     await this.#parts.bus.close();
     await this.#parts.presence.close();

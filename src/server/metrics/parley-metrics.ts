@@ -6,8 +6,8 @@ export interface MetricSources {
   readonly connections: () => number;
   /** Channels with at least one local subscriber. */
   readonly channels: () => number;
-  /** Webhook deliveries waiting. */
-  readonly webhookQueue: () => number;
+  /** Webhook deliveries in the outbox, as last counted: waiting (or in flight) and dead. */
+  readonly webhookOutbox: () => { readonly pending: number; readonly dead: number };
 }
 
 /**
@@ -25,7 +25,11 @@ export class ParleyMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly webhookDeliveries: Counter<'outcome'>;
   readonly httpRequests: Counter<'method' | 'status'>;
-  #sources: MetricSources = { connections: () => 0, channels: () => 0, webhookQueue: () => 0 };
+  #sources: MetricSources = {
+    connections: () => 0,
+    channels: () => 0,
+    webhookOutbox: () => ({ pending: 0, dead: 0 }),
+  };
 
   constructor() {
     const registers = [this.registry];
@@ -48,11 +52,14 @@ export class ParleyMetrics {
       },
     });
     new Gauge({
-      name: 'parley_webhook_queue',
-      help: 'Webhook deliveries waiting (queued or waiting for a retry).',
+      name: 'parley_webhook_outbox',
+      help: 'Webhook deliveries in the outbox (all nodes), by state: pending (waiting, retrying or in flight), dead (out of time; replay with the server API).',
+      labelNames: ['state'],
       registers,
       collect() {
-        this.set(sources().webhookQueue());
+        const { pending, dead } = sources().webhookOutbox();
+        this.set({ state: 'pending' }, pending);
+        this.set({ state: 'dead' }, dead);
       },
     });
     this.messagesPublished = new Counter({
@@ -96,7 +103,7 @@ export class ParleyMetrics {
     });
     this.webhookDeliveries = new Counter({
       name: 'parley_webhook_deliveries_total',
-      help: 'Webhook attempts by outcome: delivered, retried, failed (no attempts left), dropped (queue full).',
+      help: 'Webhook attempts by outcome: delivered, retried (failed, due again), dead (failed, retry window over).',
       labelNames: ['outcome'],
       registers,
     });

@@ -4,6 +4,7 @@ import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { Message } from '../../protocol/frames.js';
 import type { NewMessageRow } from './message-row.js';
 import type { AppendResult, NewMessage } from './store.js';
+import { messageWebhooks, type NewWebhookRow, type WebhookRouting, webhookRow } from './webhook-rows.js';
 
 /** A (sender, client id) pair whose stored message makes an append a duplicate. */
 export interface ClientId {
@@ -29,6 +30,8 @@ export interface AppendBatchOptions {
    * comparison; see `KyselyStore`).
    */
   readonly clientKey: (userId: string, clientMsgId: string) => string;
+  /** Where `message.created` webhooks go: each new message adds its outbox rows. */
+  readonly webhooks?: WebhookRouting | undefined;
 }
 
 /**
@@ -43,8 +46,8 @@ export function exactClientKey(userId: string, clientMsgId: string): string {
  * The decisions of one group-commit transaction, whatever runs its SQL. Per channel of
  * `channels`, in order, the transaction looks up the messages already stored under the
  * channel's `clientIds`, hands them to `dedupe`, and, when that returns n > 0, raises the
- * channel's `last_seq` by n and hands the new value to `assign`; then it inserts `rows` and
- * resolves with `results()`.
+ * channel's `last_seq` by n and hands the new value to `assign`; then it inserts `rows` (and
+ * `webhookRows`, the outbox rows of their webhooks) and resolves with `results()`.
  *
  * Channels come in code-point order, the same in every process, so two processes lock channel
  * rows in the same order and cannot deadlock. A client id retried within the batch, or already
@@ -56,6 +59,8 @@ export class AppendBatch {
   readonly channels: readonly AppendChannel[];
   /** The rows to insert, filled by `assign`. */
   readonly rows: NewMessageRow[] = [];
+  /** The outbox rows of the new messages' webhooks, filled by `assign` (with `webhooks` only). */
+  readonly webhookRows: NewWebhookRow[] = [];
   readonly #items: readonly NewMessage[];
   readonly #options: AppendBatchOptions;
   readonly #results: (AppendResult | Error | undefined)[];
@@ -174,6 +179,10 @@ export class AppendBatch {
         event: item.event ?? null,
       });
       this.#results[i] = { message, duplicate: false };
+      if (this.#options.webhooks !== undefined) {
+        for (const webhook of messageWebhooks(this.#options.webhooks, message, ts))
+          this.webhookRows.push(webhookRow(webhook));
+      }
     }
     for (const [first, ...again] of plan.sameClientId) {
       const original = this.#results[first as number] as AppendResult;

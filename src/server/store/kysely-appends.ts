@@ -17,9 +17,10 @@ import {
 import { INSERT_CHUNK, LOOKUP_CHUNK } from './chunk-sizes.js';
 import { classifyDatabaseError } from './classify-database-error.js';
 import { GroupCommit } from './group-commit.js';
+import { insertWebhookRows, type WebhookRoutingRef } from './kysely-outbox.js';
 import type { KyselyRunner } from './kysely-runner.js';
 import { MESSAGE_COLUMNS, MESSAGE_SELECT, type NewMessageRow, toInt, toMessage } from './message-row.js';
-import type { AppendResult, NewMessage } from './store.js';
+import type { AppendResult, NewMessage, WebhookRouting } from './store.js';
 import type { StoreTables } from './store-tables.js';
 import { toStoreError } from './to-store-error.js';
 
@@ -28,6 +29,8 @@ export interface KyselyAppendsOptions {
   readonly maxBatch?: number;
   readonly maxAttempts: number;
   readonly onBatch?: (size: number, ms: number) => void;
+  /** Where `message.created` webhooks go, read at each batch. */
+  readonly webhooks: WebhookRoutingRef;
 }
 
 /**
@@ -38,9 +41,11 @@ export class KyselyAppends {
   readonly #run: KyselyRunner;
   readonly #queue: GroupCommit<NewMessage, AppendResult>;
   readonly #maxAttempts: number;
+  readonly #webhooks: WebhookRoutingRef;
 
   constructor(run: KyselyRunner, options: KyselyAppendsOptions) {
     this.#run = run;
+    this.#webhooks = options.webhooks;
     this.#maxAttempts = options.maxAttempts;
     this.#queue = new GroupCommit({
       commit: (items) => this.#commitBatch(items),
@@ -74,10 +79,11 @@ export class KyselyAppends {
   /** Commits one group-commit batch, running it again when it lost a race to another writer. */
   async #commitBatch(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
     const appender = this.#run.appender;
+    const webhooks = this.#webhooks.routing;
     const run =
       appender === undefined
-        ? () => this.#run.transaction((trx) => this.#appendBatch(trx, items))
-        : () => this.#run.exclusive(() => appender.commit(items));
+        ? () => this.#run.transaction((trx) => this.#appendBatch(trx, items, webhooks))
+        : () => this.#run.exclusive(() => appender.commit(items, webhooks));
     for (let attempt = 1; ; attempt++) {
       try {
         return await run();
@@ -100,10 +106,12 @@ export class KyselyAppends {
   async #appendBatch(
     trx: Kysely<StoreTables>,
     items: readonly NewMessage[],
+    webhooks: WebhookRouting | undefined,
   ): Promise<(AppendResult | Error)[]> {
     const batch = new AppendBatch(items, {
       ts: Date.now(),
       clientKey: (userId, clientMsgId) => this.#clientKey(userId, clientMsgId),
+      webhooks,
     });
     for (const channel of batch.channels) {
       const count = batch.dedupe(channel, await this.#storedByClientId(trx, channel.id, channel.clientIds));
@@ -112,6 +120,7 @@ export class KyselyAppends {
     for (let start = 0; start < batch.rows.length; start += INSERT_CHUNK) {
       await trx.executeQuery(this.#insertMessages(batch.rows.slice(start, start + INSERT_CHUNK)));
     }
+    await insertWebhookRows(trx, batch.webhookRows);
     return batch.results();
   }
 

@@ -1,24 +1,28 @@
 // `KyselyStore`'s channels/members aggregate: channels, their members and roles, and the
 // channels a user sees.
 import { randomBytes } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import { type ChannelKind, ROLES, type Role } from '../../protocol/frames.js';
 import { checkLength, MAX_CHANNEL_ID, MAX_TITLE, MAX_TOPIC, MAX_USER_ID } from './check-length.js';
 import { classifyDatabaseError } from './classify-database-error.js';
+import { insertWebhookRows, type WebhookRoutingRef } from './kysely-outbox.js';
 import type { KyselyRunner } from './kysely-runner.js';
 import { toInt } from './message-row.js';
 import type { ChannelPatch, StoredChannel, StoredMember } from './store.js';
-import type { ChannelsTable } from './store-tables.js';
+import type { ChannelsTable, StoreTables } from './store-tables.js';
+import { memberWebhooks, webhookRow } from './webhook-rows.js';
 
 const KINDS: readonly ChannelKind[] = ['public', 'private', 'dm'];
 
 /** The channels and memberships of a `KyselyStore`; each method is the `Store` method of its name. */
 export class KyselyChannels {
   readonly #run: KyselyRunner;
+  readonly #webhooks: WebhookRoutingRef;
 
-  constructor(run: KyselyRunner) {
+  constructor(run: KyselyRunner, webhooks: WebhookRoutingRef) {
     this.#run = run;
+    this.#webhooks = webhooks;
   }
 
   async createChannel(channel: {
@@ -140,8 +144,15 @@ export class KyselyChannels {
     });
   }
 
+  /**
+   * With webhooks routed, the change and its `member.*` outbox rows commit together: the role
+   * before is read in the same transaction (locked, where the database has row locks), so the
+   * event says what really changed.
+   */
   setMember(channelId: string, userId: string, role: Role): Promise<void> {
-    return this.#run.upsert('saving a member', async (db) => {
+    const routing = this.#webhooks.routing;
+    const save = async (db: Kysely<StoreTables>): Promise<void> => {
+      const previous = routing === undefined ? undefined : await this.#roleFor(db, channelId, userId);
       const insert = db
         .insertInto('members')
         .values({ channel_id: channelId, user_id: userId, role, joined_at: Date.now() });
@@ -159,18 +170,53 @@ export class KyselyChannels {
         }
         throw error;
       }
-    });
+      if (routing !== undefined) {
+        const events = memberWebhooks(routing, channelId, userId, role, previous, Date.now());
+        await insertWebhookRows(db, events.map(webhookRow));
+      }
+    };
+    // SQLite's upserts of a tick share one transaction already.
+    if (routing === undefined || this.#run.caps.databaseWriteLock)
+      return this.#run.upsert('saving a member', save);
+    return this.#run.write('saving a member', save);
   }
 
   removeMember(channelId: string, userId: string): Promise<boolean> {
-    return this.#run.writeGuard('removing a member', async () => {
-      const result = await this.#run.writer
+    const routing = this.#webhooks.routing;
+    if (routing === undefined) {
+      return this.#run.writeGuard('removing a member', async () => {
+        const result = await this.#run.writer
+          .deleteFrom('members')
+          .where('channel_id', '=', channelId)
+          .where('user_id', '=', userId)
+          .executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      });
+    }
+    return this.#run.write('removing a member', async (trx) => {
+      const previous = await this.#roleFor(trx, channelId, userId);
+      if (previous === undefined) return false;
+      await trx
         .deleteFrom('members')
         .where('channel_id', '=', channelId)
         .where('user_id', '=', userId)
-        .executeTakeFirst();
-      return result.numDeletedRows > 0n;
+        .execute();
+      const events = memberWebhooks(routing, channelId, userId, null, previous, Date.now());
+      await insertWebhookRows(trx, events.map(webhookRow));
+      return true;
     });
+  }
+
+  /** The user's role read in a write's transaction, locked until it ends where rows lock. */
+  async #roleFor(db: Kysely<StoreTables>, channelId: string, userId: string): Promise<Role | undefined> {
+    let q = db
+      .selectFrom('members')
+      .select('role')
+      .where('channel_id', '=', channelId)
+      .where('user_id', '=', userId);
+    if (!this.#run.caps.databaseWriteLock) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    return row === undefined ? undefined : toRole(row.role);
   }
 
   listMembers(channelId: string): Promise<readonly StoredMember[]> {

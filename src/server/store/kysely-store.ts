@@ -9,6 +9,7 @@ import { classifyDatabaseError } from './classify-database-error.js';
 import { KyselyAppends } from './kysely-appends.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
+import { KyselyOutbox, type WebhookRoutingRef } from './kysely-outbox.js';
 import { KyselyReads } from './kysely-reads.js';
 import { KyselyRunner } from './kysely-runner.js';
 import { KyselyUsers } from './kysely-users.js';
@@ -18,6 +19,7 @@ import type {
   ChannelPatch,
   MessageVersion,
   NewMessage,
+  NewWebhook,
   SearchQuery,
   Store,
   StoredAccount,
@@ -26,6 +28,10 @@ import type {
   StoredUser,
   UnreadCount,
   UserStatus,
+  WebhookDelivery,
+  WebhookOutcome,
+  WebhookRouting,
+  WebhookState,
 } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
 import type { StoreTables } from './store-tables.js';
@@ -104,19 +110,23 @@ export class KyselyStore implements Store {
   readonly #appends: KyselyAppends;
   readonly #messages: KyselyMessages;
   readonly #reads: KyselyReads;
+  readonly #outbox: KyselyOutbox;
+  readonly #webhooks: WebhookRoutingRef = { routing: undefined };
 
   constructor(options: KyselyStoreOptions) {
     this.dialect = options.dialect;
     this.#run = new KyselyRunner(options);
     this.#users = new KyselyUsers(this.#run);
-    this.#channels = new KyselyChannels(this.#run);
+    this.#channels = new KyselyChannels(this.#run, this.#webhooks);
     this.#appends = new KyselyAppends(this.#run, {
+      webhooks: this.#webhooks,
       maxAttempts: options.maxAppendAttempts ?? DEFAULT_MAX_APPEND_ATTEMPTS,
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
       ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
     });
     this.#messages = new KyselyMessages(this.#run);
     this.#reads = new KyselyReads(this.#run);
+    this.#outbox = new KyselyOutbox(this.#run);
   }
 
   async migrate(): Promise<void> {
@@ -280,6 +290,45 @@ export class KyselyStore implements Store {
     cap: number,
   ): Promise<ReadonlyMap<string, UnreadCount>> {
     return this.#reads.unreadCounts(userId, mention, channels, cap);
+  }
+
+  // ─── the webhook outbox ──────────────────────────────────────────────────────────────────
+
+  routeWebhooks(routing: WebhookRouting | undefined): void {
+    this.#webhooks.routing = routing === undefined || routing.urls.length === 0 ? undefined : routing;
+  }
+
+  enqueueWebhooks(deliveries: readonly NewWebhook[]): Promise<void> {
+    return this.#outbox.enqueueWebhooks(deliveries);
+  }
+
+  claimWebhooks(claim: {
+    readonly owner: string;
+    readonly limit: number;
+    readonly leaseMs: number;
+    readonly now: number;
+  }): Promise<readonly WebhookDelivery[]> {
+    return this.#outbox.claimWebhooks(claim);
+  }
+
+  settleWebhook(id: string, owner: string, outcome: WebhookOutcome): Promise<boolean> {
+    return this.#outbox.settleWebhook(id, owner, outcome);
+  }
+
+  listWebhooks(query: {
+    readonly state: WebhookState;
+    readonly limit: number;
+    readonly after?: string;
+  }): Promise<readonly WebhookDelivery[]> {
+    return this.#outbox.listWebhooks(query);
+  }
+
+  replayWebhooks(ids: readonly string[] | undefined, now: number, expiresAt: number): Promise<number> {
+    return this.#outbox.replayWebhooks(ids, now, expiresAt);
+  }
+
+  countWebhooks(): Promise<{ readonly pending: number; readonly dead: number }> {
+    return this.#outbox.countWebhooks();
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

@@ -109,6 +109,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0002_chat_features': migration0002(dialect),
     '0003_message_versions': migration0003(dialect),
     '0004_message_event': migration0004(),
+    '0005_webhook_outbox': migration0005(dialect),
   };
 }
 
@@ -328,6 +329,56 @@ function migration0003(dialect: StoreDialect): Migration {
 
     async down(db: AnyDb): Promise<void> {
       await db.schema.dropTable('message_versions').ifExists().execute();
+    },
+  };
+}
+
+/**
+ * The webhook outbox (issue 14): one row per event and URL, written in the transaction of the
+ * change that caused the event, removed once delivered. `next_attempt_at` is also the claim's
+ * lease: a claim moves it forward, so a claimed row is not due for anyone else until the claim
+ * lapses. `body` holds a whole message (up to 64 KiB of text plus its JSON): MEDIUMTEXT on
+ * MySQL/MariaDB, whose TEXT holds 64 KiB.
+ */
+function migration0005(dialect: StoreDialect): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
+      const table = <T extends string, C extends string>(
+        builder: CreateTableBuilder<T, C>,
+      ): CreateTableBuilder<T, C> =>
+        dialect === 'mysql'
+          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
+          : builder;
+      const bodyType = dialect === 'mysql' ? sql`mediumtext` : sql`text`;
+      await table(
+        db.schema
+          .createTable('webhook_outbox')
+          .addColumn('id', 'varchar(36)', (c) => id(c).primaryKey())
+          .addColumn('event_id', 'varchar(36)', (c) => id(c).notNull())
+          .addColumn('type', 'varchar(64)', (c) => c.notNull())
+          .addColumn('url', 'varchar(2048)', (c) => c.notNull())
+          .addColumn('body', bodyType, (c) => c.notNull())
+          .addColumn('headers', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'varchar(8)', (c) => c.notNull())
+          .addColumn('claimed_by', 'varchar(64)')
+          .addColumn('last_error', 'varchar(500)'),
+      ).execute();
+      await db.schema
+        .createIndex('webhook_outbox_due')
+        .on('webhook_outbox')
+        .columns(['state', 'next_attempt_at'])
+        .execute();
+      await db.schema.createIndex('webhook_outbox_claim').on('webhook_outbox').column('claimed_by').execute();
+    },
+
+    async down(db: AnyDb): Promise<void> {
+      await db.schema.dropTable('webhook_outbox').ifExists().execute();
     },
   };
 }

@@ -20,7 +20,8 @@ import {
   type NewMessageRow,
   toMessage,
 } from './message-row.js';
-import type { AppendResult, NewMessage } from './store.js';
+import type { AppendResult, NewMessage, WebhookRouting } from './store.js';
+import { type NewWebhookRow, WEBHOOK_COLUMNS } from './webhook-rows.js';
 
 /** What the worker is started with (`workerData`). */
 export interface SqliteAppendWorkerData {
@@ -34,7 +35,13 @@ export interface SqliteAppendWorkerData {
 
 /** What the store's thread asks the worker. */
 export type AppendWorkerRequest =
-  | { readonly type: 'commit'; readonly id: number; readonly items: readonly NewMessage[] }
+  | {
+      readonly type: 'commit';
+      readonly id: number;
+      readonly items: readonly NewMessage[];
+      /** Where the new messages' `message.created` webhooks go (outbox rows in the same transaction). */
+      readonly webhooks?: WebhookRouting;
+    }
   /**
    * One SQL statement of the store's other writes (`SqliteWriteDialect`), `begin immediate`
    * and `commit` included: run on the worker's connection, so that no write of the store's
@@ -105,10 +112,10 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
   // Prepared on the first commit: the tables exist only once the store has migrated.
   let statements: AppendStatements | undefined;
   const queries = keepingStatements(db);
-  const commit = db.transaction((items: readonly NewMessage[]) => {
+  const commit = db.transaction((items: readonly NewMessage[], webhooks: WebhookRouting | undefined) => {
     statements ??= prepareAppend(db);
-    const { lookup, reserve, insert } = statements;
-    const batch = new AppendBatch(items, { ts: Date.now(), clientKey: exactClientKey });
+    const { lookup, reserve, insert, insertWebhooks } = statements;
+    const batch = new AppendBatch(items, { ts: Date.now(), clientKey: exactClientKey, webhooks });
     for (const channel of batch.channels) {
       const stored = [];
       for (const { userId, clientMsgId } of channel.clientIds) {
@@ -119,6 +126,7 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
       if (count > 0) batch.assign(channel, reserve.get(count, channel.id)?.last_seq);
     }
     insert(batch.rows);
+    insertWebhooks(batch.webhookRows);
     return batch.results();
   });
 
@@ -131,7 +139,7 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
           // would be answered as committed and then undone by that transaction's rollback.
           if (db.inTransaction) throw new Error('an append batch arrived inside an open write transaction');
           const results = commit
-            .immediate(request.items)
+            .immediate(request.items, request.webhooks)
             .map((result) => (result instanceof Error ? { error: toWireError(result) } : result));
           reply = { type: 'committed', id: request.id, results };
         } catch (error) {
@@ -171,6 +179,7 @@ interface AppendStatements {
   readonly lookup: Database.Statement<[string, string, string], MessageRow>;
   readonly reserve: Database.Statement<[number, string], { last_seq: number }>;
   readonly insert: (rows: readonly NewMessageRow[]) => void;
+  readonly insertWebhooks: (rows: readonly NewWebhookRow[]) => void;
 }
 
 /** Rows in the largest INSERT statement (10 parameters each; SQLite allows 32,766). */
@@ -187,6 +196,7 @@ function prepareAppend(db: Database.Database): AppendStatements {
   const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
   const tuple = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`;
   const inserts = new Map<number, Database.Statement<unknown[], void>>();
+  let insertWebhook: Database.Statement<unknown[], void> | undefined;
   const insertOf = (rows: number) => {
     let statement = inserts.get(rows);
     if (statement === undefined) {
@@ -206,6 +216,13 @@ function prepareAppend(db: Database.Database): AppendStatements {
     reserve: db.prepare(
       `update "channels" set "last_seq" = "last_seq" + ? where "id" = ? returning "last_seq"`,
     ),
+    insertWebhooks: (rows) => {
+      if (rows.length === 0) return;
+      insertWebhook ??= db.prepare(
+        `insert into "webhook_outbox" (${quoted(WEBHOOK_COLUMNS)}) values (${WEBHOOK_COLUMNS.map(() => '?').join(', ')})`,
+      );
+      for (const row of rows) insertWebhook.run(WEBHOOK_COLUMNS.map((c) => row[c]));
+    },
     insert: (rows) => {
       let start = 0;
       for (let size = INSERT_ROWS_MAX; size >= 1; size /= 2) {

@@ -9,7 +9,7 @@ import type {
   WireResult,
 } from './sqlite-append-worker.js';
 import { fromWireError } from './sqlite-append-worker.js';
-import type { AppendResult, NewMessage } from './store.js';
+import type { AppendResult, NewMessage, WebhookRouting } from './store.js';
 
 /** Options of a `SqliteAppender`. */
 export interface SqliteAppenderOptions {
@@ -71,8 +71,13 @@ export class SqliteAppender implements AppendCommitter {
     await this.#running();
   }
 
-  commit(items: readonly NewMessage[]): Promise<(AppendResult | Error)[]> {
-    return this.#call((id) => ({ type: 'commit', id, items }));
+  commit(items: readonly NewMessage[], webhooks?: WebhookRouting): Promise<(AppendResult | Error)[]> {
+    return this.#call((id) => ({
+      type: 'commit',
+      id,
+      items,
+      ...(webhooks === undefined ? {} : { webhooks }),
+    }));
   }
 
   /**

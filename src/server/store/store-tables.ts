@@ -92,6 +92,23 @@ export interface ReadPositionsTable {
   updated_at: Int64;
 }
 
+/** The `webhook_outbox` table: deliveries waiting or dead. */
+export interface WebhookOutboxTable {
+  id: string;
+  event_id: string;
+  type: string;
+  url: string;
+  body: string;
+  headers: string | null;
+  created_at: Int64;
+  expires_at: Int64;
+  attempts: number;
+  next_attempt_at: Int64;
+  state: string;
+  claimed_by: string | null;
+  last_error: string | null;
+}
+
 /** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
 export interface StoreTables {
   users: UsersTable;
@@ -103,4 +120,5 @@ export interface StoreTables {
   reactions: ReactionsTable;
   read_positions: ReadPositionsTable;
   message_versions: MessageVersionsTable;
+  webhook_outbox: WebhookOutboxTable;
 }

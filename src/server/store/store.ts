@@ -1,4 +1,31 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
+
+export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
+
+/** Where a webhook delivery is: waiting for its (next) attempt, or out of time (dead). */
+export type WebhookState = 'pending' | 'dead';
+
+/** A delivery in the webhook outbox: one event for one URL. */
+export interface WebhookDelivery extends NewWebhook {
+  /** The delivery's own id (one per event and URL). */
+  readonly id: string;
+  readonly state: WebhookState;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  /** When it is due (a claimed delivery: when its claim lapses). */
+  readonly nextAttemptAt: number;
+  /** Why the last attempt failed, or null. */
+  readonly lastError: string | null;
+  /** The claim it was last taken under (`claimWebhooks`'s owner), or null. */
+  readonly claimedBy: string | null;
+}
+
+/** How an attempt at a claimed delivery ended. */
+export type WebhookOutcome =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'retry'; readonly at: number; readonly error: string }
+  | { readonly kind: 'dead'; readonly error: string };
 
 /** Whether a user may sign in, and which of their tokens still count. */
 export interface UserStatus {
@@ -255,6 +282,47 @@ export interface Store {
   takeRefreshToken(id: string, now: number): Promise<string | undefined>;
   /** Removes every refresh token of the user. */
   deleteRefreshTokens(userId: string): Promise<void>;
+
+  // ─── the webhook outbox ──────────────────────────────────────────────────────────────────
+
+  /**
+   * From now on, `append` (`message.created`), `setMember` and `removeMember` (`member.added`,
+   * `member.updated`, `member.removed`) write their events to the outbox for these URLs in the
+   * same transaction as the change; undefined stops it.
+   */
+  routeWebhooks(routing: WebhookRouting | undefined): void;
+  /** Writes deliveries of events that have no transaction of their own (presence, Pusher's). */
+  enqueueWebhooks(deliveries: readonly NewWebhook[]): Promise<void>;
+  /**
+   * Claims up to `limit` pending deliveries due at `now`, oldest first, for `owner` (unique to
+   * this claim, at most 64 characters) until `now + leaseMs`: no other claim gets them before
+   * then (across processes), and a claim that lapses (its process died) makes them due again.
+   */
+  claimWebhooks(claim: {
+    readonly owner: string;
+    readonly limit: number;
+    readonly leaseMs: number;
+    readonly now: number;
+  }): Promise<readonly WebhookDelivery[]>;
+  /**
+   * Records the outcome of `owner`'s attempt: delivered removes the delivery, retry makes it
+   * due at `at`, dead keeps it in the dead list. False when the claim was lost (lapsed and
+   * taken by another owner): nothing changes.
+   */
+  settleWebhook(id: string, owner: string, outcome: WebhookOutcome): Promise<boolean>;
+  /** Deliveries in `state`, oldest first, after the one with id `after`. */
+  listWebhooks(query: {
+    readonly state: WebhookState;
+    readonly limit: number;
+    readonly after?: string;
+  }): Promise<readonly WebhookDelivery[]>;
+  /**
+   * Makes dead deliveries (those of `ids`, or all when `ids` is undefined) pending again, due at
+   * `now` with a fresh window ending at `expiresAt`; their ids and event ids stay. Returns how many.
+   */
+  replayWebhooks(ids: readonly string[] | undefined, now: number, expiresAt: number): Promise<number>;
+  /** How many deliveries are pending and dead. */
+  countWebhooks(): Promise<{ readonly pending: number; readonly dead: number }>;
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;

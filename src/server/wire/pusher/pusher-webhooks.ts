@@ -1,8 +1,7 @@
-import type { Logger } from 'pino';
-import type { Limits } from '../../config.js';
+import { randomUUID } from 'node:crypto';
 import type { PusherApp } from '../../config-pusher.js';
 import type { PresenceUser } from '../../presence/presence.js';
-import { WebhookDispatcher } from '../../webhooks/webhook-dispatcher.js';
+import type { NewWebhook } from '../../store/store.js';
 import { sign } from './pusher-signatures.js';
 
 /** One event of a Pusher webhook body. */
@@ -11,39 +10,33 @@ type PusherWebhookEvent = Readonly<Record<string, unknown>> & {
   readonly channel: string;
 };
 
+/** Where Pusher-format deliveries go: the webhook outbox, and how long they are retried. */
+export interface PusherWebhookSink {
+  readonly enqueue: (deliveries: readonly NewWebhook[]) => void;
+  readonly retryWindowMs: number;
+}
+
 /**
  * Pusher-format webhooks of every app that has URLs: `{ time_ms, events: [...] }`, signed with
  * `X-Pusher-Key` and `X-Pusher-Signature` (HMAC-SHA256 of the body with the app's secret),
- * retried with backoff by a WebhookDispatcher. `channel_vacated` and `member_removed` wait
- * `webhookHoldMs`: a comeback meanwhile (a page reload) cancels both the leave and the join.
+ * written to the webhook outbox (retried with backoff, once per cluster, kept when dead).
+ * `channel_vacated` and `member_removed` wait `webhookHoldMs`: a comeback meanwhile (a page
+ * reload) cancels both the leave and the join.
  */
 export class PusherWebhooks {
-  readonly #dispatchers = new Map<PusherApp, WebhookDispatcher>();
+  readonly #apps: ReadonlySet<PusherApp>;
+  readonly #sink: PusherWebhookSink | undefined;
   // channel (or channel + user) → the held leave, with whether its event was already sent.
   readonly #held = new Map<string, NodeJS.Timeout>();
 
-  constructor(apps: readonly PusherApp[], limits: Limits, logger: Logger) {
-    for (const app of apps) {
-      if (app.webhookUrls.length === 0) continue;
-      this.#dispatchers.set(
-        app,
-        new WebhookDispatcher({
-          urls: app.webhookUrls,
-          secret: new TextEncoder().encode(app.secret),
-          queueMax: limits.webhookQueueMax,
-          maxAttempts: limits.webhookMaxAttempts,
-          retryBaseMs: limits.webhookRetryBaseMs,
-          timeoutMs: limits.webhookTimeoutMs,
-          concurrency: limits.webhookConcurrency,
-          logger,
-        }),
-      );
-    }
+  constructor(apps: readonly PusherApp[], sink: PusherWebhookSink | undefined) {
+    this.#sink = sink;
+    this.#apps = new Set(sink === undefined ? [] : apps.filter((app) => app.webhookUrls.length > 0));
   }
 
   /** Whether the app has webhooks at all. */
   has(app: PusherApp): boolean {
-    return this.#dispatchers.has(app);
+    return this.#apps.has(app);
   }
 
   /** The channel's first subscription anywhere, or its last one gone (held). */
@@ -102,19 +95,13 @@ export class PusherWebhooks {
     this.#send(app, { name: 'cache_miss', channel });
   }
 
-  /** Resolves when no delivery waits (tests). */
-  async idle(): Promise<void> {
-    await Promise.all([...this.#dispatchers.values()].map((d) => d.idle()));
-  }
-
   close(): void {
     for (const timer of this.#held.values()) clearTimeout(timer);
     this.#held.clear();
-    for (const d of this.#dispatchers.values()) d.close();
   }
 
   #hold(app: PusherApp, key: string, fire: () => Promise<void>): void {
-    if (!this.#dispatchers.has(app)) return;
+    if (!this.#apps.has(app)) return;
     this.#cancel(key);
     const timer = setTimeout(() => {
       this.#held.delete(key);
@@ -134,12 +121,22 @@ export class PusherWebhooks {
   }
 
   #send(app: PusherApp, event: PusherWebhookEvent): void {
-    const dispatcher = this.#dispatchers.get(app);
-    if (dispatcher === undefined) return;
-    const body = JSON.stringify({ time_ms: Date.now(), events: [event] });
-    dispatcher.sendSigned(`pusher.${event.name}`, body, {
-      'X-Pusher-Key': app.key,
-      'X-Pusher-Signature': sign(app, body),
-    });
+    const sink = this.#sink;
+    if (sink === undefined || !this.#apps.has(app)) return;
+    const now = Date.now();
+    const body = JSON.stringify({ time_ms: now, events: [event] });
+    const headers = { 'X-Pusher-Key': app.key, 'X-Pusher-Signature': sign(app, body) };
+    const eventId = randomUUID();
+    sink.enqueue(
+      app.webhookUrls.map((url) => ({
+        eventId,
+        type: `pusher.${event.name}`,
+        url,
+        body,
+        headers,
+        createdAt: now,
+        expiresAt: now + sink.retryWindowMs,
+      })),
+    );
   }
 }

@@ -10,7 +10,7 @@ import { PusherChannelNames } from './pusher-channel-names.js';
 import { PusherEncoder } from './pusher-encoder.js';
 import { PusherHttpApi } from './pusher-http-api.js';
 import { PusherCode, PusherSession } from './pusher-session.js';
-import { PusherWebhooks } from './pusher-webhooks.js';
+import { type PusherWebhookSink, PusherWebhooks } from './pusher-webhooks.js';
 
 const PATH = /^\/app\/([^/]+)$/;
 /** Protocol versions served (pusher-js 8 speaks 7). */
@@ -21,6 +21,8 @@ export interface PusherWireDeps {
   readonly apps: readonly PusherApp[];
   readonly limits: Limits;
   readonly logger: Logger;
+  /** Where the apps' webhooks go (the outbox); none = no Pusher webhooks. */
+  readonly webhooks?: PusherWebhookSink;
 }
 
 /**
@@ -41,7 +43,7 @@ export class PusherWire implements WireEndpoint {
     this.#deps = deps;
     this.#byKey = new Map(deps.apps.map((a) => [a.key, a]));
     this.encoder = new PusherEncoder(this.names);
-    this.webhooks = new PusherWebhooks(deps.apps, deps.limits, deps.logger);
+    this.webhooks = new PusherWebhooks(deps.apps, deps.webhooks);
   }
 
   /**
