@@ -75,6 +75,7 @@ export class ParleyServer {
             store: parts.store,
             node: webhookNodeName(),
             secret: webhookSecret,
+            retryWindowMs: config.limits.webhookRetryWindowMs,
             retryBaseMs: config.limits.webhookRetryBaseMs,
             retryMaxMs: config.limits.webhookRetryMaxMs,
             timeoutMs: config.limits.webhookTimeoutMs,
@@ -151,6 +152,7 @@ export class ParleyServer {
         return parts.bus.connected ? 'ready' : 'degraded';
       },
       chat,
+      ...(sender === undefined ? {} : { webhooks: sender }),
       accounts: new Accounts({
         store: parts.store,
         hasher: new Argon2PasswordHasher(),

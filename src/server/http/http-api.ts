@@ -11,7 +11,7 @@ import { RequestAuth } from './request-auth.js';
 import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
-import { serverRoutes } from './routes/server-routes.js';
+import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
 
@@ -23,6 +23,8 @@ export interface HttpApiDeps {
    */
   readonly ready: () => Promise<'ready' | 'degraded' | 'unavailable'>;
   readonly chat: ChatService;
+  /** The webhook outbox, for the server API's list and replay; none without webhooks. */
+  readonly webhooks?: WebhookAdmin;
   /** Local accounts and revocation (login, refresh, log out everywhere, ban). */
   readonly accounts: Accounts;
   /** Verifies bearer tokens (revocations included). */
@@ -68,7 +70,7 @@ export class HttpApi {
     });
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
-    serverRoutes(this.#router, { chat, accounts, auth });
+    serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store, WebhookDelivery, WebhookOutcome } from '../store/store.js';
+import type { Store, WebhookDelivery, WebhookOutcome, WebhookState } from '../store/store.js';
 
 /** The events Parley sends to webhook URLs in its own format. */
 export type WebhookEventType =
@@ -32,6 +32,8 @@ export interface WebhookSenderOptions {
   readonly pollMs: number;
   readonly logger: Logger;
   readonly onOutcome?: (outcome: WebhookAttemptOutcome) => void;
+  /** How long a replayed delivery is retried again. */
+  readonly retryWindowMs: number;
   /** The HTTP client; defaults to the global `fetch`. */
   readonly fetch?: typeof fetch;
 }
@@ -70,6 +72,25 @@ export class WebhookSender {
   /** Deliveries waiting and dead in the outbox, as last counted (metrics). */
   get counts(): { readonly pending: number; readonly dead: number } {
     return this.#counts;
+  }
+
+  /** Deliveries in `state` (the server API's list), oldest first, after the one with id `after`. */
+  list(state: WebhookState, limit: number, after?: string): Promise<readonly WebhookDelivery[]> {
+    return this.#o.store.listWebhooks({ state, limit, ...(after === undefined ? {} : { after }) });
+  }
+
+  /**
+   * Makes dead deliveries (those of `ids`, or all) pending again with a fresh retry window,
+   * keeping their delivery ids, and sends them; returns how many.
+   */
+  async replay(ids: readonly string[] | undefined): Promise<number> {
+    const now = Date.now();
+    const n = await this.#o.store.replayWebhooks(ids, now, now + this.#o.retryWindowMs);
+    if (n > 0) {
+      this.#o.logger.info({ replayed: n }, 'webhook deliveries replayed');
+      this.wake();
+    }
+    return n;
   }
 
   /** Starts polling; logs what waits from before. */

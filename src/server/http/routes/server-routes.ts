@@ -1,7 +1,10 @@
+import { z } from 'zod';
+import { ParleyError } from '../../../protocol/error-catalogue.js';
 import type { UserInfo } from '../../../protocol/frames.js';
 import type { Accounts } from '../../auth/accounts.js';
 import { type Actor, SYSTEM_USER } from '../../core/actor.js';
 import type { ChatService } from '../../core/chat-service.js';
+import type { WebhookDelivery, WebhookState } from '../../store/store.js';
 import type { RequestAuth } from '../request-auth.js';
 import { type Handler, NO_CONTENT, ok, type RequestContext } from '../request-context.js';
 import type { Router } from '../router.js';
@@ -18,12 +21,22 @@ import {
 } from '../schemas.js';
 import { channelView, memberList, memberView, userView } from '../views.js';
 
+/** The webhook outbox as the server API sees it: its deliveries, and replaying dead ones. */
+export interface WebhookAdmin {
+  list(state: WebhookState, limit: number, after?: string): Promise<readonly WebhookDelivery[]>;
+  replay(ids: readonly string[] | undefined): Promise<number>;
+}
+
 /** What the server API's routes need. */
 export interface ServerRoutesDeps {
   readonly chat: ChatService;
   readonly accounts: Accounts;
   readonly auth: RequestAuth;
+  /** Undefined when no webhooks are configured: the webhook routes answer 404. */
+  readonly webhooks?: WebhookAdmin | undefined;
 }
+
+const WEBHOOK_PAGE_MAX = 100;
 
 const system: Actor = { user: SYSTEM_USER, system: true };
 
@@ -32,7 +45,10 @@ const system: Actor = { user: SYSTEM_USER, system: true };
  * posts as any user, manages users (create, rename, log out everywhere, ban, unban) and
  * channels, acting as the system actor that bypasses channel permissions and rate limits.
  */
-export function serverRoutes(router: Router<Handler>, { chat, accounts, auth }: ServerRoutesDeps): void {
+export function serverRoutes(
+  router: Router<Handler>,
+  { chat, accounts, auth, webhooks }: ServerRoutesDeps,
+): void {
   const server = auth.asServer.bind(auth);
   const userReply = async (ctx: RequestContext) =>
     ok({ user: userView(await chat.directory.user(system, ctx.param('userId'))) });
@@ -148,4 +164,57 @@ export function serverRoutes(router: Router<Handler>, { chat, accounts, auth }: 
       return NO_CONTENT;
     }),
   );
+
+  // The webhook outbox: what waits, what died; dead deliveries sent again.
+  const outbox = (): WebhookAdmin => {
+    if (webhooks === undefined) throw new ParleyError('not_found', 'no webhooks are configured');
+    return webhooks;
+  };
+  router.add(
+    'GET',
+    '/api/server/webhooks',
+    server(async (ctx) => {
+      const query = parse(WebhookQuery, Object.fromEntries(ctx.url.searchParams));
+      const limit = query.limit ?? 50;
+      const page = await outbox().list(query.state ?? 'dead', limit + 1, query.after);
+      return ok({
+        deliveries: page.slice(0, limit).map(webhookView),
+        has_more: page.length > limit,
+      });
+    }),
+  );
+  router.add(
+    'POST',
+    '/api/server/webhooks/replay',
+    server(async (ctx) => {
+      const body = parse(ReplayWebhooks, await ctx.body(true));
+      return ok({ replayed: await outbox().replay(body.ids) });
+    }),
+  );
+}
+
+const WebhookQuery = z.strictObject({
+  state: z.enum(['pending', 'dead']).optional(),
+  limit: z.coerce.number().int().min(1).max(WEBHOOK_PAGE_MAX).optional(),
+  after: z.string().min(1).max(36).optional(),
+});
+
+const ReplayWebhooks = z.strictObject({
+  ids: z.array(z.string().min(1).max(36)).min(1).max(1000).optional(),
+});
+
+function webhookView(d: WebhookDelivery) {
+  return {
+    id: d.id,
+    event_id: d.eventId,
+    type: d.type,
+    url: d.url,
+    state: d.state,
+    attempts: d.attempts,
+    created_at: d.createdAt,
+    next_attempt_at: d.nextAttemptAt,
+    expires_at: d.expiresAt,
+    last_error: d.lastError,
+    body: d.body,
+  };
 }
