@@ -185,6 +185,11 @@ export const DEFAULT_LIMITS: Limits = {
   connectPerSecondPerIp: 20,
   connectBurstPerIp: 50,
   typingIntervalMs: 1000,
+  /**
+   * A node whose heartbeat (every third of this) is this old is taken for dead: its users'
+   * connections no longer count for `user.online` / `user.offline`.
+   */
+  readonly nodeTtlMs: number;
   maxSubscriptions: 200,
   presenceMax: 1000,
   tokenExpiryWarningMs: 30_000,
@@ -242,6 +247,7 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   webhookPollMs: 'PARLEY_WEBHOOK_POLL_MS',
   webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
+  nodeTtlMs: 30_000,
   webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',
 };
 
@@ -291,6 +297,7 @@ function list(raw: string | undefined): string[] {
  */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
   const dev = flags.dev ?? env.PARLEY_DEV === '1';
+  nodeTtlMs: 'PARLEY_NODE_TTL_MS',
   const rawSecret = env.PARLEY_JWT_SECRET;
   let secret: Uint8Array;
   let secretGenerated = false;

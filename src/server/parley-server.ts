@@ -20,6 +20,7 @@ import type { Presence } from './presence/presence.js';
 import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 import { chatWebhooks, enqueue } from './webhooks/chat-webhooks.js';
+import { ClusterOnline } from './webhooks/cluster-online.js';
 import { WebhookSender, webhookNodeName } from './webhooks/webhook-sender.js';
 import { ParleyV1Wire } from './wire/parley-v1/parley-v1-wire.js';
 import { PusherHttpApi } from './wire/pusher/pusher-http-api.js';
@@ -53,6 +54,7 @@ export class ParleyServer {
   /** The Pusher-compatible endpoint; undefined when no Pusher app is configured. */
   readonly pusher: PusherWire | undefined;
   #migrated = false;
+  readonly #online: ClusterOnline | undefined;
 
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
@@ -85,6 +87,18 @@ export class ParleyServer {
             onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
           });
     this.webhooks = sender;
+    const online =
+      sender === undefined || routing === undefined
+        ? undefined
+        : new ClusterOnline({
+            store: parts.store,
+            node: webhookNodeName(),
+            nodeTtlMs: config.limits.nodeTtlMs,
+            graceMs: config.limits.offlineGraceMs,
+            logger,
+            onTransition: () => sender.wake(),
+          });
+    this.#online = online;
     const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
       metrics.authFailures.inc({ reason }),
     );
@@ -114,9 +128,7 @@ export class ParleyServer {
       hub: { onDeliver: metrics.onDeliver },
       observer: {
         error: onError,
-        ...(sender === undefined || routing === undefined
-          ? {}
-          : chatWebhooks(parts.store, routing, sender, onError)),
+        ...(sender === undefined || online === undefined ? {} : chatWebhooks(sender, online)),
         messageCreated: () => {
           metrics.messagesPublished.inc();
           sender?.wake();
@@ -204,6 +216,7 @@ export class ParleyServer {
     server.#migrated = true;
     await server.chat.channels.ensure(config.defaultChannels);
     await server.chat.start();
+    await server.#online?.start();
     await server.webhooks?.start();
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
@@ -231,6 +244,7 @@ export class ParleyServer {
     // Claims of attempts in flight lapse: those deliveries are sent again (here after a
     // restart, or by another node).
     await this.webhooks?.close();
+    await this.#online?.close();
     await this.#parts.store.close();
     await this.#gateway.close();
     this.#http.closeAllConnections();

@@ -10,7 +10,22 @@ const unique = () => randomBytes(4).toString('hex');
  * The webhook outbox part of the Store contract: what changes write in their own transaction,
  * and claims, settling, the dead list and replay, across two stores on one database (two nodes).
  */
-export function outboxContract(name: string, make: () => Promise<StoreHarness>): void {
+export function outboxContract(
+  name: string,
+  make: () => Promise<StoreHarness>,
+  options: {
+    /**
+     * The two stores are SQLite connections on one thread (no append worker): one's open write
+     * transaction would make the other's BEGIN IMMEDIATE sleep in SQLite's busy handler on the
+     * very thread that must finish the first, so their transactions run one after the other.
+     */
+    readonly serialWrites?: boolean;
+  } = {},
+): void {
+  const all = <T>(calls: readonly (() => Promise<T>)[]): Promise<T[]> =>
+    options.serialWrites === true
+      ? calls.reduce<Promise<T[]>>(async (acc, call) => [...(await acc), await call()], Promise.resolve([]))
+      : Promise.all(calls.map((call) => call()));
   describe(`Store contract, webhook outbox: ${name}`, () => {
     let h: StoreHarness;
     let store: Store;
@@ -260,6 +275,96 @@ export function outboxContract(name: string, make: () => Promise<StoreHarness>):
       assert.ok((await store.replayWebhooks(undefined, now, now + 60_000)) >= 2, 'all dead ones');
       assert.equal((await store.countWebhooks()).dead, 0);
       await drain();
+    });
+
+    describe('who is online across the cluster', () => {
+      // Every node routes its webhooks: both stores.
+      const routeBoth = (r: WebhookRouting | undefined) => {
+        store.routeWebhooks(r);
+        other.routeWebhooks(r);
+      };
+      const events = (got: readonly WebhookDelivery[]) =>
+        got
+          .sort((a, b) => (a.id < b.id ? -1 : 1))
+          .map((d) => {
+            const body = JSON.parse(d.body) as {
+              type: string;
+              data: { user: { id: string; username: string } };
+            };
+            return `${body.type} ${body.data.user.id} ${body.data.user.username}`;
+          });
+
+      it('is online with the first node holding the user and offline with the last, each written once', async () => {
+        await drain();
+        routeBoth(routing(['http://127.0.0.1:1/o']));
+        const u = { id: `u-${unique()}`, username: 'Una' };
+        const t = Date.now();
+        assert.equal(await store.markOnline('node-a', u, t), true);
+        assert.equal(await other.markOnline('node-b', u, t), false, 'a second node: no transition');
+        assert.equal(await store.markOnline('node-a', u, t), false, 'the same node again: no transition');
+        assert.equal(await store.markOffline('node-a', u.id, t), false, 'node-b still holds them');
+        assert.equal(await store.markOffline('node-a', u.id, t), false, 'node-a let go already');
+        assert.equal(await other.markOffline('node-b', u.id, t), true);
+        assert.equal(await other.markOnline('node-b', u, t), true, 'back: online again');
+        assert.equal(await other.markOffline('node-b', u.id, t), true);
+        const got = await takeAll();
+        routeBoth(undefined);
+        assert.deepEqual(events(got), [
+          `user.online ${u.id} Una`,
+          `user.offline ${u.id} Una`,
+          `user.online ${u.id} Una`,
+          `user.offline ${u.id} Una`,
+        ]);
+      });
+
+      it('gives one transition to many nodes connecting and disconnecting at once', async () => {
+        await drain();
+        routeBoth(routing(['http://127.0.0.1:1/o']));
+        const u = { id: `u-${unique()}`, username: 'Race' };
+        const nodes = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
+        const t = Date.now();
+        const on = await all(nodes.map((n, i) => () => (i % 2 === 0 ? store : other).markOnline(n, u, t)));
+        assert.equal(on.filter(Boolean).length, 1, 'one of them made the user online');
+        const off = await all(
+          nodes.map((n, i) => () => (i % 2 === 0 ? other : store).markOffline(n, u.id, t)),
+        );
+        assert.equal(off.filter(Boolean).length, 1, 'one of them made the user offline');
+        const got = await takeAll();
+        routeBoth(undefined);
+        assert.deepEqual(events(got), [`user.online ${u.id} Race`, `user.offline ${u.id} Race`]);
+      });
+
+      it('lets the users of a node that stopped beating go, once, whoever sweeps', async () => {
+        await drain();
+        routeBoth(routing(['http://127.0.0.1:1/o']));
+        const t = Date.now();
+        const dead = `dead-${unique()}`;
+        const live = `live-${unique()}`;
+        const only = { id: `u-${unique()}`, username: 'Only' };
+        const both = { id: `u-${unique()}`, username: 'Both' };
+        assert.equal(await store.nodeSeen(dead, t - 60_000), false, 'a new node');
+        assert.equal(await store.nodeSeen(live, t), false);
+        assert.equal(await store.nodeSeen(live, t), true, 'known now');
+        await store.markOnline(dead, only, t);
+        await store.markOnline(dead, both, t);
+        await store.markOnline(live, both, t);
+        const swept = await all([
+          () => store.sweepNodes(t - 30_000, t),
+          () => other.sweepNodes(t - 30_000, t),
+        ]);
+        assert.equal(swept[0] + swept[1], 1, 'only the user no live node holds went offline');
+        assert.equal(await store.nodeSeen(dead, t), false, 'the dead node was forgotten');
+        assert.equal(await store.markOffline(dead, only.id, t), false, 'already let go');
+        assert.equal(await store.markOffline(live, both.id, t), true);
+        const got = await takeAll();
+        routeBoth(undefined);
+        assert.deepEqual(events(got), [
+          `user.online ${only.id} Only`,
+          `user.online ${both.id} Both`,
+          `user.offline ${only.id} Only`,
+          `user.offline ${both.id} Both`,
+        ]);
+      });
     });
   });
 }

@@ -193,4 +193,53 @@ describe('webhook outbox', () => {
       );
     });
   }
+
+  it('says user.online and user.offline once for a user whose tabs are on two nodes, and when a node dies', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-online-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const receiver = await WebhookReceiver.start();
+    cleanups.push(() => receiver.close());
+    const env = {
+      PARLEY_WEBHOOK_URLS: receiver.url,
+      PARLEY_WEBHOOK_SECRET: HOOK_SECRET,
+      PARLEY_OFFLINE_GRACE_MS: '100',
+      PARLEY_NODE_TTL_MS: '900',
+      PARLEY_WEBHOOK_POLL_MS: '50',
+    };
+    const databaseUrl = `sqlite:${join(dir, 'parley.db')}`;
+    const a = await startTestServer({ databaseUrl, env });
+    cleanups.push(() => a.close());
+    const b = await startTestServer({ databaseUrl, env, secret: a.secret });
+    cleanups.push(() => b.close());
+    const transitions = (user: string) =>
+      receiver
+        .accepted()
+        .filter((x) => x.type === 'user.online' || x.type === 'user.offline')
+        .filter((x) => (JSON.parse(x.body) as { data: { user: { id: string } } }).data.user.id === user)
+        .map((x) => x.type);
+
+    const token = await a.token('tabs', 'Tabs');
+    const onA = await TestClient.authed(a.url, token);
+    await until(() => transitions('tabs').length === 1, 'user.online');
+    const onB = await TestClient.authed(b.url, token);
+    onA.close();
+    // Past node A's grace period: node B still holds the user, so nothing is said.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(transitions('tabs'), ['user.online']);
+    onB.close();
+    await until(() => transitions('tabs').length === 2, 'user.offline');
+    assert.deepEqual(transitions('tabs'), ['user.online', 'user.offline']);
+
+    // A node that dies with the user's only connection: another node lets them go after the TTL.
+    const secret = a.secret;
+    const dying = await startServeProcess(['--db', databaseUrl], { ...env, PARLEY_JWT_SECRET: secret });
+    cleanups.push(async () => void dying.child.kill('SIGKILL'));
+    const lone = await TestClient.authed(dying.url, await signTestToken(secret, 'lone', 'Lone'));
+    await until(() => transitions('lone').length === 1, 'user.online of the lone user');
+    dying.child.kill('SIGKILL');
+    await dying.exited;
+    lone.close();
+    await until(() => transitions('lone').length === 2, 'user.offline after the node died', 15_000);
+    assert.deepEqual(transitions('lone'), ['user.online', 'user.offline']);
+  });
 });

@@ -9,6 +9,7 @@ import { classifyDatabaseError } from './classify-database-error.js';
 import { KyselyAppends } from './kysely-appends.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
+import { KyselyOnline } from './kysely-online.js';
 import { KyselyOutbox, type WebhookRoutingRef } from './kysely-outbox.js';
 import { KyselyReads } from './kysely-reads.js';
 import { KyselyRunner } from './kysely-runner.js';
@@ -111,6 +112,7 @@ export class KyselyStore implements Store {
   readonly #messages: KyselyMessages;
   readonly #reads: KyselyReads;
   readonly #outbox: KyselyOutbox;
+  readonly #online: KyselyOnline;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
 
   constructor(options: KyselyStoreOptions) {
@@ -127,6 +129,7 @@ export class KyselyStore implements Store {
     this.#messages = new KyselyMessages(this.#run);
     this.#reads = new KyselyReads(this.#run);
     this.#outbox = new KyselyOutbox(this.#run);
+    this.#online = new KyselyOnline(this.#run, this.#webhooks);
   }
 
   async migrate(): Promise<void> {
@@ -329,6 +332,28 @@ export class KyselyStore implements Store {
 
   countWebhooks(): Promise<{ readonly pending: number; readonly dead: number }> {
     return this.#outbox.countWebhooks();
+  }
+
+  // ─── who is online across the cluster ───────────────────────────────────────────────────
+
+  markOnline(
+    node: string,
+    user: { readonly id: string; readonly username: string },
+    now: number,
+  ): Promise<boolean> {
+    return this.#online.markOnline(node, user, now);
+  }
+
+  markOffline(node: string, userId: string, now: number): Promise<boolean> {
+    return this.#online.markOffline(node, userId, now);
+  }
+
+  nodeSeen(node: string, at: number): Promise<boolean> {
+    return this.#online.nodeSeen(node, at);
+  }
+
+  sweepNodes(before: number, now: number): Promise<number> {
+    return this.#online.sweepNodes(before, now);
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

@@ -110,6 +110,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0003_message_versions': migration0003(dialect),
     '0004_message_event': migration0004(),
     '0005_webhook_outbox': migration0005(dialect),
+    '0006_online_users': migration0006(dialect),
   };
 }
 
@@ -379,6 +380,54 @@ function migration0005(dialect: StoreDialect): Migration {
 
     async down(db: AnyDb): Promise<void> {
       await db.schema.dropTable('webhook_outbox').ifExists().execute();
+    },
+  };
+}
+
+/**
+ * Who is online across the cluster (issue 14), for `user.online` / `user.offline` exactly once
+ * per transition: `online_users` counts, per user, the nodes that hold a connection of theirs
+ * (the row exists while the count is above 0); `online_nodes` says which nodes, so that the
+ * users of a node that died can be let go; `nodes` is each node's heartbeat.
+ */
+function migration0006(dialect: StoreDialect): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
+      const table = <T extends string, C extends string>(
+        builder: CreateTableBuilder<T, C>,
+      ): CreateTableBuilder<T, C> =>
+        dialect === 'mysql'
+          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
+          : builder;
+      await table(
+        db.schema
+          .createTable('online_users')
+          .addColumn('user_id', 'varchar(128)', (c) => id(c).primaryKey())
+          .addColumn('username', 'varchar(200)', (c) => c.notNull())
+          .addColumn('nodes', 'integer', (c) => c.notNull())
+          .addColumn('since', 'bigint', (c) => c.notNull()),
+      ).execute();
+      await table(
+        db.schema
+          .createTable('online_nodes')
+          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
+          .addColumn('node_id', 'varchar(64)', (c) => id(c).notNull())
+          .addPrimaryKeyConstraint('online_nodes_pk', ['user_id', 'node_id']),
+      ).execute();
+      await db.schema.createIndex('online_nodes_node').on('online_nodes').column('node_id').execute();
+      await table(
+        db.schema
+          .createTable('nodes')
+          .addColumn('id', 'varchar(64)', (c) => id(c).primaryKey())
+          .addColumn('seen_at', 'bigint', (c) => c.notNull()),
+      ).execute();
+    },
+
+    async down(db: AnyDb): Promise<void> {
+      for (const name of ['nodes', 'online_nodes', 'online_users'])
+        await db.schema.dropTable(name).ifExists().execute();
     },
   };
 }

@@ -109,6 +109,26 @@ export interface WebhookOutboxTable {
   last_error: string | null;
 }
 
+/** The `online_users` table: users with a connection on some node, and how many nodes. */
+export interface OnlineUsersTable {
+  user_id: string;
+  username: string;
+  nodes: number;
+  since: Int64;
+}
+
+/** The `online_nodes` table: which nodes hold a user's connections. */
+export interface OnlineNodesTable {
+  user_id: string;
+  node_id: string;
+}
+
+/** The `nodes` table: each node's last heartbeat. */
+export interface NodesTable {
+  id: string;
+  seen_at: Int64;
+}
+
 /** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
 export interface StoreTables {
   users: UsersTable;
@@ -121,4 +141,7 @@ export interface StoreTables {
   read_positions: ReadPositionsTable;
   message_versions: MessageVersionsTable;
   webhook_outbox: WebhookOutboxTable;
+  online_users: OnlineUsersTable;
+  online_nodes: OnlineNodesTable;
+  nodes: NodesTable;
 }

@@ -324,6 +324,36 @@ export interface Store {
   /** How many deliveries are pending and dead. */
   countWebhooks(): Promise<{ readonly pending: number; readonly dead: number }>;
 
+  // ─── who is online across the cluster ───────────────────────────────────────────────────
+
+  /**
+   * Records that `node` holds a connection of the user (call once per user per node, when its
+   * first one opens there). True when this made the user online across the cluster; then, with
+   * webhooks routed, `user.online` is written to the outbox in the same transaction.
+   */
+  markOnline(
+    node: string,
+    user: { readonly id: string; readonly username: string },
+    now: number,
+  ): Promise<boolean>;
+  /**
+   * Records that `node` holds no connection of the user any more. True when this made the user
+   * offline across the cluster (then `user.offline` is written in the same transaction); false
+   * also when the node was not holding them (already let go, e.g. by `sweepNodes`).
+   */
+  markOffline(node: string, userId: string, now: number): Promise<boolean>;
+  /**
+   * Stores the node's heartbeat time. False when the node was not known (new, or swept as dead
+   * while it was only slow: it should mark its users online again).
+   */
+  nodeSeen(node: string, at: number): Promise<boolean>;
+  /**
+   * Lets go of the users of every node not seen since `before` (as `markOffline` would, each
+   * exactly once however many nodes sweep at once), then forgets those nodes. Returns how many
+   * users went offline.
+   */
+  sweepNodes(before: number, now: number): Promise<number>;
+
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   /** Finishes pending appends, then closes connections. */
