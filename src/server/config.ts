@@ -136,11 +136,45 @@ export interface Limits {
   readonly tokenExpiryWarningMs: number;
   /** Largest group-commit batch. */
   readonly commitBatchMax: number;
+  /**
+   * MySQL/MariaDB and PostgreSQL: how long one statement may wait for its answer before the
+   * call fails with `unavailable` and the connection is replaced (schema changes have none).
+   */
+  readonly dbQueryTimeoutMs: number;
+  /** MySQL/MariaDB and PostgreSQL: how long to wait for a connection (new, or free in the pool). */
+  readonly dbConnectTimeoutMs: number;
+  /**
+   * How long a node trusts a cached role or channel without hearing of a change: the bound on
+   * a change whose bus event was lost without the node noticing.
+   */
+  readonly accessCacheTtlMs: number;
+  /**
+   * How often a node re-checks its live sessions and subscriptions against the Store (bans,
+   * logouts, memberships) while its bus is down, and how often otherwise.
+   */
+  readonly recheckWhileDownMs: number;
+  readonly recheckIntervalMs: number;
   /** Login attempts per minute from one IP address, and for one username (before hashing). */
   readonly loginPerMinutePerIp: number;
   readonly loginPerMinutePerUsername: number;
   /** Largest HTTP request body. */
   readonly httpBodyMaxBytes: number;
+  /**
+   * Time a connection has to send a request's complete headers (a WebSocket handshake too);
+   * then 408 and the socket is closed. Bounds how long a half-open handshake holds memory.
+   */
+  readonly httpHeadersTimeoutMs: number;
+  /** Time a connection has to send a whole request, body included (then 408 and closed). */
+  readonly httpRequestTimeoutMs: number;
+  /** How long an idle keep-alive HTTP connection stays open after its last response. */
+  readonly httpKeepAliveTimeoutMs: number;
+  /** Largest request head (request line and headers); bigger gets 431. */
+  readonly httpMaxHeaderBytes: number;
+  /**
+   * HTTP connections open at once from one client IP address (not counting WebSockets once
+   * upgraded, nor trusted proxies); more are closed at once.
+   */
+  readonly httpConnectionsPerIp: number;
   /** HTTP requests per second per authenticated user (or per IP without a token), and the burst. */
   readonly httpPerSecond: number;
   readonly httpBurst: number;
@@ -152,15 +186,23 @@ export interface Limits {
   /** How long a user must stay disconnected before the `user.offline` webhook. */
   readonly offlineGraceMs: number;
   /**
+   * A node whose heartbeat (every third of this) is this old is taken for dead: its users'
+   * connections no longer count for `user.online` / `user.offline`.
+   */
+  readonly nodeTtlMs: number;
+  /**
    * How long a webhook delivery is retried after its event (then it is dead, kept for replay),
    * the first retry's delay (doubling), the longest delay between two attempts, and each
    * attempt's timeout.
    */
   readonly webhookRetryWindowMs: number;
   readonly webhookRetryBaseMs: number;
+  readonly webhookRetryMaxMs: number;
   readonly webhookTimeoutMs: number;
   /** Webhook deliveries in flight at once, per node. */
   readonly webhookConcurrency: number;
+  /** How often a node looks for webhook deliveries other nodes wrote or that became due. */
+  readonly webhookPollMs: number;
 }
 
 /** The defaults of every limit. */
@@ -174,39 +216,44 @@ export const DEFAULT_LIMITS: Limits = {
   heartbeatMs: 25_000,
   historyDefault: 50,
   historyPageMax: 100,
-  readonly webhookRetryMaxMs: number;
   resumeMaxGap: 1000,
   publishPerSecond: 20,
   publishBurst: 40,
-  /** How often a node looks for webhook deliveries other nodes wrote or that became due. */
-  readonly webhookPollMs: number;
   framesPerSecond: 100,
   framesBurst: 200,
   connectPerSecondPerIp: 20,
   connectBurstPerIp: 50,
   typingIntervalMs: 1000,
-  /**
-   * A node whose heartbeat (every third of this) is this old is taken for dead: its users'
-   * connections no longer count for `user.online` / `user.offline`.
-   */
-  readonly nodeTtlMs: number;
   maxSubscriptions: 200,
   presenceMax: 1000,
   tokenExpiryWarningMs: 30_000,
   commitBatchMax: 500,
+  dbQueryTimeoutMs: 5000,
+  dbConnectTimeoutMs: 10_000,
+  accessCacheTtlMs: 5000,
+  recheckWhileDownMs: 1000,
+  recheckIntervalMs: 60_000,
   loginPerMinutePerIp: 20,
   loginPerMinutePerUsername: 5,
   httpBodyMaxBytes: 64 * 1024,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5000,
+  httpMaxHeaderBytes: 16 * 1024,
+  httpConnectionsPerIp: 128,
   httpPerSecond: 20,
   httpBurst: 60,
   searchPageMax: 50,
   searchOffsetMax: 1000,
   unreadCountMax: 1000,
   offlineGraceMs: 10_000,
+  nodeTtlMs: 30_000,
   webhookRetryWindowMs: 5 * 60_000,
   webhookRetryBaseMs: 1000,
+  webhookRetryMaxMs: 60_000,
   webhookTimeoutMs: 5000,
   webhookConcurrency: 4,
+  webhookPollMs: 1000,
 };
 
 const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
@@ -226,28 +273,36 @@ const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   framesBurst: 'PARLEY_FRAMES_BURST',
   connectPerSecondPerIp: 'PARLEY_CONNECT_PER_SECOND_PER_IP',
   connectBurstPerIp: 'PARLEY_CONNECT_BURST_PER_IP',
-  webhookRetryMaxMs: 60_000,
   typingIntervalMs: 'PARLEY_TYPING_INTERVAL_MS',
   maxSubscriptions: 'PARLEY_MAX_SUBSCRIPTIONS',
-  webhookPollMs: 1000,
   presenceMax: 'PARLEY_PRESENCE_MAX',
   tokenExpiryWarningMs: 'PARLEY_TOKEN_EXPIRY_WARNING_MS',
   commitBatchMax: 'PARLEY_COMMIT_BATCH_MAX',
+  dbQueryTimeoutMs: 'PARLEY_DB_QUERY_TIMEOUT_MS',
+  dbConnectTimeoutMs: 'PARLEY_DB_CONNECT_TIMEOUT_MS',
+  accessCacheTtlMs: 'PARLEY_ACCESS_CACHE_TTL_MS',
+  recheckWhileDownMs: 'PARLEY_RECHECK_WHILE_DOWN_MS',
+  recheckIntervalMs: 'PARLEY_RECHECK_INTERVAL_MS',
   loginPerMinutePerIp: 'PARLEY_LOGIN_PER_MINUTE_PER_IP',
   loginPerMinutePerUsername: 'PARLEY_LOGIN_PER_MINUTE_PER_USERNAME',
   httpBodyMaxBytes: 'PARLEY_HTTP_BODY_MAX_BYTES',
+  httpHeadersTimeoutMs: 'PARLEY_HTTP_HEADERS_TIMEOUT_MS',
+  httpRequestTimeoutMs: 'PARLEY_HTTP_REQUEST_TIMEOUT_MS',
+  httpKeepAliveTimeoutMs: 'PARLEY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  httpMaxHeaderBytes: 'PARLEY_HTTP_MAX_HEADER_BYTES',
+  httpConnectionsPerIp: 'PARLEY_HTTP_CONNECTIONS_PER_IP',
   httpPerSecond: 'PARLEY_HTTP_PER_SECOND',
   httpBurst: 'PARLEY_HTTP_BURST',
   searchPageMax: 'PARLEY_SEARCH_PAGE_MAX',
   searchOffsetMax: 'PARLEY_SEARCH_OFFSET_MAX',
   unreadCountMax: 'PARLEY_UNREAD_COUNT_MAX',
   offlineGraceMs: 'PARLEY_OFFLINE_GRACE_MS',
+  nodeTtlMs: 'PARLEY_NODE_TTL_MS',
   webhookRetryWindowMs: 'PARLEY_WEBHOOK_RETRY_WINDOW_MS',
   webhookRetryMaxMs: 'PARLEY_WEBHOOK_RETRY_MAX_MS',
   webhookPollMs: 'PARLEY_WEBHOOK_POLL_MS',
   webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
-  nodeTtlMs: 30_000,
   webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',
 };
 
@@ -297,7 +352,6 @@ function list(raw: string | undefined): string[] {
  */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
   const dev = flags.dev ?? env.PARLEY_DEV === '1';
-  nodeTtlMs: 'PARLEY_NODE_TTL_MS',
   const rawSecret = env.PARLEY_JWT_SECRET;
   let secret: Uint8Array;
   let secretGenerated = false;
@@ -337,6 +391,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   ) as unknown as Limits;
   if (limits.historyDefault > limits.historyPageMax) {
     throw new ParleyError('bad_request', 'PARLEY_HISTORY_DEFAULT must not exceed PARLEY_HISTORY_PAGE_MAX');
+  }
+  // Node refuses a header deadline past the whole request's.
+  if (limits.httpHeadersTimeoutMs > limits.httpRequestTimeoutMs) {
+    throw new ParleyError(
+      'bad_request',
+      'PARLEY_HTTP_HEADERS_TIMEOUT_MS must not exceed PARLEY_HTTP_REQUEST_TIMEOUT_MS',
+    );
   }
   const port = flags.port ?? positiveIntOrZero(env, 'PARLEY_PORT', 8080);
   return {
