@@ -973,6 +973,160 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       });
     });
 
+    describe('unread counts', () => {
+      /** `unreadCounts` of one channel for bob (mentioned as `mention`). */
+      async function countsOf(id: string, after: number, cap = 100, mention = 'bob') {
+        return (await store.unreadCounts('bob', mention, [{ channelId: id, after }], cap)).get(id);
+      }
+
+      it('caps unread at `cap` per channel, mentions included, and counts all up to it', async () => {
+        const id = await channel();
+        for (let i = 0; i < 5; i++) await store.append(msg(id, `@bob ${i}`));
+        assert.deepEqual(await countsOf(id, 0, 3), { unread: 3, mentions: 3 });
+        assert.deepEqual(await countsOf(id, 0, 5), { unread: 5, mentions: 5 });
+        assert.deepEqual(await countsOf(id, 0, 6), { unread: 5, mentions: 5 });
+        assert.deepEqual(await countsOf(id, 0, 1), { unread: 1, mentions: 1 });
+        assert.deepEqual(await countsOf(id, 0, 0), { unread: 0, mentions: 0 });
+        assert.deepEqual(await countsOf(id, 4, 3), { unread: 1, mentions: 1 });
+      });
+
+      it('counts a mention only as @name followed by no letter, digit or underscore, in any case', async () => {
+        const id = await channel();
+        const texts: [string, boolean][] = [
+          ['@bob', true],
+          ['hi @BOB!', true],
+          ['@Bob.', true],
+          ['(@bOb)', true],
+          ['@bob, look', true],
+          ['@bob🙂', true],
+          ['@bobby', false],
+          ['@bob_', false],
+          ['@bob1', false],
+          ['@bobé', false],
+          ['@bobЖ', false],
+          ['@bobby then @bob', true],
+          ['bob', false],
+          ['@ bob', false],
+          ['@bo', false],
+          ['@b_b', false],
+          ['@b%b', false],
+          ['@bób', false],
+          [`${'x'.repeat(3000)} @Bob`, true],
+          [`${'x'.repeat(3000)} @Bobx`, false],
+        ];
+        for (const [text] of texts) await store.append(msg(id, text));
+        const expected = texts.filter(([, mentions]) => mentions).length;
+        assert.deepEqual(await countsOf(id, 0), { unread: texts.length, mentions: expected });
+        // Each text alone, so that a wrong one is named.
+        for (const [i, [text, mentions]] of texts.entries()) {
+          const counts = await store.unreadCounts('bob', 'bob', [{ channelId: id, after: i }], 1);
+          assert.deepEqual(counts.get(id), { unread: 1, mentions: mentions ? 1 : 0 }, text.slice(-20));
+        }
+      });
+
+      it('matches names with non-ASCII letters, symbols and LIKE wildcards as the characters they are', async () => {
+        const cases: [mention: string, text: string, mentions: boolean][] = [
+          ['Zoë', '@ZOË!', true],
+          ['Zoë', '@zoë', true],
+          ['Zoë', '@zoe', false],
+          ['Zoë', '@zoës', false],
+          ['a_b%c', '@A_B%C.', true],
+          ['a_b%c', '@axbyc', false],
+          ['a_b%c', '@a_b%cd', false],
+          ['dr.who', '@Dr.Who?', true],
+          ['dr.who', '@drxwho', false],
+          ['🐙octo', 'hey @🐙OCTO', true],
+          ['🐙octo', 'hey @🐙octopus', false],
+          // JavaScript's case folding: KELVIN SIGN is a k, LONG S an s.
+          ['kim', '@\u212Aim', true],
+          ['sam', '@\u017Fam', true],
+          ['Ἀλέξης', '@ἀλέξης', true],
+        ];
+        for (const [mention, text, mentions] of cases) {
+          const id = await channel();
+          await store.append(msg(id, text));
+          const counts = await store.unreadCounts('bob', mention, [{ channelId: id, after: 0 }], 10);
+          assert.deepEqual(
+            counts.get(id),
+            { unread: 1, mentions: mentions ? 1 : 0 },
+            `${mention} in ${text}`,
+          );
+        }
+      });
+
+      it("excludes the user's own and deleted messages, which take no place under the cap", async () => {
+        const id = await channel();
+        await store.append(msg(id, '@bob mine', null, 'bob'));
+        const gone = await store.append(msg(id, '@bob gone'));
+        await store.deleteMessage(id, gone.message.id);
+        await store.append(msg(id, 'also mine', null, 'bob'));
+        await store.append(msg(id, '@bob from carol', null, 'carol'));
+        await store.append(msg(id, 'plain'));
+        assert.deepEqual(await countsOf(id, 0), { unread: 2, mentions: 1 });
+        assert.deepEqual(await countsOf(id, 0, 1), { unread: 1, mentions: 1 });
+        // Alice's view: bob's two count, hers do not.
+        assert.deepEqual(
+          (await store.unreadCounts('alice', 'bob', [{ channelId: id, after: 0 }], 100)).get(id),
+          { unread: 3, mentions: 2 },
+        );
+      });
+
+      it('answers {0, 0} for channels with nothing unread, an `after` beyond the last seq, or no channel', async () => {
+        const empty = await channel();
+        const read = await channel();
+        await store.append(msg(read, '@bob one'));
+        await store.append(msg(read, '@bob two'));
+        const unknown = `nope-${unique()}`;
+        const ids = [empty, read, unknown];
+        const afters = [0, 2, 0];
+        const counts = await store.unreadCounts(
+          'bob',
+          'bob',
+          ids.map((channelId, i) => ({ channelId, after: afters[i] ?? 0 })),
+          100,
+        );
+        assert.equal(counts.size, 3);
+        for (const id of ids) assert.deepEqual(counts.get(id), { unread: 0, mentions: 0 }, id);
+        assert.deepEqual(await countsOf(read, 1_000_000), { unread: 0, mentions: 0 });
+        assert.deepEqual(await countsOf(read, 1), { unread: 1, mentions: 1 });
+        assert.equal((await store.unreadCounts('bob', 'bob', [], 100)).size, 0);
+      });
+
+      it('counts each of many channels (more than one statement holds) on its own', async () => {
+        const n = 601;
+        const ids = await Promise.all(Array.from({ length: n }, () => channel()));
+        // Channel i: i % 4 messages of alice's, the first mentioning bob when i % 3 = 0, then one
+        // of bob's own; bob has read the first message when i % 5 = 0.
+        await Promise.all(
+          ids.map(async (id, i) => {
+            for (let k = 0; k < i % 4; k++) {
+              await store.append(msg(id, k === 0 && i % 3 === 0 ? `@bob #${i}` : `#${i}.${k}`));
+            }
+            await store.append(msg(id, '@bob my own', null, 'bob'));
+          }),
+        );
+        const expected = (i: number) => {
+          const after = i % 5 === 0 ? 1 : 0;
+          return {
+            after,
+            unread: Math.min(Math.max(0, (i % 4) - after), 2),
+            mentions: i % 3 === 0 && i % 4 > 0 && after === 0 ? 1 : 0,
+          };
+        };
+        const counts = await store.unreadCounts(
+          'bob',
+          'bob',
+          ids.map((channelId, i) => ({ channelId, after: expected(i).after })),
+          2,
+        );
+        assert.equal(counts.size, n);
+        for (const [i, id] of ids.entries()) {
+          const { unread, mentions } = expected(i);
+          assert.deepEqual(counts.get(id), { unread, mentions }, `channel ${i}`);
+        }
+      });
+    });
+
     describe('channel updates, user status, accounts and refresh tokens', () => {
       it('updateChannel changes title, topic and archived, and not_found for an unknown channel', async () => {
         const id = await channel();
