@@ -54,7 +54,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const config = { ...base, limits: { ...base.limits, ...options.limits } };
   const metrics = new ParleyMetrics();
-  const store = await openStore(databaseUrl, { onBatch: metrics.onBatch });
+  const store = await openStore(databaseUrl, {
+    onBatch: metrics.onBatch,
+    queryTimeoutMs: config.limits.dbQueryTimeoutMs,
+    connectTimeoutMs: config.limits.dbConnectTimeoutMs,
+  });
   const server = await ParleyServer.start(config, {
     store,
     bus: new MemoryBus(),

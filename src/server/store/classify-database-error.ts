@@ -5,8 +5,13 @@
  * - `retryable`: the transaction lost a race (deadlock, serialization failure, SQLite busy
  *   snapshot) and may succeed when run again from the start;
  * - `unavailable`: the database cannot be reached or refuses to work (connection refused or
- *   lost, authentication, missing database, disk full, lock timeout);
+ *   lost, a statement past its deadline, authentication, missing database, disk full, I/O
+ *   error, busy or locked past the busy timeout, lock timeout, read-only after a failover);
  * - `unknown`: anything else, which the store treats as a bug.
+ *
+ * The store reports `unavailable` (and `retryable` once its own reruns are used up) to its
+ * callers as `ParleyError('unavailable')`, which the protocol marks retryable and the SDK
+ * sends again with the same `client_msg_id`.
  */
 export type DatabaseErrorKind =
   | 'unique_violation'
@@ -15,16 +20,25 @@ export type DatabaseErrorKind =
   | 'unavailable'
   | 'unknown';
 
-// Node's own socket errors, which every network driver passes through.
+// Node's own socket errors, which every network driver passes through, and the store's own
+// (`DatabaseOutageError`: a missed deadline, a call refused while the database is down).
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'ENOTFOUND',
   'EHOSTUNREACH',
+  'EHOSTDOWN',
   'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
   'EPIPE',
   'EAI_AGAIN',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'PARLEY_DB_TIMEOUT',
+  'PARLEY_DB_DOWN',
 ]);
 
 // mysql2 codes (MySQL and MariaDB server errors, plus mysql2's protocol errors).
@@ -38,7 +52,17 @@ const MYSQL_UNAVAILABLE = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_CONNECTION_KILLED',
   'ER_LOCK_WAIT_TIMEOUT',
+  'ER_NET_READ_ERROR',
+  'ER_NET_READ_INTERRUPTED',
+  'ER_NET_ERROR_ON_WRITE',
+  'ER_NET_WRITE_INTERRUPTED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  // Read-only: a replica, or a primary during a failover.
   'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_READ_ONLY_MODE',
+  'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION',
 ]);
 
 /** Classifies an error thrown by better-sqlite3, mysql2 or pg (see `DatabaseErrorKind`). */
@@ -53,7 +77,7 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
     // pg and mysql2 raise these without a code when a socket or the pool goes away.
     const message = error instanceof Error ? error.message : '';
     if (
-      /Connection terminated|connection timeout|timeout exceeded when trying to connect|Pool is closed|Can't add new command when connection is in closed state/i.test(
+      /Connection terminated|connection timeout|timeout exceeded when trying to connect|is not queryable|Pool is closed|Can't add new command when connection is in closed state/i.test(
         message,
       )
     ) {
@@ -70,15 +94,19 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
     if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign_key_violation';
     // A deferred transaction whose snapshot went stale cannot wait its way out; it must restart.
     if (code === 'SQLITE_BUSY_SNAPSHOT') return 'retryable';
+    // Busy or locked past the busy timeout, I/O errors (a failing or full disk, a file moved
+    // or deleted under the store), WAL lock trouble, out of memory.
     if (
       code.startsWith('SQLITE_BUSY') ||
       code.startsWith('SQLITE_LOCKED') ||
       code.startsWith('SQLITE_CANTOPEN') ||
       code.startsWith('SQLITE_IOERR') ||
       code.startsWith('SQLITE_READONLY') ||
+      code.startsWith('SQLITE_CORRUPT') ||
       code === 'SQLITE_FULL' ||
       code === 'SQLITE_NOTADB' ||
-      code === 'SQLITE_CORRUPT'
+      code === 'SQLITE_PROTOCOL' ||
+      code === 'SQLITE_NOMEM'
     ) {
       return 'unavailable';
     }
@@ -97,8 +125,16 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
     if (code === '23503') return 'foreign_key_violation';
     if (code === '40P01' || code === '40001') return 'retryable';
     // 08: connection exception; 57P0x: shutdown / cannot connect now; 53: insufficient
-    // resources; 3D000: no such database; 28: authentication failed.
-    if (/^(08|53|28)/.test(code) || code.startsWith('57P0') || code === '3D000') return 'unavailable';
+    // resources; 3D000: no such database; 28: authentication failed; 57014: canceled (a
+    // server-side statement_timeout); 55P03: lock_timeout; 25006: read-only (a standby, or a
+    // primary during a failover).
+    if (
+      /^(08|53|28)/.test(code) ||
+      code.startsWith('57P0') ||
+      ['3D000', '57014', '55P03', '25006'].includes(code)
+    ) {
+      return 'unavailable';
+    }
   }
   return 'unknown';
 }

@@ -5,6 +5,8 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysel
 import { createPool } from 'mysql2';
 import pg from 'pg';
 import { ParleyError } from '../../protocol/error-catalogue.js';
+import { DeadlineMysqlPool } from './deadline-mysql-pool.js';
+import { DeadlinePgPool } from './deadline-pg-pool.js';
 import { keepingStatements } from './kept-statements.js';
 import { KyselyStore, type StoreTables } from './kysely-store.js';
 import { SqliteAppender } from './sqlite-appender.js';
@@ -18,8 +20,18 @@ export interface OpenStoreOptions {
   readonly commitBatchMax?: number;
   /** Connections in the pool (MySQL/MariaDB, PostgreSQL). Default 10. */
   readonly poolSize?: number;
-  /** How long to wait for a MySQL/PostgreSQL server to accept a connection. Default 10,000 ms. */
+  /**
+   * How long to wait for a connection to a MySQL/PostgreSQL server (a new one's connect and
+   * handshake, or a free one from a full pool). Default 10,000 ms.
+   */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long one MySQL/PostgreSQL statement may wait for its answer before it fails with
+   * `unavailable` and its connection is replaced: what bounds a call when the link to the
+   * database is cut without being closed. Schema changes and the migration lock have none.
+   * Default 5,000 ms.
+   */
+  readonly queryTimeoutMs?: number;
   /**
    * SQLite's `synchronous` pragma. `full` (default) makes every commit survive power loss;
    * `normal` may lose the last commits on power loss (not on a crash of the process). With
@@ -47,10 +59,15 @@ export const OPEN_STORE_DEFAULTS = {
   commitBatchMax: 500,
   poolSize: 10,
   connectTimeoutMs: 10_000,
+  queryTimeoutMs: 5_000,
   sqliteSynchronous: 'full',
   sqliteBusyTimeoutMs: 5_000,
   sqliteAppendWorker: true,
 } as const satisfies Required<Omit<OpenStoreOptions, 'onBatch' | 'onWriteBatch'>>;
+
+// TCP keepalive on idle pooled connections, so that one whose peer vanished is found out
+// without waiting for a statement's deadline (when the OS gets its probes unanswered).
+const KEEPALIVE_INITIAL_DELAY_MS = 30_000;
 
 const SUPPORTED =
   'sqlite:PATH (e.g. sqlite:./data/parley.db), sqlite::memory:, mysql://…, mariadb://…, postgres://… or postgresql://…';
@@ -63,14 +80,23 @@ const SUPPORTED =
  * - `mysql://user:pass@host:3306/db` or `mariadb://…` (a mysql2 pool, utf8mb4);
  * - `postgres://user:pass@host:5432/db` or `postgresql://…` (a pg pool).
  *
+ * On MySQL/MariaDB and PostgreSQL every wait has a deadline (`connectTimeoutMs`,
+ * `queryTimeoutMs`): a database that goes away, or a link that goes dead, makes calls fail
+ * with `unavailable`, never hang; connections that failed are replaced, so the store works
+ * again by itself once the database is back.
+ *
  * Runs no migration: call `store.migrate()`. Throws `ParleyError('bad_request')` for an
  * unsupported or malformed URL and `ParleyError('unavailable')` when the database cannot be
  * opened or reached; neither message contains the password.
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const poolSize = options.poolSize ?? OPEN_STORE_DEFAULTS.poolSize;
-  if (!Number.isInteger(poolSize) || poolSize < 1) {
-    throw new ParleyError('bad_request', `poolSize must be a positive integer, got ${poolSize}`);
+  const connectTimeoutMs = options.connectTimeoutMs ?? OPEN_STORE_DEFAULTS.connectTimeoutMs;
+  const queryTimeoutMs = options.queryTimeoutMs ?? OPEN_STORE_DEFAULTS.queryTimeoutMs;
+  for (const [name, value] of Object.entries({ poolSize, connectTimeoutMs, queryTimeoutMs })) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ParleyError('bad_request', `${name} must be a positive integer, got ${value}`);
+    }
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   let dialect: StoreDialect;
@@ -95,9 +121,15 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
         charset: 'utf8mb4',
         supportBigNumbers: true,
         connectionLimit: poolSize,
-        connectTimeout: options.connectTimeoutMs ?? OPEN_STORE_DEFAULTS.connectTimeoutMs,
+        connectTimeout: connectTimeoutMs,
+        enableKeepAlive: true,
+        keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
       });
-      db = new Kysely<StoreTables>({ dialect: new MysqlDialect({ pool }) });
+      db = new Kysely<StoreTables>({
+        dialect: new MysqlDialect({
+          pool: new DeadlineMysqlPool(pool, { queryTimeoutMs, acquireTimeoutMs: connectTimeoutMs }),
+        }),
+      });
       break;
     }
     case 'postgres':
@@ -107,12 +139,17 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       const pool = new pg.Pool({
         connectionString: url,
         max: poolSize,
-        connectionTimeoutMillis: options.connectTimeoutMs ?? OPEN_STORE_DEFAULTS.connectTimeoutMs,
+        // Bounds both a new connection and the wait for a free one.
+        connectionTimeoutMillis: connectTimeoutMs,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
       });
       // An idle client losing its connection emits 'error' on the pool, which would crash the
       // process unhandled; the next query that needs a connection reports the outage instead.
       pool.on('error', () => undefined);
-      db = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
+      db = new Kysely<StoreTables>({
+        dialect: new PostgresDialect({ pool: new DeadlinePgPool(pool, { queryTimeoutMs }) }),
+      });
       break;
     }
     default:
