@@ -1,9 +1,11 @@
 // The state `KyselyStore`'s aggregates share: its connections, its dialect, the turns its writes
-// take with the append batches, its transactions, and the errors it turns outages into.
+// take with the append batches, its transactions, what it knows of its database's health, and
+// the errors it turns outages into.
 import { type Kysely, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { AppendCommitter } from './append-committer.js';
 import { classifyDatabaseError } from './classify-database-error.js';
+import { DatabaseHealth } from './database-health.js';
 import { GroupCommit } from './group-commit.js';
 import { DIALECT_CAPABILITIES, type DialectCapabilities, type StoreDialect } from './store-dialect.js';
 import type { StoreTables } from './store-tables.js';
@@ -23,6 +25,11 @@ export interface KyselyRunnerOptions {
  * How a `KyselyStore` runs its statements, shared by its aggregates: reads on `db`, writes on
  * `writer` in their turn with the append batches, transactions as each dialect needs them, and
  * failures as the Store contract promises them.
+ *
+ * On MySQL/MariaDB and PostgreSQL every transaction and guarded call goes through a
+ * `DatabaseHealth`: once a call meets an outage and a probe confirms it, calls fail at once
+ * with `unavailable` (instead of each waiting for its own deadline) until a probe is answered
+ * again. The pool's deadlines (`DeadlinePgPool`, `DeadlineMysqlPool`) bound each call.
  */
 export class KyselyRunner {
   /** The SQL dialect of the database. */
@@ -37,6 +44,8 @@ export class KyselyRunner {
   readonly appender: AppendCommitter | undefined;
   /** SQLite: upserts of one tick, committed in one transaction (one fsync, not one each). */
   readonly #upserts: GroupCommit<Upsert, unknown> | undefined;
+  /** MySQL/MariaDB and PostgreSQL: whether the database answers (SQLite fails fast by itself). */
+  readonly #health: DatabaseHealth | undefined;
   /** Settles when the last write queued by `exclusive` has. */
   #writes: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -47,6 +56,10 @@ export class KyselyRunner {
     this.writer = options.writeDb ?? options.db;
     this.caps = DIALECT_CAPABILITIES[options.dialect];
     this.appender = options.appender;
+    this.#health =
+      options.dialect === 'sqlite'
+        ? undefined
+        : new DatabaseHealth({ probe: () => sql`select 1`.execute(this.db) });
     // Every connection of a new user, and its first subscribe to a public channel, upserts a
     // row: alone, each would be a commit and an fsync (SQLite has one writer; a file's commit
     // runs on the append worker, `sqlite::memory:`'s on the event loop). Other databases commit
@@ -73,10 +86,15 @@ export class KyselyRunner {
    */
   transaction<T>(fn: (trx: Kysely<StoreTables>) => Promise<T>): Promise<T> {
     if (this.caps.isolationLevels) {
-      return this.db.transaction().setIsolationLevel('read committed').execute(fn);
+      return this.#watched(() => this.db.transaction().setIsolationLevel('read committed').execute(fn));
     }
-    if (!this.caps.databaseWriteLock) return this.db.transaction().execute(fn);
+    if (!this.caps.databaseWriteLock) return this.#watched(() => this.db.transaction().execute(fn));
     return this.exclusive(() => this.#sqliteTransaction(fn));
+  }
+
+  /** Runs `fn` through the database's `DatabaseHealth`, when it has one. */
+  #watched<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#health === undefined ? fn() : this.#health.run(fn);
   }
 
   /** `BEGIN IMMEDIATE` … `COMMIT` on the one connection of a SQLite store. */
@@ -138,7 +156,7 @@ export class KyselyRunner {
   async guard<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     this.assertOpen();
     try {
-      return await fn();
+      return await this.#watched(fn);
     } catch (error) {
       throw toStoreError(doing, error);
     }
@@ -151,6 +169,7 @@ export class KyselyRunner {
    */
   close(drain: () => Promise<void>): Promise<void> {
     this.#closing ??= (async () => {
+      this.#health?.close();
       await Promise.all([drain(), this.#upserts?.close()]);
       // Writes already running finish (on SQLite, on the worker) before it closes.
       await this.#writes;
