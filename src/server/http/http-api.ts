@@ -15,13 +15,25 @@ import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
 
+/** What `/readyz` answers (see `HttpApiDeps.ready`). */
+export type Readiness = 'ready' | 'degraded' | 'unavailable';
+
+/** The default of `HttpApiDeps.readyTimeoutMs`. */
+export const DEFAULT_READY_TIMEOUT_MS = 2000;
+
 /** What the HTTP API runs on. */
 export interface HttpApiDeps {
   /**
    * `ready`; `degraded` when the node serves but its bus to other nodes is down (acks and local
    * delivery go on, other nodes catch up later); `unavailable` when the store is not reachable.
    */
-  readonly ready: () => Promise<'ready' | 'degraded' | 'unavailable'>;
+  readonly ready: () => Promise<Readiness>;
+  /**
+   * How long `/readyz` waits for `ready` before it answers `unavailable` (503): a database
+   * behind a dead link does not answer its probe until the store's deadline. Default
+   * `DEFAULT_READY_TIMEOUT_MS`.
+   */
+  readonly readyTimeoutMs?: number;
   readonly chat: ChatService;
   /** The webhook outbox, for the server API's list and replay; none without webhooks. */
   readonly webhooks?: WebhookAdmin;
@@ -56,6 +68,8 @@ export class HttpApi {
   readonly #deps: HttpApiDeps;
   readonly #router = new Router<Handler>();
   readonly #trusted: ReadonlySet<string>;
+  /** The readiness check in flight, which concurrent `/readyz` requests share. */
+  #readyCheck: Promise<Readiness> | undefined;
 
   constructor(deps: HttpApiDeps) {
     this.#deps = deps;
@@ -93,7 +107,7 @@ export class HttpApi {
     if (method === 'GET' || method === 'HEAD') {
       if (url.pathname === '/healthz') return this.#send(res, method, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
-        const status = await this.#deps.ready().catch(() => 'unavailable' as const);
+        const status = await this.#readiness();
         return this.#send(res, method, status === 'unavailable' ? 503 : 200, { status });
       }
       if (url.pathname === '/metrics') {
@@ -136,6 +150,30 @@ export class HttpApi {
       this.#send(res, method, reply.status, reply.body);
     } catch (err) {
       this.#sendError(res, method, this.#toParleyError(err));
+    }
+  }
+
+  /**
+   * `ready()`'s answer, or `unavailable` when it fails or is late. Requests share the check in
+   * flight, so that a prober polling a node whose database does not answer adds no more than
+   * one waiting query.
+   */
+  async #readiness(): Promise<Readiness> {
+    this.#readyCheck ??= this.#deps
+      .ready()
+      .catch(() => 'unavailable' as const)
+      .finally(() => {
+        this.#readyCheck = undefined;
+      });
+    const check = this.#readyCheck;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Readiness>((resolve) => {
+      timer = setTimeout(() => resolve('unavailable'), this.#deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([check, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
