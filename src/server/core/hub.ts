@@ -14,7 +14,10 @@ export interface HubOptions {
   readonly holdMs?: number;
   /** Largest read when filling a gap. */
   readonly fillPageMax?: number;
-  /** Messages buffered for one subscription while its history is read; beyond it, `onOverflow`. */
+  /**
+   * Channel events (messages and all others) held for one subscription while its history is
+   * read; beyond it the subscriber is closed as a slow consumer.
+   */
   readonly pendingMax?: number;
   /** Events that are not for a channel's subscribers (membership changes, kicks). */
   readonly onControl?: (event: BusEvent) => void;
@@ -24,8 +27,10 @@ export interface HubOptions {
 }
 
 interface Encoded {
-  readonly seq: number;
-  /** What the subscription's encoder made of the message. */
+  /** The message's seq; undefined for the other channel events. */
+  readonly seq: number | undefined;
+  readonly kind: ChannelEvent['kind'];
+  /** What the subscription's encoder made of the event. */
   readonly data: unknown;
 }
 
@@ -35,12 +40,12 @@ export class Subscription {
   readonly client: Recipient;
   /** The highest seq this client has been sent. */
   lastSeq = 0;
-  /** False while the client's history is being read; live messages are buffered meanwhile. */
+  /** False while the client's history is being read; live events are buffered meanwhile. */
   active = false;
   closed = false;
   /** Counted in the channel's subscriptions across nodes (`SubscribeOptions.counted`). */
   counted = false;
-  /** Live messages held while the history is read; none kept once active or closed. */
+  /** Live events held while the history is read, in arrival order; none kept once active or closed. */
   buffer: Encoded[] | undefined;
 
   constructor(channel: string, client: Recipient) {
@@ -105,8 +110,8 @@ export class Hub {
 
   /**
    * Registers a pending subscription. Resolves once the bus delivers the channel's events to
-   * this node, so a history read made after it misses nothing: live messages are buffered until
-   * `activate`.
+   * this node, so a history read made after it misses nothing: live events (messages and every
+   * other channel event) are buffered until `activate`, up to `pendingMax`.
    */
   async subscribe(channel: string, client: Recipient): Promise<Subscription> {
     let ch = this.#channels.get(channel);
@@ -135,7 +140,8 @@ export class Hub {
 
   /**
    * Makes a pending subscription live. `lastSeq` is the highest seq the client already has (from
-   * the history or resume it was just sent); the hub sends everything after it, in order, once.
+   * the history or resume it was just sent); the hub sends every message after it, in order,
+   * once, and the other events buffered meanwhile in the order they came.
    */
   async activate(sub: Subscription, lastSeq: number): Promise<void> {
     const ch = this.#channels.get(sub.channel);
@@ -147,8 +153,8 @@ export class Hub {
     }
     // Messages delivered on this node before this subscription registered, but after the
     // client's read, are neither in its history nor in its buffer: read them.
-    const first = sub.buffer?.[0];
-    const upTo = first !== undefined ? first.seq - 1 : ch.delivered;
+    const first = sub.buffer?.find((e) => e.seq !== undefined)?.seq;
+    const upTo = first !== undefined ? first - 1 : ch.delivered;
     if (upTo > sub.lastSeq) {
       try {
         const missed = await this.#source.after(sub.channel, sub.lastSeq, upTo - sub.lastSeq);
@@ -162,10 +168,21 @@ export class Hub {
       }
     }
     if (sub.closed) return;
-    for (const e of sub.buffer ?? []) this.#write(sub, e.seq, e.data);
+    for (const e of sub.buffer ?? []) {
+      if (e.seq !== undefined) this.#write(sub, e.seq, e.data);
+      else if (!sub.closed) sub.client.write(e.data);
+    }
     // An empty array per idle subscription is memory for nothing.
     sub.buffer = undefined;
     sub.active = true;
+  }
+
+  /**
+   * Drops the events of `kind` a pending subscription holds, for when the state its subscriber
+   * is about to be sent already reflects them (the presence list read after them).
+   */
+  forgetPending(sub: Subscription, kind: ChannelEvent['kind']): void {
+    if (sub.buffer !== undefined) sub.buffer = sub.buffer.filter((e) => e.kind !== kind);
   }
 
   /** Ends a subscription; the node stops receiving the channel when its last one ends. */
@@ -249,8 +266,8 @@ export class Hub {
     }
   }
 
-  // To the channel's active subscribers but those of user `exceptUser` and the connection
-  // `exceptConnection`, encoded once per wire.
+  // To the channel's subscribers (held for the pending ones) but those of user `exceptUser` and
+  // the connection `exceptConnection`, encoded once per wire.
   #broadcast(
     event: Exclude<ChannelEvent, MessagePosted>,
     exceptUser: string | undefined,
@@ -260,10 +277,12 @@ export class Hub {
     if (ch === undefined) return;
     let encoded: EncodeOnce | undefined;
     for (const sub of ch.subs) {
-      if (!sub.active || sub.client.userId === exceptUser || sub.client.id === exceptConnection) continue;
+      if (sub.closed || sub.client.userId === exceptUser || sub.client.id === exceptConnection) continue;
       encoded ??= new EncodeOnce(event);
       const data = encoded.for(sub.client.encoder);
-      if (data !== undefined) sub.client.write(data);
+      if (data === undefined) continue;
+      if (sub.active) sub.client.write(data);
+      else this.#hold(sub, { seq: undefined, kind: event.kind, data });
     }
   }
 
@@ -328,14 +347,15 @@ export class Hub {
       encoded ??= new EncodeOnce({ kind: 'message', message: m });
       const data = encoded.for(sub.client.encoder);
       if (data === undefined) continue;
-      if (sub.active) {
-        this.#write(sub, m.seq, data);
-      } else {
-        sub.buffer ??= [];
-        sub.buffer.push({ seq: m.seq, data });
-        if (sub.buffer.length > this.#pendingMax) sub.client.close('slow_consumer', 'slow consumer');
-      }
+      if (sub.active) this.#write(sub, m.seq, data);
+      else this.#hold(sub, { seq: m.seq, kind: 'message', data });
     }
+  }
+
+  #hold(sub: Subscription, event: Encoded): void {
+    sub.buffer ??= [];
+    sub.buffer.push(event);
+    if (sub.buffer.length > this.#pendingMax) sub.client.close('slow_consumer', 'slow consumer');
   }
 
   #write(sub: Subscription, seq: number, data: unknown): void {

@@ -95,6 +95,11 @@ export class Subscriptions {
   /**
    * Subscribes the session. `announce` gets the starting state and must write it to the
    * subscriber at once: it is called before the first live event of the subscription is.
+   * No channel event is lost between the request and the reply: the subscription is registered
+   * before anything is read, and every event from then on is either reflected in the state
+   * (the presence list drops the presence events that came before it was read) or delivered
+   * after the reply, in the order it came (messages by seq, once). At most the hub's
+   * `pendingMax` are held; beyond it the session is closed as a slow consumer.
    */
   async subscribe(
     session: Session,
@@ -114,19 +119,29 @@ export class Subscriptions {
         `at most ${limits.maxSubscriptions} subscriptions per connection`,
       );
     }
-    const channel = await access.channel(input.channel);
-    let role: Role | undefined;
-    if (options.authorized !== true) {
-      role = await access.role(input.channel, session.user.id);
-      if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
-      role = await access.joinIfPublic(channel, session.user.id, role);
-    } else if (channel === undefined) {
-      throw noAccess(input.channel);
+    // Before the access checks: an event that comes while they run (a channel update, a typing
+    // user) is held too. Nothing held reaches the session unless they pass.
+    const sub = await hub.subscribe(input.channel, session);
+    if (session.subscriptions.has(input.channel)) {
+      // Another subscribe to this channel, sent before this one's reply, registered first.
+      hub.unsubscribe(sub);
+      throw new ParleyError('conflict', `already subscribed to "${input.channel}"`, {
+        details: { channel: input.channel },
+      });
     }
-
-    const sub = await hub.subscribe(channel.id, session);
-    session.subscriptions.set(channel.id, sub);
+    session.subscriptions.set(input.channel, sub);
+    let joined = false;
     try {
+      const channel = await access.channel(input.channel);
+      let role: Role | undefined;
+      if (options.authorized !== true) {
+        role = await access.role(input.channel, session.user.id);
+        if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
+        role = await access.joinIfPublic(channel, session.user.id, role);
+      } else if (channel === undefined) {
+        throw noAccess(input.channel);
+      }
+
       const state = await store.getChannel(channel.id);
       if (state === undefined) throw noAccess(input.channel);
       let messages: readonly Message[];
@@ -152,10 +167,10 @@ export class Subscriptions {
       const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;
 
+      joined = true;
       if (options.counted === true) await this.#count(session, sub);
       const as = options.presenceAs === undefined ? session.user : options.presenceAs;
-      const online =
-        as === null ? { users: [], count: 0 } : await this.#presenceJoin(channel.id, session, as);
+      const online = as === null ? { users: [], count: 0 } : await this.#presenceJoin(sub, session, as);
       // The session closed (or unsubscribed) while its history was read: undo the join.
       if (sub.closed) throw new ParleyError('conflict', `subscription to "${channel.id}" ended`);
       announce({
@@ -172,7 +187,9 @@ export class Subscriptions {
       });
       await hub.activate(sub, lastSeq);
     } catch (err) {
-      await this.end(session, sub);
+      // Before the presence join there is nothing to undo but the registration.
+      if (joined) await this.end(session, sub);
+      else this.#detach(session, sub);
       throw err;
     }
   }
@@ -191,10 +208,8 @@ export class Subscriptions {
 
   /** Ends one subscription, and announces a leave when it was the user's last here. */
   async end(session: Session, sub: Subscription): Promise<void> {
-    const { hub, presence, limits, bus } = this.#d;
-    if (session.subscriptions.get(sub.channel) === sub) session.subscriptions.delete(sub.channel);
-    session.typingAt.delete(sub.channel);
-    hub.unsubscribe(sub);
+    const { presence, limits, bus } = this.#d;
+    this.#detach(session, sub);
     try {
       const left = await presence.leave(sub.channel, session.id);
       // Told while the channel, the user included, had at most presenceMax users online.
@@ -283,6 +298,13 @@ export class Subscriptions {
     return this.#d.presence.list(channelId);
   }
 
+  // Takes the subscription off the session and the hub.
+  #detach(session: Session, sub: Subscription): void {
+    if (session.subscriptions.get(sub.channel) === sub) session.subscriptions.delete(sub.channel);
+    session.typingAt.delete(sub.channel);
+    this.#d.hub.unsubscribe(sub);
+  }
+
   // Counts the subscription (each connection once), and reports the channel occupied when it is
   // the first. Two nodes counting the first two at once may both see two: occupancy is exact
   // only up to such races (docs/pusher.md).
@@ -297,11 +319,12 @@ export class Subscriptions {
   // Above presenceMax users online a channel's joins and leaves are not broadcast and the
   // joiner gets no list: otherwise n users joining cost n² frames and n lists of n users.
   async #presenceJoin(
-    channelId: string,
+    sub: Subscription,
     session: Session,
     as: PresenceUser,
   ): Promise<{ readonly users: readonly PresenceUser[]; readonly count: number }> {
-    const { presence, limits, bus } = this.#d;
+    const { presence, limits, bus, hub } = this.#d;
+    const channelId = sub.channel;
     const first = await presence.join(channelId, session.id, as);
     const count = await presence.count(channelId);
     if (count > limits.presenceMax) return { users: [as], count };
@@ -314,6 +337,9 @@ export class Subscriptions {
       });
       notify(this.#d.observer, () => this.#d.observer.presenceChanged?.(channelId, 'join', as));
     }
+    // The list reflects every presence change whose event came before it is read (each is
+    // published after the change), this subscription's own join among them.
+    hub.forgetPending(sub, 'presence');
     return { users: await presence.list(channelId), count };
   }
 
