@@ -100,7 +100,7 @@ async function wholeHistory(
   for (let after = 0, page = 0; page < 1000; page++) {
     const reply = await reader.request({ type: 'history', channel, after, limit: 100 });
     assert.equal(reply.type, 'history', JSON.stringify(reply));
-    const messages = reply.messages as { id: string; seq: number; client_msg_id: string | null }[];
+    const messages = reply.messages as unknown as { id: string; seq: number; client_msg_id: string | null }[];
     stored.push(...messages);
     if (reply.has_more !== true || messages.length === 0) return stored;
     after = messages.at(-1)!.seq;

@@ -66,9 +66,10 @@ class DeadlinePgClient implements PostgresPoolClient {
     // config; the store configures none.
     if (typeof sql !== 'string') throw new Error('DeadlinePgPool does not stream queries');
     if (this.#expired !== undefined) return Promise.reject(this.#expired);
-    const running = this.#client.query(sql, parameters === undefined ? [] : [...parameters]) as Promise<
-      PostgresQueryResult<R>
-    >;
+    const running = this.#client.query(
+      sql,
+      parameters === undefined ? [] : [...parameters],
+    ) as unknown as Promise<PostgresQueryResult<R>>;
     const deadlineMs = statementDeadline(sql, this.#queryTimeoutMs);
     if (deadlineMs === undefined) return running;
     return new Promise((resolve, reject) => {
