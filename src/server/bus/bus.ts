@@ -31,7 +31,12 @@ export function channelTopic(channel: string): string {
 /** The topic every node subscribes to, for membership changes and kicks. */
 export const CONTROL_TOPIC = 'control';
 
-/** Called when the bus may have lost events (e.g. it reconnected): re-read positions. */
+/**
+ * Called when the bus may have lost events (it reconnected, or another node's publications
+ * were dropped): re-read positions, and forget or re-check whatever lost invalidations
+ * (`member`, `kick`, `channel`) would have changed. Called once the link is back with every
+ * subscription in effect: events published from then on arrive.
+ */
 export type ResyncHandler = () => void;
 
 /**
@@ -44,7 +49,11 @@ export type ResyncHandler = () => void;
 export interface Bus {
   /** Sets the one handler of this node's events, and the one of resync signals. */
   setHandler(handler: BusHandler, onResync?: ResyncHandler): void;
-  /** False while the link to other nodes is down (always true for a single-node bus). */
+  /**
+   * False while the link to other nodes is down, until it is back with every subscription in
+   * effect (always true for a single-node bus). While false, events of other nodes are being
+   * lost: nodes read through their caches.
+   */
   readonly connected: boolean;
   /** Starts receiving `topic`. Resolves once events published from now on will arrive. */
   subscribe(topic: string): Promise<void>;

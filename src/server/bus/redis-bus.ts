@@ -14,6 +14,11 @@ export interface RedisBusOptions {
   readonly probeTimeoutMs?: number;
   /** How long to wait for Redis at start. */
   readonly connectTimeoutMs?: number;
+  /**
+   * The longest wait between two reconnection attempts (they start at 50 ms and grow by 50 ms):
+   * how late, at most, a node notices that Redis is back.
+   */
+  readonly reconnectMaxDelayMs?: number;
   readonly onError?: (err: unknown, what: string) => void;
 }
 
@@ -28,8 +33,9 @@ interface Envelope {
  * per node, subscribed to a channel's topic only while the node has local subscribers; one
  * publisher connection with auto-pipelining. A node delivers its own events locally at once (so
  * local delivery goes on while Redis is down) and skips their echo. After any outage of the
- * subscriber link, and when the node's own publications were dropped, every node is told to
- * resync (re-read positions from the Store).
+ * subscriber link the node resyncs itself, once its subscriptions are in effect again (it is
+ * not `connected` before); when the node's own publications were dropped, every node is told to
+ * resync.
  */
 export class RedisBus implements Bus {
   readonly nodeId = randomUUID();
@@ -43,6 +49,8 @@ export class RedisBus implements Bus {
   #probeSentAt: number | undefined;
   #publishesDropped = false;
   #everReady = false;
+  // The subscriber link is up and every subscription of this node is in effect on it.
+  #subscribed = false;
   #closed = false;
 
   private constructor(pub: Redis, sub: Redis, options: RedisBusOptions) {
@@ -52,10 +60,9 @@ export class RedisBus implements Bus {
     this.#onError = options.onError ?? (() => {});
     this.#probeTimeoutMs = options.probeTimeoutMs ?? 3000;
     sub.on('message', (channel: string, raw: string) => this.#onMessage(channel, raw));
-    sub.on('ready', () => {
-      // ioredis resubscribes by itself; what was published meanwhile is lost: resync.
-      if (this.#everReady) this.#local.resync();
-      this.#everReady = true;
+    sub.on('ready', () => this.#onSubscriberReady());
+    sub.on('close', () => {
+      this.#subscribed = false;
     });
     pub.on('ready', () => this.#announceResyncIfDropped());
     for (const [conn, name] of [
@@ -74,7 +81,13 @@ export class RedisBus implements Bus {
    */
   static async connect(url: string, options: RedisBusOptions = {}): Promise<RedisBus> {
     const timeout = options.connectTimeoutMs ?? 5000;
-    const common = { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: timeout } as const;
+    const maxDelay = options.reconnectMaxDelayMs ?? 500;
+    const common = {
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+      connectTimeout: timeout,
+      retryStrategy: (attempt: number) => Math.min(attempt * 50, maxDelay),
+    } as const;
     const pub = new Redis(url, { ...common, enableAutoPipelining: true, enableOfflineQueue: false });
     const sub = new Redis(url, { ...common });
     // Until the bus attaches its own handlers, a failed first connect is reported by the throw.
@@ -99,11 +112,12 @@ export class RedisBus implements Bus {
     const bus = new RedisBus(pub, sub, options);
     bus.#everReady = true;
     await sub.subscribe(bus.#probeChannel());
+    bus.#subscribed = true;
     return bus;
   }
 
   get connected(): boolean {
-    return this.#pub.status === 'ready' && this.#sub.status === 'ready';
+    return this.#pub.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
   }
 
   setHandler(handler: BusHandler, onResync?: ResyncHandler): void {
@@ -166,6 +180,25 @@ export class RedisBus implements Bus {
       return;
     }
     this.#local.deliver(channel.slice(this.#prefix.length), envelope.e);
+  }
+
+  #onSubscriberReady(): void {
+    if (!this.#everReady) {
+      this.#everReady = true;
+      return;
+    }
+    // ioredis re-sent this node's SUBSCRIBEs just before 'ready' (it emits on the next tick): a
+    // PING queued behind them is answered once they are all in effect. Only then is the node
+    // told to resync, so what it re-reads is not overtaken by an event it still cannot receive.
+    this.#sub.ping().then(
+      () => {
+        if (this.#closed || this.#sub.status !== 'ready') return;
+        this.#subscribed = true;
+        this.#local.resync();
+      },
+      // The link dropped again: its next 'ready' tries again.
+      (err: unknown) => this.#onError(err, 'redis resubscribe'),
+    );
   }
 
   #probe(): void {
