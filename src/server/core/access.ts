@@ -7,8 +7,28 @@ import { canRead, joinsOnUse } from './permissions.js';
 /** What the core keeps of a channel between requests. */
 export type ChannelMeta = Pick<StoredChannel, 'id' | 'kind' | 'title' | 'epoch' | 'archived'>;
 
-const ROLE_TTL_MS = 60_000;
 const CACHE_MAX = 100_000;
+
+/** Options of an Access; every one has a default. */
+export interface AccessOptions {
+  /**
+   * How long a cached role or channel is trusted without an invalidation (`accessCacheTtlMs`):
+   * the bound on an invalidation lost in a way no node noticed.
+   */
+  readonly ttlMs?: number;
+  /**
+   * True while invalidations may be getting lost (the bus is down): every read goes to the
+   * Store, and what it finds is cached for when the bus is back.
+   */
+  readonly readThrough?: () => boolean;
+  /** The clock, in ms (tests). */
+  readonly now?: () => number;
+}
+
+interface Cached<T> {
+  readonly value: T;
+  readonly at: number;
+}
 
 /** The refusal for a channel the caller may not use, the same whether or not it exists. */
 export function noAccess(channel: string): ParleyError {
@@ -18,16 +38,27 @@ export function noAccess(channel: string): ParleyError {
 
 /**
  * Who may read a channel: the node's cache of channels and of roles in front of the Store, and
- * the checks every action makes with them. Roles are invalidated by `member` events on the bus;
- * the TTL bounds the damage of a lost bus event.
+ * the checks every action makes with them. Entries are forgotten on the bus's `member` and
+ * `channel` events, all of them when the bus may have lost some (`clear`, on resync), and they
+ * are trusted for `ttlMs` at most; while the bus is down (`readThrough`) every read goes to the
+ * Store.
  */
 export class Access {
   readonly #store: Store;
-  readonly #channels = new Map<string, ChannelMeta>();
-  readonly #roles = new Map<string, { readonly role: Role | undefined; readonly at: number }>();
+  readonly #ttlMs: number;
+  readonly #readThrough: () => boolean;
+  readonly #now: () => number;
+  readonly #channels = new Map<string, Cached<ChannelMeta>>();
+  readonly #roles = new Map<string, Cached<Role | undefined>>();
+  // Bumped by every invalidation: a Store read that an invalidation overtook is not cached,
+  // for it may have read the row before the change the invalidation announces.
+  #generation = 0;
 
-  constructor(store: Store) {
+  constructor(store: Store, options: AccessOptions = {}) {
     this.#store = store;
+    this.#ttlMs = options.ttlMs ?? 5000;
+    this.#readThrough = options.readThrough ?? (() => false);
+    this.#now = options.now ?? Date.now;
   }
 
   /**
@@ -59,11 +90,11 @@ export class Access {
 
   /** The channel, from the cache or the Store. */
   async channel(id: string): Promise<ChannelMeta | undefined> {
-    const cached = this.#channels.get(id);
-    if (cached !== undefined) return cached;
+    const cached = this.#fresh(this.#channels.get(id));
+    if (cached !== undefined) return cached.value;
+    const generation = this.#generation;
     const found = await this.#store.getChannel(id);
     if (found === undefined) return undefined;
-    if (this.#channels.size >= CACHE_MAX) this.#channels.clear();
     const meta: ChannelMeta = {
       id: found.id,
       kind: found.kind,
@@ -71,34 +102,49 @@ export class Access {
       epoch: found.epoch,
       archived: found.archived,
     };
-    this.#channels.set(id, meta);
+    if (generation === this.#generation) put(this.#channels, id, { value: meta, at: this.#now() });
     return meta;
   }
 
   /** Forgets the cached channel (it changed, here or on another node). */
   forgetChannel(id: string): void {
+    this.#generation++;
     this.#channels.delete(id);
   }
 
   /** The user's role in the channel; membership changes read through (`fresh`). */
   async role(channelId: string, userId: string, fresh = false): Promise<Role | undefined> {
     const key = roleKey(channelId, userId);
-    const cached = this.#roles.get(key);
-    if (!fresh && cached !== undefined && Date.now() - cached.at < ROLE_TTL_MS) return cached.role;
+    const cached = fresh ? undefined : this.#fresh(this.#roles.get(key));
+    if (cached !== undefined) return cached.value;
+    const generation = this.#generation;
     const role = await this.#store.getRole(channelId, userId);
-    this.setRole(channelId, userId, role);
+    if (generation === this.#generation) put(this.#roles, key, { value: role, at: this.#now() });
     return role;
   }
 
   /** Records a role this node just wrote. */
   setRole(channelId: string, userId: string, role: Role | undefined): void {
-    if (this.#roles.size >= CACHE_MAX) this.#roles.clear();
-    this.#roles.set(roleKey(channelId, userId), { role, at: Date.now() });
+    put(this.#roles, roleKey(channelId, userId), { value: role, at: this.#now() });
   }
 
   /** Forgets a cached role (it changed, here or on another node). */
   forgetRole(channelId: string, userId: string): void {
+    this.#generation++;
     this.#roles.delete(roleKey(channelId, userId));
+  }
+
+  /** Forgets every cached channel and role: invalidations may have been lost (a bus resync). */
+  clear(): void {
+    this.#generation++;
+    this.#channels.clear();
+    this.#roles.clear();
+  }
+
+  // The entry, unless it is too old or the cache is not to be trusted now.
+  #fresh<T>(entry: Cached<T> | undefined): Cached<T> | undefined {
+    if (entry === undefined || this.#now() - entry.at >= this.#ttlMs || this.#readThrough()) return undefined;
+    return entry;
   }
 
   /** A channel's title as `viewer` sees it: a DM is named after the other member. */
@@ -112,4 +158,10 @@ export class Access {
 
 function roleKey(channelId: string, userId: string): string {
   return `${channelId}\u0000${userId}`;
+}
+
+// Past CACHE_MAX entries the cache starts over: a bound on memory, not an eviction policy.
+function put<T>(map: Map<string, Cached<T>>, key: string, entry: Cached<T>): void {
+  if (map.size >= CACHE_MAX && !map.has(key)) map.clear();
+  map.set(key, entry);
 }

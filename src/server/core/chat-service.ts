@@ -10,6 +10,7 @@ import { deliverTo } from './delivery.js';
 import { Directory } from './directory.js';
 import { Hub, type HubOptions } from './hub.js';
 import { Messages } from './messages.js';
+import { Revalidation } from './revalidation.js';
 import type { Session } from './session.js';
 import { Sessions } from './sessions.js';
 import { Subscriptions } from './subscriptions.js';
@@ -24,7 +25,7 @@ export interface ChatServiceDeps {
   /** Recent messages, so joins and short resumes skip SQL; the Store fills anything it lacks. */
   readonly cache?: HistoryCache | undefined;
   /** The hub's tuning and its delivery metric. */
-  readonly hub?: Omit<HubOptions, 'onControl' | 'onError'>;
+  readonly hub?: Omit<HubOptions, 'onControl' | 'onError' | 'beforeResync' | 'onResyncSignal'>;
 }
 
 /**
@@ -44,18 +45,30 @@ export class ChatService {
   readonly directory: Directory;
   readonly #observer: ChatObserver;
   readonly #bus: Bus;
+  readonly #limits: Limits;
+  readonly #revalidation: Revalidation;
+  #recheckTimer: NodeJS.Timeout | undefined;
+  #lastRecheck = Date.now();
+  // A re-check after a resync failed (the Store did not answer): retried on the next tick.
+  #recheckOwed = false;
 
   constructor(deps: ChatServiceDeps) {
     const { store, bus, presence, limits, observer } = deps;
     const cache = deps.cache;
     this.#observer = observer;
     this.#bus = bus;
+    this.#limits = limits;
     this.hub = new Hub(bus, store, {
       ...deps.hub,
       onControl: (event) => this.#onControl(event),
       onError: (err, what) => observer.error(err, what),
+      // The bus may have lost invalidations: forget every cached role and channel at once,
+      // before anything reads them again.
+      onResyncSignal: () => this.access.clear(),
+      beforeResync: () => this.#recheckAfterResync(),
     });
-    this.access = new Access(store);
+    // While the bus is down, invalidations from other nodes are being lost: read through.
+    this.access = new Access(store, { ttlMs: limits.accessCacheTtlMs, readThrough: () => !bus.connected });
     this.sessions = new Sessions({ store, limits, observer });
     const access = this.access;
     this.subscriptions = new Subscriptions({
@@ -71,11 +84,33 @@ export class ChatService {
     this.messages = new Messages({ store, bus, limits, observer, access, sessions: this.sessions, cache });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
+    this.#revalidation = new Revalidation({
+      store,
+      access,
+      sessions: this.sessions,
+      subscriptions: this.subscriptions,
+    });
   }
 
-  /** Starts receiving control events (membership changes, kicks) from the bus. */
+  /**
+   * Starts receiving control events (membership changes, kicks) from the bus, and the re-checks
+   * of live sessions and subscriptions: every `recheckWhileDownMs` while the bus is down, every
+   * `recheckIntervalMs` otherwise.
+   */
   async start(): Promise<void> {
     await this.hub.start();
+    this.#lastRecheck = Date.now();
+    this.#recheckTimer = setInterval(() => this.#recheckTick(), this.#limits.recheckWhileDownMs);
+    this.#recheckTimer.unref();
+  }
+
+  /**
+   * Re-checks every session and subscription on this node against the Store now (bans, token
+   * cut-offs, memberships), as after a resync; resolves with what it closed and ended.
+   */
+  recheck(): ReturnType<Revalidation['run']> {
+    this.#lastRecheck = Date.now();
+    return this.#revalidation.run();
   }
 
   /** Number of sessions on this node. */
@@ -85,6 +120,7 @@ export class ChatService {
 
   /** Records a newly authenticated session (its user is stored if this node has not yet). */
   async sessionOpened(session: Session): Promise<void> {
+    this.#revalidation.opened(session);
     await this.sessions.opened(session);
   }
 
@@ -99,10 +135,40 @@ export class ChatService {
     await this.#bus.publish(CONTROL_TOPIC, { kind: 'kick', user_id: userId, reason });
   }
 
-  /** Stops the hub and the offline timers. */
+  /** Stops the hub, the re-checks and the offline timers. */
   close(): void {
+    clearInterval(this.#recheckTimer);
+    this.#recheckTimer = undefined;
     this.hub.close();
     this.sessions.close();
+  }
+
+  // After a resync signal: re-check what lives on without a cache (sessions, subscriptions),
+  // while the hub holds delivery.
+  async #recheckAfterResync(): Promise<void> {
+    try {
+      await this.recheck();
+      this.#recheckOwed = false;
+    } catch (err) {
+      this.#recheckOwed = true;
+      throw err;
+    }
+  }
+
+  #recheckTick(): void {
+    if (this.#revalidation.running) return;
+    const due = Date.now() - this.#lastRecheck >= this.#limits.recheckIntervalMs;
+    if (!due && !this.#recheckOwed && this.#bus.connected) return;
+    this.recheck().then(
+      () => {
+        this.#recheckOwed = false;
+      },
+      (err) => {
+        // Once per streak of failures (the Store is down): not once a tick.
+        if (!this.#recheckOwed) this.#observer.error(err, 'recheck');
+        this.#recheckOwed = true;
+      },
+    );
   }
 
   // A control event from the bus (from this node or another).

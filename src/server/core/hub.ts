@@ -21,6 +21,16 @@ export interface HubOptions {
   readonly pendingMax?: number;
   /** Events that are not for a channel's subscribers (membership changes, kicks). */
   readonly onControl?: (event: BusEvent) => void;
+  /**
+   * Runs when the bus may have lost events, before the hub re-reads its channels: the re-check
+   * of what lost events would have changed (memberships, bans). Meanwhile the hub holds every
+   * channel event, up to `pendingMax` (beyond it, messages are re-read from the source after,
+   * and other events are lost as on a lossy bus), so none reaches a subscription the re-check
+   * ends. A rejection is reported (`onError`) and delivery goes on.
+   */
+  readonly beforeResync?: () => Promise<void>;
+  /** Called at once on every resync signal, even one that waits for a running re-check. */
+  readonly onResyncSignal?: () => void;
   readonly onError?: (err: unknown, what: string) => void;
   /** Called once per message delivered in order on this node, with its local recipients (metrics). */
   readonly onDeliver?: (recipients: number) => void;
@@ -45,6 +55,11 @@ export class Subscription {
   closed = false;
   /** Counted in the channel's subscriptions across nodes (`SubscribeOptions.counted`). */
   counted = false;
+  /**
+   * The wire proved the session may read the channel (`SubscribeOptions.authorized`): the
+   * membership re-checks after a resync leave it alone.
+   */
+  authorized = false;
   /** Live events held while the history is read, in arrival order; none kept once active or closed. */
   buffer: Encoded[] | undefined;
 
@@ -66,6 +81,18 @@ interface ChannelState {
   filling: boolean;
 }
 
+// What the hub holds while a resync's re-check runs: everything for a channel's subscribers.
+const CHANNEL_EVENTS: ReadonlySet<BusEvent['kind']> = new Set<ChannelEvent['kind']>([
+  'message',
+  'edited',
+  'deleted',
+  'reaction',
+  'presence',
+  'typing',
+  'channel_updated',
+  'signal',
+]);
+
 /**
  * Local delivery on one node. Receives bus events, puts each channel's messages in seq order
  * (dropping repeats, holding early ones and reading missed ones from the Store), encodes each
@@ -80,8 +107,16 @@ export class Hub {
   readonly #fillPageMax: number;
   readonly #pendingMax: number;
   readonly #onControl: (event: BusEvent) => void;
+  readonly #beforeResync: (() => Promise<void>) | undefined;
+  readonly #onResyncSignal: (() => void) | undefined;
   readonly #onError: (err: unknown, what: string) => void;
   readonly #onDeliver: ((recipients: number) => void) | undefined;
+  // Channel events that arrived during `beforeResync`; undefined while none is running.
+  #held: BusEvent[] | undefined;
+  #resyncRunning = false;
+  // A resync signal came while one ran: its re-check may have read too early, run another.
+  #resyncAgain = false;
+  #closed = false;
 
   constructor(bus: Bus, source: MessageSource, options: HubOptions = {}) {
     this.#bus = bus;
@@ -90,6 +125,8 @@ export class Hub {
     this.#fillPageMax = options.fillPageMax ?? 500;
     this.#pendingMax = options.pendingMax ?? 10_000;
     this.#onControl = options.onControl ?? (() => {});
+    this.#beforeResync = options.beforeResync;
+    this.#onResyncSignal = options.onResyncSignal;
     this.#onError = options.onError ?? (() => {});
     this.#onDeliver = options.onDeliver;
     bus.setHandler(
@@ -198,9 +235,45 @@ export class Hub {
 
   /**
    * Re-reads every local channel's messages after what this node delivered, for when the bus
-   * may have lost events (it reconnected, or another node's publications were dropped).
+   * may have lost events (it reconnected, or another node's publications were dropped); first
+   * runs `beforeResync`, holding channel events meanwhile.
    */
   resync(): void {
+    this.#onResyncSignal?.();
+    if (this.#beforeResync === undefined) {
+      this.#catchUpAll();
+      return;
+    }
+    if (this.#resyncRunning) {
+      this.#resyncAgain = true;
+      return;
+    }
+    void this.#resyncNow(this.#beforeResync);
+  }
+
+  async #resyncNow(beforeResync: () => Promise<void>): Promise<void> {
+    this.#resyncRunning = true;
+    this.#held ??= [];
+    try {
+      await beforeResync();
+    } catch (err) {
+      this.#onError(err, 'resync re-check');
+    }
+    this.#resyncRunning = false;
+    if (this.#closed) return;
+    if (this.#resyncAgain) {
+      // Each run is one signal's; a run per further signal, never more than signals came.
+      this.#resyncAgain = false;
+      void this.#resyncNow(beforeResync);
+      return;
+    }
+    const held = this.#held;
+    this.#held = undefined;
+    for (const event of held) this.#handle(event);
+    this.#catchUpAll();
+  }
+
+  #catchUpAll(): void {
     for (const ch of this.#channels.values()) void this.#catchUp(ch);
   }
 
@@ -225,6 +298,8 @@ export class Hub {
 
   /** Stops all timers. */
   close(): void {
+    this.#closed = true;
+    this.#held = undefined;
     for (const ch of this.#channels.values()) {
       if (ch.fillTimer !== undefined) clearTimeout(ch.fillTimer);
       for (const sub of ch.subs) sub.closed = true;
@@ -233,6 +308,10 @@ export class Hub {
   }
 
   #handle(event: BusEvent): void {
+    if (this.#held !== undefined && CHANNEL_EVENTS.has(event.kind)) {
+      if (this.#held.length < this.#pendingMax) this.#held.push(event);
+      return;
+    }
     switch (event.kind) {
       case 'message':
         this.#onMessage(event.message, event.except);

@@ -12,4 +12,10 @@ export interface Session extends Recipient {
   readonly subscriptions: Map<string, Subscription>;
   /** Channel id → time of the last relayed typing event. */
   readonly typingAt: Map<string, number>;
+  /**
+   * When the credential it last authenticated with was issued (its token's `iat`), in ms; the
+   * re-checks of live sessions compare it with the user's cut-off. Undefined when it has none:
+   * the time the session opened on this node counts instead.
+   */
+  readonly issuedAt?: number | undefined;
 }

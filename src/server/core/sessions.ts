@@ -84,6 +84,11 @@ export class Sessions {
     }
   }
 
+  /** Every user with a session on this node. */
+  users(): Iterable<string> {
+    return this.#byUser.keys();
+  }
+
   /** The user's sessions on this node. */
   of(userId: string): Iterable<Session> {
     return itemsOf(this.#byUser.get(userId));

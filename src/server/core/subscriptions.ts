@@ -122,6 +122,7 @@ export class Subscriptions {
     // Before the access checks: an event that comes while they run (a channel update, a typing
     // user) is held too. Nothing held reaches the session unless they pass.
     const sub = await hub.subscribe(input.channel, session);
+    sub.authorized = options.authorized === true;
     if (session.subscriptions.has(input.channel)) {
       // Another subscribe to this channel, sent before this one's reply, registered first.
       hub.unsubscribe(sub);

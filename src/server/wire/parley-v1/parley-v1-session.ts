@@ -69,6 +69,7 @@ export class ParleyV1Session implements Session, GatewayConnection, SocketListen
   /** The token's expiry warning, then its expiry: one timer at a time. */
   #expiryTimer: NodeJS.Timeout | undefined;
   #expiresAt = 0;
+  #issuedAt: number | undefined;
   #draining = false;
   readonly #onClosed: (conn: ParleyV1Session) => void;
 
@@ -107,6 +108,11 @@ export class ParleyV1Session implements Session, GatewayConnection, SocketListen
 
   get userId(): string {
     return this.#user?.id ?? '';
+  }
+
+  /** When the token it authenticated (or last refreshed) with was issued, ms; the core re-checks it. */
+  get issuedAt(): number | undefined {
+    return this.#issuedAt;
   }
 
   /** True once authenticated and until closed. */
@@ -261,6 +267,7 @@ export class ParleyV1Session implements Session, GatewayConnection, SocketListen
       const identity = await this.#deps.verifier.verify(token);
       if (this.#state !== 'authenticating') return;
       this.#user = { id: identity.userId, username: identity.username };
+      this.#issuedAt = identity.issuedAt;
       await this.#deps.chat.sessionOpened(this);
       if (this.#state !== 'authenticating') {
         await this.#deps.chat.sessionClosed(this);
@@ -312,6 +319,7 @@ export class ParleyV1Session implements Session, GatewayConnection, SocketListen
       replyError(this, ref, new ParleyError('auth_failed', 'refresh token is for another user'));
       return;
     }
+    this.#issuedAt = identity.issuedAt;
     reply(this, ref, { type: 'refreshed', expires_at: identity.expiresAt });
     this.#armExpiry(identity.expiresAt);
   }
