@@ -216,6 +216,8 @@ export class HttpApi {
   }
 
   #send(res: ServerResponse, method: string, status: number, body: unknown): void {
+    // Nothing reaches a peer whose socket is gone (Node may have answered 408 itself).
+    if (res.destroyed) return;
     this.#deps.metrics.httpRequests.inc({ method, status: String(status) });
     if (status === 204 || body === undefined) {
       res.writeHead(status);
@@ -237,10 +239,17 @@ async function readJsonBody(req: IncomingMessage, max: number, emptyAllowed: boo
   if (declared > max) throw new ParleyError('payload_too_large', `body is larger than ${max} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw new ParleyError('payload_too_large', `body is larger than ${max} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > max) throw new ParleyError('payload_too_large', `body is larger than ${max} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof ParleyError) throw err;
+    // The peer went away, or sent the body too slowly and Node answered 408 and closed the
+    // socket (httpRequestTimeoutMs): a peer's doing, not a server failure to log.
+    throw new ParleyError('bad_request', 'the request body did not arrive', { cause: err });
   }
   const raw = Buffer.concat(chunks).toString('utf8');
   if (raw.trim() === '') {
