@@ -4,6 +4,11 @@ import { AfterTick } from './after-tick.js';
 import { deflateFrame, type OutFrame, textFrame } from './text-frame.js';
 
 const OPEN = 1;
+// What a queued frame costs besides its bytes, counted against the send budget: Node's entry
+// for the write (a corked write, or one queued behind a write the kernel has not taken) and
+// libuv's buffer descriptor, ~60 bytes as measured (bench/hostile-memory.ts). Uncounted, a
+// backlog of small frames (typing events, acks) would hold a quarter to half again its bytes.
+const WRITE_COST_BYTES = 64;
 const OWNER = Symbol('parley socket');
 type Owned = WebSocket & { [OWNER]?: WsSocket };
 // Everything written to one socket in a tick leaves in one write: the socket is corked at the
@@ -47,6 +52,12 @@ export class WsSocket {
   readonly #compressMin: number | undefined;
   #listener: SocketListener | undefined;
   #corked = false;
+  /** This tick's charge against the send budget: the backlog at its start, plus own replies. */
+  #charged = 0;
+  /** Frames written and not yet handed to the kernel. */
+  #unflushed = 0;
+  // Called as each frame leaves for the kernel; made at the first write (one per socket).
+  #flushed: (() => void) | undefined;
   #closing = false;
   /** False once a ping went unanswered. */
   #alive = true;
@@ -97,32 +108,51 @@ export class WsSocket {
 
   /** Writes a broadcast frame: the same OutFrame, plain or compressed, for every recipient. */
   send(frame: OutFrame): void {
-    this.#write(this.#compressMin === undefined ? frame.plain : frame.deflated(this.#compressMin));
+    this.#write(this.#compressMin === undefined ? frame.plain : frame.deflated(this.#compressMin), false);
   }
 
   /** Frames and writes one message of this socket's own (a reply). */
   sendText(json: string): void {
     const plain = textFrame(json);
-    this.#write(this.#compressMin === undefined ? plain : deflateFrame(plain, this.#compressMin));
+    this.#write(this.#compressMin === undefined ? plain : deflateFrame(plain, this.#compressMin), true);
   }
 
-  #write(frame: Buffer): void {
+  // The send budget (docs/operations.md, "Memory under hostile clients"): at a tick's first
+  // send, what earlier ticks left unsent, each frame's bytes plus WRITE_COST_BYTES, must be at
+  // most sendQueueMaxBytes, or the socket is reported over budget and takes nothing more.
+  // Within a tick, broadcast frames pile up by design (bounded by a commit batch, and the same
+  // bytes are shared by every socket, not copied). The socket's own replies, which nothing
+  // shares, are charged on top of that backlog and start only while it is within the budget:
+  // a peer that pipelines history requests and never reads holds at most the budget plus one
+  // reply.
+  #write(frame: Buffer, own: boolean): void {
     if (this.#closing) return;
     const socket = this.#socket;
-    // The backlog is judged at a tick's first send: what earlier ticks left unsent. Within a
-    // tick, corked writes pile up by design (bounded by a commit batch, and broadcast frames
-    // are shared between sockets, not copied).
     if (!this.#corked) {
-      if (socket.writableLength > this.#sendQueueMaxBytes) {
+      const backlog = socket.writableLength + this.#unflushed * WRITE_COST_BYTES;
+      if (backlog > this.#sendQueueMaxBytes) {
         this.#listener?.overflow();
         return;
       }
+      this.#charged = backlog;
       this.#corked = true;
       socket.cork();
       afterTick.push(WsSocket.#uncork, this);
     }
+    if (own) {
+      if (this.#charged > this.#sendQueueMaxBytes) {
+        this.#listener?.overflow();
+        return;
+      }
+      this.#charged += frame.length + WRITE_COST_BYTES;
+    }
     // A closing socket takes no more data frames (ws.send would refuse them too).
-    if (this.#ws.readyState === OPEN) socket.write(frame);
+    if (this.#ws.readyState !== OPEN) return;
+    this.#flushed ??= () => {
+      this.#unflushed--;
+    };
+    this.#unflushed++;
+    socket.write(frame, this.#flushed);
   }
 
   /** Sends a close frame; cuts the socket if it has not closed 2 s later (a full send buffer). */
