@@ -25,14 +25,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
   return {
     '0001_initial': {
       async up(db: AnyDb): Promise<void> {
-        const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-          dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
-        const table = <T extends string, C extends string>(
-          builder: CreateTableBuilder<T, C>,
-        ): CreateTableBuilder<T, C> =>
-          dialect === 'mysql'
-            ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-            : builder;
+        const { id, table } = schemaOf(dialect);
 
         await table(
           db.schema
@@ -130,14 +123,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
 function migration0002(dialect: StoreDialect): Migration {
   return {
     async up(db: AnyDb): Promise<void> {
-      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
-      const table = <T extends string, C extends string>(
-        builder: CreateTableBuilder<T, C>,
-      ): CreateTableBuilder<T, C> =>
-        dialect === 'mysql'
-          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-          : builder;
+      const { id, table } = schemaOf(dialect);
 
       // One column per ALTER: SQLite adds only one at a time.
       const addColumns = async (
@@ -302,14 +288,7 @@ function migration0004(): Migration {
 function migration0003(dialect: StoreDialect): Migration {
   return {
     async up(db: AnyDb): Promise<void> {
-      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
-      const table = <T extends string, C extends string>(
-        builder: CreateTableBuilder<T, C>,
-      ): CreateTableBuilder<T, C> =>
-        dialect === 'mysql'
-          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-          : builder;
+      const { id, table } = schemaOf(dialect);
       const textType =
         dialect === 'mysql' ? sql`text character set utf8mb4 collate utf8mb4_unicode_ci` : sql`text`;
 
@@ -344,14 +323,7 @@ function migration0003(dialect: StoreDialect): Migration {
 function migration0005(dialect: StoreDialect): Migration {
   return {
     async up(db: AnyDb): Promise<void> {
-      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
-      const table = <T extends string, C extends string>(
-        builder: CreateTableBuilder<T, C>,
-      ): CreateTableBuilder<T, C> =>
-        dialect === 'mysql'
-          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-          : builder;
+      const { id, table } = schemaOf(dialect);
       const bodyType = dialect === 'mysql' ? sql`mediumtext` : sql`text`;
       await table(
         db.schema
@@ -393,14 +365,7 @@ function migration0005(dialect: StoreDialect): Migration {
 function migration0006(dialect: StoreDialect): Migration {
   return {
     async up(db: AnyDb): Promise<void> {
-      const id = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-        dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col;
-      const table = <T extends string, C extends string>(
-        builder: CreateTableBuilder<T, C>,
-      ): CreateTableBuilder<T, C> =>
-        dialect === 'mysql'
-          ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-          : builder;
+      const { id, table } = schemaOf(dialect);
       await table(
         db.schema
           .createTable('online_users')
@@ -429,6 +394,25 @@ function migration0006(dialect: StoreDialect): Migration {
       for (const name of ['nodes', 'online_nodes', 'online_users'])
         await db.schema.dropTable(name).ifExists().execute();
     },
+  };
+}
+
+/**
+ * The dialect's column and table modifiers (see `migrations`): `id` gives an id column its
+ * code-point collation on PostgreSQL, `table` makes a MySQL/MariaDB table InnoDB, utf8mb4, binary.
+ */
+function schemaOf(dialect: StoreDialect): {
+  readonly id: (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+  readonly table: <T extends string, C extends string>(
+    builder: CreateTableBuilder<T, C>,
+  ) => CreateTableBuilder<T, C>;
+} {
+  return {
+    id: (col) => (dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col),
+    table: (builder) =>
+      dialect === 'mysql'
+        ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
+        : builder,
   };
 }
 
