@@ -96,7 +96,9 @@ const ANONYMOUS: UserInfo = { id: '', username: '' };
  * One Pusher protocol 7 connection: `connection_established`, pings both ways and the
  * activity timeout, subscriptions checked by the app's signature, user sign-in, client events,
  * and Parley's extensions for resume and history. To the core it is a Session whose id is its
- * socket id.
+ * socket id. One file of ~500 lines on purpose: it is one state machine (its frames share the
+ * connection's state); the natural cut, member parsing and the presence hash into a
+ * `pusher-members.ts`, is noted as a follow-up.
  */
 export class PusherSession implements Session, GatewayConnection, SocketListener {
   readonly id = socketId();
