@@ -20,6 +20,7 @@ import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
 import { openStore } from './store/open-store.js';
+import { throttleErrors } from './throttled-errors.js';
 
 const USAGE = 'usage: parley serve [--port N] [--host H] [--db URL] [--workers N|auto] [--dev]';
 
@@ -88,7 +89,11 @@ export async function runServe(argv: readonly string[]): Promise<number> {
 }
 
 async function runNode(config: Config, logger: Logger): Promise<number> {
-  const onError = (err: unknown, what: string) => logger.error({ err }, what);
+  // Redis clients report every refused command while Redis is away: one line per source each 10 s.
+  const onRedisError = throttleErrors(
+    (err, what, suppressed) => logger.error(suppressed > 0 ? { err, suppressed } : { err }, what),
+    10_000,
+  );
   const ipc = cluster.isWorker ? (process as unknown as IpcChannel) : undefined;
   let server: ParleyServer;
   try {
@@ -98,9 +103,9 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
     // an edited message. The Store serves those reads.
     let cache: HistoryCache | undefined;
     if (config.redisUrl !== undefined) {
-      bus = await RedisBus.connect(config.redisUrl, { onError });
-      presence = await RedisPresence.connect(config.redisUrl, { onError });
-      cache = await RedisHistoryCache.connect(config.redisUrl, { onError });
+      bus = await RedisBus.connect(config.redisUrl, { onError: onRedisError });
+      presence = await RedisPresence.connect(config.redisUrl, { onError: onRedisError });
+      cache = await RedisHistoryCache.connect(config.redisUrl, { onError: onRedisError });
     } else if (ipc !== undefined) {
       bus = new ClusterBus(ipc);
       presence = new ClusterPresence(ipc);
