@@ -15,10 +15,10 @@ export type BeforePublishAnswer =
   | { readonly action: 'replace'; readonly text: string };
 
 /**
- * The app's say on each user message before it is stored (issue 17). `check` always resolves:
- * when the app does not answer in time, or answers something else, the implementation's
- * fail-open / fail-closed setting decides between `accept` and `reject`. Messages the server
- * API posts (the app's own) are not asked about.
+ * The app's say on each user message before it is stored (issue 17). When the app does not
+ * answer in time, or answers something else, the implementation's fail-open / fail-closed
+ * setting decides: `check` resolves `accept`, or rejects with `ParleyError('unavailable')`.
+ * Messages the server API posts (the app's own) are not asked about.
  */
 export interface BeforePublish {
   check(request: BeforePublishRequest): Promise<BeforePublishAnswer>;
