@@ -108,6 +108,13 @@ describe('moderation on one node', { timeout: 60_000 }, () => {
   it('lets a muted user read but not post, saying until when, until the mute ends or is lifted', async () => {
     const ch = await channel('alice', ['bob']);
     const bob = await subscribed('bob', ch);
+    const first = await bob.request({
+      type: 'publish',
+      channel: ch,
+      text: 'before',
+      client_msg_id: fresh('m'),
+    });
+    assert.equal(first.type, 'ack');
     const until = Date.now() + 60_000;
     assert.equal((await api('POST', `channels/${ch}/mutes/bob`, { until })).status, 201);
     const refused = await bob.request({
@@ -124,6 +131,13 @@ describe('moderation on one node', { timeout: 60_000 }, () => {
     assert.equal(http.body.error.code, 'muted');
     assert.equal(http.body.error.until, until);
     assert.equal((await as('bob', 'GET', `/api/channels/${ch}/messages`)).status, 200, 'reads');
+    const own = (await as('alice', 'GET', `/api/channels/${ch}/messages`)).body.messages.at(-1);
+    assert.equal(own?.user_id, 'bob');
+    const editing = await as('bob', 'PATCH', `/api/channels/${ch}/messages/${own.id}`, {
+      text: 'edited while muted',
+    });
+    assert.equal(editing.status, 403);
+    assert.equal(editing.body.error.code, 'muted');
     assert.equal(
       (await as('alice', 'POST', `/api/channels/${ch}/mutes/bob`, {})).status,
       400,
@@ -245,6 +259,14 @@ describe('moderation on one node', { timeout: 60_000 }, () => {
       client_msg_id: fresh('m'),
     });
     assert.equal(rejected.code, 'content_rejected');
+    // Edits go through the same filters.
+    const refusedEdit = await bob.request({ type: 'message_edit', channel: ch, id: masked.id, text: 'heck' });
+    assert.equal(refusedEdit.code, 'content_rejected');
+    const maskedEdit = await as('bob', 'PATCH', `/api/channels/${ch}/messages/${masked.id}`, {
+      text: 'darn again',
+    });
+    assert.equal(maskedEdit.status, 200, JSON.stringify(maskedEdit.body));
+    assert.equal(maskedEdit.body.message.text, '**** again');
     const elsewhere = await as('bob', 'POST', `/api/channels/${other}/messages`, { text: 'heck yes' });
     assert.equal(elsewhere.status, 201, 'the channel list is that channel’s only');
     assert.equal((await api('PUT', 'moderation/filters', { words: [], action: 'mask' })).status, 200);

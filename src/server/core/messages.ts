@@ -199,8 +199,9 @@ export class Messages {
    * Edits a message (its author, while they may post; a system actor: any) and pushes
    * the edit to the channel's subscribers.
    */
-  async edit(actor: Actor, channelId: string, id: string, text: string): Promise<MessageEdited> {
-    this.#checkLength(text);
+  async edit(actor: Actor, channelId: string, id: string, newText: string): Promise<MessageEdited> {
+    this.#checkLength(newText);
+    let text = newText;
     const { store, cache } = this.#d;
     const { channel, role } = await this.#d.access.check(actor, channelId);
     const message = await store.getMessage(channelId, id);
@@ -210,6 +211,7 @@ export class Messages {
         throw new ParleyError('forbidden', 'you may not edit that message');
       }
       if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
+      if (this.#d.moderation !== undefined) text = await this.#d.moderation.checkEdit(actor, channelId, text);
     }
     const edited = await store.editMessage(channelId, id, text);
     // A cached copy would show the old text: drop the channel's cache; reads go to the Store until

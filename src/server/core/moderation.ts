@@ -160,6 +160,23 @@ export class Moderation {
     return text;
   }
 
+  /**
+   * The checks of an edit of one's own message: a muted user may not edit (`muted`), and the new
+   * text goes through the word filters (`content_rejected`, or masked). Returns the text to store.
+   */
+  async checkEdit(actor: Actor, channelId: string, text: string): Promise<string> {
+    const state = await this.#state(channelId);
+    const mute = this.#active(state.mutes.get(actor.user.id));
+    if (mute !== undefined) {
+      throw new ParleyError('muted', `you are muted in "${channelId}"`, { details: { until: mute.until } });
+    }
+    const verdict = (await this.#filterFor(channelId))?.apply(text);
+    if (verdict?.action === 'reject') {
+      throw new ParleyError('content_rejected', 'the message contains a word this channel does not allow');
+    }
+    return verdict?.text ?? text;
+  }
+
   // ─── bans and mutes ─────────────────────────────────────────────────────────────────────
 
   /** Bans (or mutes) the user in the channel; every node ends a banned user's subscriptions. */
