@@ -106,7 +106,7 @@ describe('Moderation’s cache', () => {
     await h.post();
     h.mod.changed('c', undefined);
     await assert.rejects(h.post(), { code: 'muted' });
-    h.setLists([{ channelId: null, words: ['hello'], action: 'reject' }]);
+    h.setLists([{ channelId: null, words: ['hello'], action: 'reject', updatedAt: 0 }]);
     h.setState({ sanctions: [], slowModeSeconds: 0 });
     h.mod.changed('c', undefined);
     assert.equal(await h.post(), 'hello', 'the lists are still the cached ones');
