@@ -72,10 +72,11 @@ export class WordFilter {
     const parts: string[] = [];
     let copied = 0; // text before this index is in `parts`
     let start = -1; // where the current word began, or -1
+    let ascii = true; // the current word is ASCII: folding it is lower-casing it
     const endWord = (end: number) => {
       const word = text.slice(start, end);
       steps += word.length;
-      const action = this.#actions.get(foldWord(word));
+      const action = this.#actions.get(ascii ? word.toLowerCase() : foldWord(word));
       if (action !== undefined) {
         matches++;
         if (action === 'reject') rejected = true;
@@ -91,7 +92,11 @@ export class WordFilter {
       const width = cp > 0xffff ? 2 : 1;
       steps++;
       if (isWordChar(cp)) {
-        if (start < 0) start = i;
+        if (start < 0) {
+          start = i;
+          ascii = true;
+        }
+        if (cp >= 0x80) ascii = false;
       } else if (start >= 0) endWord(i);
       i += width;
     }
