@@ -219,6 +219,11 @@ export class Moderation {
   async lift(actor: Actor, channelId: string, userId: string, kind: SanctionKind): Promise<void> {
     await this.#authorize(actor, channelId, userId);
     const lifted = await this.#d.store.moderation.lift(channelId, userId, kind, actor.user.id, this.#now());
+    if (!lifted) {
+      // A lapsed one may have gone: nodes forget what they cached, but nothing is announced.
+      await this.#d.bus.publish(CONTROL_TOPIC, { kind: 'moderation', channel: channelId });
+      throw new ParleyError('not_found', `${userId} is not ${kind === 'ban' ? 'banned' : 'muted'} here`);
+    }
     await this.#announce(channelId, undefined, {
       kind: 'moderated',
       channel: channelId,
@@ -227,8 +232,6 @@ export class Moderation {
       until: null,
       by: actor.user.id,
     });
-    if (!lifted)
-      throw new ParleyError('not_found', `${userId} is not ${kind === 'ban' ? 'banned' : 'muted'} here`);
   }
 
   /** The bans (or mutes) in force in the channel, for its moderators. */
