@@ -116,6 +116,13 @@ export interface Limits {
   readonly webhookConcurrency: number;
   /** How often a node looks for webhook deliveries other nodes wrote or that became due. */
   readonly webhookPollMs: number;
+  // Moderation (issue 17).
+  /** Words in one word-filter list at most. */
+  readonly filterWordsMax: number;
+  /** The longest slow mode a channel may have, in seconds. */
+  readonly slowModeMaxSeconds: number;
+  /** How long the before-publish hook may take to answer; then its fail mode decides. */
+  readonly beforePublishTimeoutMs: number;
 }
 
 /** The defaults of every limit. */
@@ -167,6 +174,9 @@ export const DEFAULT_LIMITS: Limits = {
   webhookTimeoutMs: 5000,
   webhookConcurrency: 4,
   webhookPollMs: 1000,
+  filterWordsMax: 1000,
+  slowModeMaxSeconds: 3600,
+  beforePublishTimeoutMs: 2000,
 };
 
 export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
@@ -217,4 +227,7 @@ export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
   webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',
+  filterWordsMax: 'PARLEY_FILTER_WORDS_MAX',
+  slowModeMaxSeconds: 'PARLEY_SLOW_MODE_MAX_SECONDS',
+  beforePublishTimeoutMs: 'PARLEY_BEFORE_PUBLISH_TIMEOUT_MS',
 };

@@ -4,12 +4,14 @@ import type { Limits } from '../config.js';
 import type { Presence } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import { Access } from './access.js';
+import type { BeforePublish } from './before-publish.js';
 import { Channels } from './channels.js';
 import type { ChatObserver } from './chat-observer.js';
 import { deliverTo } from './delivery.js';
 import { Directory } from './directory.js';
 import { Hub, type HubOptions } from './hub.js';
 import { Messages } from './messages.js';
+import { Moderation } from './moderation.js';
 import { Revalidation } from './revalidation.js';
 import type { Session } from './session.js';
 import { Sessions } from './sessions.js';
@@ -26,6 +28,8 @@ export interface ChatServiceDeps {
   readonly cache?: HistoryCache | undefined;
   /** The hub's tuning and its delivery metric. */
   readonly hub?: Omit<HubOptions, 'onControl' | 'onError' | 'beforeResync' | 'onResyncSignal'>;
+  /** The app's before-publish hook (issue 17), when one is configured. */
+  readonly beforePublish?: BeforePublish | undefined;
 }
 
 /**
@@ -41,6 +45,8 @@ export class ChatService {
   readonly subscriptions: Subscriptions;
   readonly messages: Messages;
   readonly channels: Channels;
+  /** Bans, mutes, slow mode, word filters and reports. */
+  readonly moderation: Moderation;
   /** Users' and channels' stored records, for the app's backend. */
   readonly directory: Directory;
   readonly #observer: ChatObserver;
@@ -64,7 +70,10 @@ export class ChatService {
       onError: (err, what) => observer.error(err, what),
       // The bus may have lost invalidations: forget every cached role and channel at once,
       // before anything reads them again.
-      onResyncSignal: () => this.access.clear(),
+      onResyncSignal: () => {
+        this.access.clear();
+        this.moderation.clear();
+      },
       beforeResync: () => this.#recheckAfterResync(),
     });
     // While the bus is down, invalidations from other nodes are being lost: read through.
@@ -81,7 +90,26 @@ export class ChatService {
       access,
       cache,
     });
-    this.messages = new Messages({ store, bus, limits, observer, access, sessions: this.sessions, cache });
+    this.moderation = new Moderation({
+      store,
+      bus,
+      limits,
+      observer,
+      access,
+      sessions: this.sessions,
+      subscriptions: this.subscriptions,
+      beforePublish: deps.beforePublish,
+    });
+    this.messages = new Messages({
+      store,
+      bus,
+      limits,
+      observer,
+      access,
+      sessions: this.sessions,
+      cache,
+      moderation: this.moderation,
+    });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
     this.#revalidation = new Revalidation({
@@ -200,6 +228,9 @@ export class ChatService {
         return;
       case 'channel':
         this.access.forgetChannel(event.channel);
+        return;
+      case 'moderation':
+        this.moderation.changed(event.channel, event.banned);
         return;
       default:
         return;

@@ -11,6 +11,7 @@ import { RequestAuth } from './request-auth.js';
 import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
+import { moderationRoutes } from './routes/moderation-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
@@ -85,6 +86,7 @@ export class HttpApi {
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
+    moderationRoutes(this.#router, { chat, auth });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */

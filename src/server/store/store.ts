@@ -1,4 +1,5 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { ModerationStore } from './moderation-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
@@ -353,6 +354,9 @@ export interface Store {
    * users went offline.
    */
   sweepNodes(before: number, now: number): Promise<number>;
+
+  /** Bans, mutes, slow mode, word filters and reports (issue 17). */
+  readonly moderation: ModerationStore;
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
