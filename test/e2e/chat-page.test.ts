@@ -230,6 +230,9 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
       await a.page.getByRole('textbox', { name: 'Message #general' }).fill('sent while away');
       await a.page.keyboard.press('Enter');
       await a.page.locator('.messages li.pending', { hasText: 'Sending…' }).waitFor();
+      // It carries its author (the message above is otto's), and no one is counted online.
+      assert.equal(await a.page.locator('.messages li.pending .author').innerText(), 'rhea');
+      await a.page.getByRole('button', { name: /^Who is online is unknown/ }).waitFor();
 
       // Meanwhile another node on the same database takes messages.
       const side = await startTestServer({ databaseUrl, secret, env });
@@ -241,6 +244,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
         .locator('.messages li.message:not(.pending) .text', { hasText: 'sent while away' })
         .waitFor();
       await a.page.locator('.banner').waitFor({ state: 'detached' });
+      await a.page.getByRole('button', { name: /^1 online/ }).waitFor();
       const expected = [
         'before the outage',
         'missed 1',

@@ -227,4 +227,39 @@ describe("the chat page's state (ChatModel) against a real server", () => {
     );
     assert.deepEqual((await cy.online('room')).map((u) => u.id).sort(), ['u-a', 'u-b', 'u-c']);
   });
+  it('does not count who is online while disconnected, and asks again once back', async () => {
+    await serverApi(srv, 'PUT', 'users/u-d', { username: 'dee' });
+    await serverApi(srv, 'PUT', 'users/u-e', { username: 'eli' });
+    await serverApi(srv, 'POST', 'channels', { id: 'lobby', owner: 'u-d' });
+    await serverApi(srv, 'PUT', 'channels/lobby/members/u-e');
+    let blocked = false;
+    const live = new Set<WebSocket>();
+    class GatedWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(blocked ? 'ws://127.0.0.1:9/ws' : url);
+        live.add(this);
+        this.once('close', () => live.delete(this));
+      }
+    }
+    const dee = await start('u-d', 'dee', 'lobby', GatedWebSocket);
+    const eli = await start('u-e', 'eli', 'lobby');
+    await when(dee, () => dee.channel('lobby')?.onlineCount === 2, 'two online');
+    assert.equal(dee.channel('lobby')?.presenceKnown, true);
+    blocked = true;
+    for (const socket of live) socket.terminate();
+    await when(dee, () => dee.connection === 'reconnecting', 'the drop');
+    assert.equal(dee.channel('lobby')?.presenceKnown, false, 'unknown while away');
+    // eli leaves while dee is away: no one can tell dee.
+    const eliClient = open.find((o) => o.model === eli)?.client;
+    eli.dispose();
+    await eliClient?.close();
+    blocked = false;
+    await when(
+      dee,
+      () => dee.channel('lobby')?.presenceKnown === true && dee.connection === 'open',
+      'presence asked again',
+      15_000,
+    );
+    assert.equal(dee.channel('lobby')?.onlineCount, 1, 'only dee, not the one who left meanwhile');
+  });
 });

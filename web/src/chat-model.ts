@@ -64,6 +64,8 @@ export class ChatModel {
   readonly #messages: ChannelMessages;
   readonly #sends: PendingSends;
   readonly #typing: TypingIndicator;
+  // Channels whose presence was known before a disconnection: asked again when opened.
+  readonly #presenceStale = new Set<string>();
   #version = 0;
 
   constructor(options: ChatModelOptions) {
@@ -88,9 +90,14 @@ export class ChatModel {
       c.on('state', (state) => {
         const back = state === 'open' && this.#connection === 'reconnecting';
         this.#connection = state;
+        // Who came and went while away was never told: unknown until asked again.
+        if (state !== 'open') this.#forgetPresence();
         this.#changed();
         // Channels joined, left or renamed while away: the SDK resumes messages, not the list.
-        if (back) void this.refreshChannels().catch((err) => this.#tell(err));
+        if (back) {
+          void this.refreshChannels().catch((err) => this.#tell(err));
+          if (this.#active !== undefined) void this.#askPresence(this.#active);
+        }
       }),
       c.on('message', (m) => this.#onMessage(m)),
       c.on('reset', (r) => this.#onReset(r.channel)),
@@ -223,6 +230,7 @@ export class ChatModel {
       return;
     }
     this.#subscribe(id, state.summary.last_seq);
+    if (this.#presenceStale.has(id) && this.#connection === 'open') void this.#askPresence(id);
     if (!state.loaded) await this.#messages.loadLatest(id);
     this.noteVisible();
   }
@@ -440,6 +448,26 @@ export class ChatModel {
       (result) => this.#patch(id, online(result, this.me)),
       (err) => this.#tell(err),
     );
+  }
+
+  #forgetPresence(): void {
+    for (const [id, state] of this.#channels) {
+      if (!state.presenceKnown) continue;
+      this.#channels.set(id, { ...state, presenceKnown: false });
+      this.#presenceStale.add(id);
+    }
+  }
+
+  /** Asks who is online in a subscribed channel (after a reconnection, or on opening it then). */
+  async #askPresence(id: string): Promise<void> {
+    try {
+      const users = await this.#client.presence(id);
+      if (this.#connection !== 'open') return;
+      this.#presenceStale.delete(id);
+      this.#patch(id, online({ presence: users, presence_count: users.length }, this.me));
+    } catch {
+      // Disconnected again, or not subscribed: it stays unknown; the next open asks again.
+    }
   }
 
   async #markRead(): Promise<void> {

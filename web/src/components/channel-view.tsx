@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel, PendingMessage } from '../chat-model.js';
 import { dayLabel, dayStart } from '../format.js';
+import { Avatar } from './avatar.js';
 import { MembersPanel } from './members-panel.js';
 import { MessageItem } from './message-item.js';
 import { RichText } from './rich-text.js';
@@ -45,15 +46,12 @@ export function ChannelView({
           <h1>{title}</h1>
           {s.topic !== '' && <p class="topic">{s.topic}</p>}
         </div>
-        <button
-          type="button"
-          class="presence-button"
-          aria-expanded={showMembers}
-          aria-label={`${state.onlineCount} online; show members`}
+        <PresenceButton
+          known={state.presenceKnown && model.connection === 'open'}
+          count={state.onlineCount}
+          expanded={showMembers}
           onClick={() => setShowMembers(!showMembers)}
-        >
-          <span class="dot online" aria-hidden="true" /> {state.onlineCount}
-        </button>
+        />
       </header>
       <div class="channel-main">
         <div class="channel-column">
@@ -98,6 +96,34 @@ export function ChannelView({
         <MembersPanel model={model} state={state} onClose={() => setShowMembers(false)} />
       )}
     </section>
+  );
+}
+
+/** How many are online, or that it is unknown (disconnected, or not yet told); opens the members. */
+function PresenceButton({
+  known,
+  count,
+  expanded,
+  onClick,
+}: {
+  known: boolean;
+  count: number;
+  expanded: boolean;
+  onClick: () => void;
+}) {
+  return (
+    <button
+      type="button"
+      class={`presence-button${known ? '' : ' unknown'}`}
+      aria-expanded={expanded}
+      aria-label={
+        known ? `${count} online; show members` : 'Who is online is unknown (offline); show members'
+      }
+      title={known ? undefined : 'Offline: who is online is not known'}
+      onClick={onClick}
+    >
+      <span class={`dot${known ? ' online' : ''}`} aria-hidden="true" /> {known ? count : '?'}
+    </button>
   );
 }
 
@@ -220,8 +246,20 @@ function MessageList({
     );
     prev = m;
   }
-  for (const p of state.pending)
-    items.push(<PendingItem key={p.clientMsgId} p={p} model={model} channelId={id} />);
+  // One's own pending messages carry one's name, as the stored ones will: the first after
+  // someone else's message starts a run with a header.
+  let after: { readonly user_id: string; readonly ts: number } | undefined = prev;
+  for (const p of state.pending) {
+    const showHeader =
+      after === undefined ||
+      after.user_id !== model.me.id ||
+      p.createdAt - after.ts > GROUP_MS ||
+      p.replyTo !== undefined;
+    items.push(
+      <PendingItem key={p.clientMsgId} p={p} model={model} channelId={id} showHeader={showHeader} />,
+    );
+    after = { user_id: model.me.id, ts: p.createdAt };
+  }
 
   return (
     <div
@@ -239,11 +277,31 @@ function MessageList({
   );
 }
 
-function PendingItem({ p, model, channelId }: { p: PendingMessage; model: ChatModel; channelId: string }) {
+function PendingItem({
+  p,
+  model,
+  channelId,
+  showHeader,
+}: {
+  p: PendingMessage;
+  model: ChatModel;
+  channelId: string;
+  showHeader: boolean;
+}) {
   return (
-    <li class={`message pending ${p.state}`} data-client-msg-id={p.clientMsgId}>
-      <span class="gutter-time" />
+    <li
+      class={`message pending ${p.state}${showHeader ? ' with-header' : ''} mine`}
+      data-client-msg-id={p.clientMsgId}
+    >
+      {showHeader ? <Avatar userId={model.me.id} name={model.me.username} /> : <span class="gutter-time" />}
       <div class="body">
+        {showHeader && (
+          <div class="meta">
+            <span class="author" title={model.me.id}>
+              {model.me.username}
+            </span>
+          </div>
+        )}
         <p class="text">
           <RichText text={p.text} me={model.me.username} />
         </p>
