@@ -117,7 +117,7 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     assert.ok(site.tokenRequests >= 1, 'the frame asked the host page for a fresh token');
     // Only the channel, no sidebar, and a way out to the full page.
     assert.equal(await frame.locator('nav.sidebar').count(), 0);
-    await frame.getByRole('link', { name: 'Open Parley ↗' }).waitFor();
+    await frame.getByRole('link', { name: 'Open Parley' }).waitFor();
 
     await serverPost(srv, 'site-7', 'general', 'hello from the site backend');
     await frame.locator('.messages .text', { hasText: 'hello from the site backend' }).waitFor();

@@ -262,4 +262,24 @@ describe("the chat page's state (ChatModel) against a real server", () => {
     );
     assert.equal(dee.channel('lobby')?.onlineCount, 1, 'only dee, not the one who left meanwhile');
   });
+  it('gives a text refused for its length back to the composer, with no Retry that could never succeed', async () => {
+    const token = await srv.token('u-a', 'ann');
+    const client = new ParleyClient({ url: srv.url, token, WebSocket, pingIntervalMs: 0 });
+    const welcome = await client.connect();
+    // A page that believes in a higher limit than the server's (4000).
+    const model = new ChatModel({
+      client,
+      api: new Api(new URL(`${srv.httpUrl}/`), async () => token),
+      me: welcome.user,
+      maxMessageChars: 10_000,
+    });
+    open.push({ model, client });
+    await model.start('room');
+    const text = 'y'.repeat(4001);
+    model.send('room', text);
+    await when(model, () => model.active?.pending.length === 0, 'the refused send to leave the list');
+    assert.equal(model.takeDraft('room'), text, 'the text is back for the composer');
+    assert.equal(model.takeDraft('room'), undefined, 'once');
+    assert.match(model.notice ?? '', /Not sent: .*4000/);
+  });
 });

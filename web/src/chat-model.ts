@@ -41,6 +41,8 @@ export interface ChatModelOptions {
    * unread messages alone.
    */
   readonly only?: string | undefined;
+  /** The longest text the server takes (its `welcome`'s `max_message_chars`); 0: unknown. */
+  readonly maxMessageChars?: number;
 }
 
 type Listener = () => void;
@@ -66,6 +68,10 @@ export class ChatModel {
   readonly #typing: TypingIndicator;
   // Channels whose presence was known before a disconnection: asked again when opened.
   readonly #presenceStale = new Set<string>();
+  // Texts the server refused for their length, per channel, for its composer to take back.
+  readonly #drafts = new Map<string, string>();
+  /** The longest text the server takes; 0 when not known. */
+  readonly maxMessageChars: number;
   #version = 0;
 
   constructor(options: ChatModelOptions) {
@@ -75,11 +81,17 @@ export class ChatModel {
     this.#isVisible = options.isVisible ?? (() => true);
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#only = options.only;
+    this.maxMessageChars = options.maxMessageChars ?? 0;
     const host: ChannelMessagesHost & PendingSendsHost & TypingHost = {
       channel: (id) => this.#channels.get(id),
       patch: (id, patch) => this.#patch(id, patch),
       tell: (err) => this.#tell(err),
       loadLatest: (id) => this.#messages.loadLatest(id),
+      restore: (id, text, reason) => {
+        this.#drafts.set(id, text);
+        this.#notice = `Not sent: ${reason}. The text is back in the composer to shorten.`;
+        this.#changed();
+      },
     };
     this.#messages = new ChannelMessages(this.#api, host);
     this.#sends = new PendingSends(this.#client, this.#newId, host);
@@ -315,6 +327,13 @@ export class ChatModel {
   /** Sends a failed message again, with the same id: stored at most once whatever happened. */
   retry(id: string, clientMsgId: string): void {
     this.#sends.retry(id, clientMsgId);
+  }
+
+  /** A text of channel `id` given back after a refusal for its length (once), else undefined. */
+  takeDraft(id: string): string | undefined {
+    const text = this.#drafts.get(id);
+    this.#drafts.delete(id);
+    return text;
   }
 
   /** Forgets a failed send. */

@@ -3,6 +3,8 @@ import type { Message, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel, PendingMessage } from '../chat-model.js';
 import { dayLabel, dayStart } from '../format.js';
 import { Avatar } from './avatar.js';
+import { Icon } from './icon.js';
+import { LengthCounter, overLimit } from './length-counter.js';
 import { MembersPanel } from './members-panel.js';
 import { MessageItem } from './message-item.js';
 import { RichText } from './rich-text.js';
@@ -32,18 +34,26 @@ export function ChannelView({
   const isMember = s.role !== null;
   const canPost = isMember && s.role !== 'readonly' && !s.archived;
   const canModerate = s.role === 'owner' || s.role === 'admin';
-  const title = s.kind === 'dm' ? s.title : `${s.kind === 'private' ? '🔒 ' : '#'}${s.title || s.id}`;
+  const isPrivate = s.kind === 'private';
+  const title = s.kind === 'dm' ? s.title : `${isPrivate ? '' : '#'}${s.title || s.id}`;
 
   return (
-    <section class="channel" aria-label={title}>
+    <section class="channel" aria-label={isPrivate ? `${title} (private)` : title}>
       <header class="channel-header">
         {onMenu !== undefined && (
           <button type="button" class="icon menu" aria-label="Show channels" onClick={onMenu}>
-            ☰
+            <Icon name="menu" />
           </button>
         )}
         <div class="titles">
-          <h1>{title}</h1>
+          <h1>
+            {isPrivate && (
+              <span class="private-mark" title="Private channel">
+                <Icon name="lock" /> <span class="sr-only">Private:</span>{' '}
+              </span>
+            )}
+            {title}
+          </h1>
           {s.topic !== '' && <p class="topic">{s.topic}</p>}
         </div>
         <PresenceButton
@@ -341,10 +351,19 @@ function Composer({
   useEffect(() => {
     if (replyTo !== undefined) ref.current?.focus();
   }, [replyTo]);
+  // A text the server refused for its length comes back here, to shorten.
+  const given = model.takeDraft(channelId);
+  useEffect(() => {
+    if (given === undefined) return;
+    setText((now) => (now.trim() === '' ? given : `${given}\n${now}`));
+    ref.current?.focus();
+  }, [given]);
+  const tooLong = overLimit(text, model.maxMessageChars);
 
   const send = () => {
     const value = text.trim();
-    if (value === '') return;
+    // Over the limit the text stays here to edit: the server would refuse it.
+    if (value === '' || tooLong) return;
     model.send(channelId, value, replyTo?.id);
     setText('');
     onCancelReply();
@@ -363,7 +382,7 @@ function Composer({
           Replying to <strong>{replyTo.username}</strong>:{' '}
           <span class="quote-text">{replyTo.text.slice(0, 80)}</span>
           <button type="button" class="icon" aria-label="Cancel reply" onClick={onCancelReply}>
-            ×
+            <Icon name="close" />
           </button>
         </div>
       )}
@@ -371,6 +390,8 @@ function Composer({
         <textarea
           ref={ref}
           aria-label={`Message ${title}`}
+          aria-invalid={tooLong}
+          aria-describedby={tooLong ? `length-${channelId}` : undefined}
           placeholder={`Message ${title}`}
           rows={Math.min(8, text.split('\n').length)}
           value={text}
@@ -387,7 +408,8 @@ function Composer({
             }
           }}
         />
-        <button type="submit" class="primary" disabled={text.trim() === ''}>
+        <LengthCounter text={text} max={model.maxMessageChars} id={`length-${channelId}`} />
+        <button type="submit" class="primary" disabled={text.trim() === '' || tooLong}>
           Send
         </button>
       </div>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Role, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel } from '../chat-model.js';
+import { Icon } from './icon.js';
 
 interface Member {
   readonly user_id: string;
@@ -49,7 +50,7 @@ export function MembersPanel({
       <header>
         <h2>Members</h2>
         <button type="button" class="icon" aria-label="Close members" onClick={onClose}>
-          ×
+          <Icon name="close" />
         </button>
       </header>
       {error !== undefined && <p class="error">{error}</p>}
