@@ -14,6 +14,7 @@ import { Revalidation } from './revalidation.js';
 import type { Session } from './session.js';
 import { Sessions } from './sessions.js';
 import { Subscriptions } from './subscriptions.js';
+import { UserSearch } from './user-search.js';
 
 /** What the core runs on. */
 export interface ChatServiceDeps {
@@ -43,6 +44,8 @@ export class ChatService {
   readonly channels: Channels;
   /** Users' and channels' stored records, for the app's backend. */
   readonly directory: Directory;
+  /** Finding users by name, for signed-in users. */
+  readonly users: UserSearch;
   readonly #observer: ChatObserver;
   readonly #bus: Bus;
   readonly #limits: Limits;
@@ -84,6 +87,7 @@ export class ChatService {
     this.messages = new Messages({ store, bus, limits, observer, access, sessions: this.sessions, cache });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
+    this.users = new UserSearch(store, limits);
     this.#revalidation = new Revalidation({
       store,
       access,

@@ -13,6 +13,7 @@ import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
+import { userSearchRoutes } from './routes/user-search-routes.js';
 import type { WebPage } from './web-page.js';
 
 /** What `/readyz` answers (see `HttpApiDeps.ready`). */
@@ -84,6 +85,7 @@ export class HttpApi {
     });
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
+    userSearchRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
   }
 
