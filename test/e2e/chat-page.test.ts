@@ -575,4 +575,29 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     noProblems(problems);
     await context.close();
   });
+  it('starts a direct message by username, with suggestions as one types', async () => {
+    await serverApi(srv, 'PUT', 'users/u-theo', { username: 'theo' });
+    await serverApi(srv, 'PUT', 'users/u-theodore', { username: 'Theodore' });
+    const a = await openAs(browser, srv, 'u-tessa', 'tessa');
+    await a.page.getByRole('button', { name: 'Start a direct message' }).click();
+    const dialog = a.page.getByRole('dialog', { name: 'Start a direct message' });
+    await dialog.getByLabel('Username').fill('nobody-here');
+    await dialog.getByRole('button', { name: 'Open' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'No user is named nobody-here.' }).waitFor();
+    await dialog.getByLabel('Username').fill('THE');
+    const suggestions = dialog.getByRole('list', { name: 'Matching users' }).getByRole('button');
+    await suggestions.nth(1).waitFor();
+    assert.deepEqual(await suggestions.allTextContents(), ['theo', 'Theodore']);
+    await suggestions.filter({ hasText: 'Theodore' }).click();
+    await dialog.getByRole('button', { name: 'Open' }).click();
+    await a.page.getByRole('textbox', { name: 'Message Theodore' }).waitFor();
+
+    // The exact name typed, without choosing from the list, opens that user's DM too.
+    await a.page.getByRole('button', { name: 'Start a direct message' }).click();
+    await dialog.getByLabel('Username').fill('theo');
+    await dialog.getByLabel('Username').press('Enter');
+    await a.page.getByRole('textbox', { name: 'Message theo' }).waitFor();
+    noProblems(a.problems);
+    await a.context.close();
+  });
 });

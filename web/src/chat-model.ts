@@ -288,6 +288,12 @@ export class ChatModel {
     await this.open(info.id);
   }
 
+  /** Users whose name starts with `prefix` (id and name; a few at most). */
+  async findUsers(prefix: string): Promise<readonly UserInfo[]> {
+    const { users } = await this.#api.get<{ users: UserInfo[] }>('api/users', { q: prefix });
+    return users;
+  }
+
   /** Adds a user to a channel (owners and admins). */
   async addMember(id: string, userId: string): Promise<void> {
     await this.#client.addMember(id, userId);
