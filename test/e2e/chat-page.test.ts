@@ -132,7 +132,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.context.close();
   });
 
-  it('loads older messages when scrolled up, in order, down to the first', async () => {
+  it('loads older messages when scrolled up, in order, down to the first, with only a window of them in the DOM', async () => {
     await serverApi(srv, 'PUT', 'users/u-seed', { username: 'seeder' });
     await serverApi(srv, 'POST', 'channels', { id: 'history', owner: 'u-seed' });
     for (let i = 1; i <= 130; i++) await serverPost(srv, 'u-seed', 'history', `old message ${i}`);
@@ -140,21 +140,45 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.page.locator('.messages .text', { hasText: 'old message 130' }).waitFor();
     const first = await shown(a.page);
     assert.ok(first.length >= 50 && first.length < 130, `the latest page first (${first.length})`);
-    // Scroll to the top until the first message is there; each scroll must bring a page.
-    for (let count = first.length; count < 130; count = (await shown(a.page)).length) {
+    const firstSeq = () =>
+      a.page.evaluate(() => Number(document.querySelector('.messages li.message')?.getAttribute('data-seq')));
+    // Scroll to the top until the first message is there; each scroll brings older ones.
+    const beginning = a.page.getByText('This is the beginning of #history.');
+    for (let i = 0; i < 40 && !(await beginning.isVisible()); i++) {
+      const before = await firstSeq();
       await a.page.locator('.messages').evaluate((el) => {
         el.scrollTop = 0;
+        el.dispatchEvent(new Event('scroll'));
       });
-      await a.page.waitForFunction(
-        (n) => document.querySelectorAll('.messages li.message').length > n,
-        count,
-      );
+      await a.page
+        .waitForFunction(
+          (n) =>
+            Number(document.querySelector('.messages li.message')?.getAttribute('data-seq')) < n ||
+            document.querySelector('.channel-start') !== null,
+          before,
+          { timeout: 5000 },
+        )
+        .catch(() => {});
     }
-    await a.page.getByText('This is the beginning of #history.').waitFor();
-    const all = await shown(a.page);
+    await beginning.waitFor();
+    const top = await shown(a.page);
+    assert.ok(top.length <= 100, `at most 100 messages in the DOM (${top.length})`);
     assert.deepEqual(
-      all,
-      Array.from({ length: 130 }, (_, i) => `old message ${i + 1}`),
+      top,
+      Array.from({ length: top.length }, (_, i) => `old message ${i + 1}`),
+      'the first ones, in order, no gap',
+    );
+    // Jump to latest: the newest again, still a window, and a live one follows.
+    await a.page.getByRole('button', { name: 'Jump to latest' }).click();
+    await a.page.locator('.messages .text', { hasText: 'old message 130' }).waitFor();
+    const bottom = await shown(a.page);
+    assert.ok(bottom.length <= 100, `at most 100 in the DOM (${bottom.length})`);
+    assert.equal(bottom.at(-1), 'old message 130');
+    await serverPost(srv, 'u-seed', 'history', 'a live one');
+    await a.page.locator('.messages .text', { hasText: 'a live one' }).waitFor();
+    assert.ok(
+      await a.page.locator('.messages .text', { hasText: 'a live one' }).isVisible(),
+      'scrolled into view',
     );
     noProblems(a.problems);
     await a.context.close();

@@ -4,6 +4,10 @@
  * message over once, in order) and keeps per channel one gap-free run of messages ending at
  * the latest, plus the messages of this user still on their way. Components read it and
  * re-render on `subscribe`; every change makes new objects for what changed.
+ *
+ * Past 500 lines, it stays one file because it is one state machine over one map of channels:
+ * what can be told apart already lives beside it (channel-messages, pending-sends,
+ * typing-indicator, channel-state); the rest is the glue between SDK events and that map.
  */
 import type {
   ChannelDetail,
