@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { AVATAR_PALETTE, avatarColour } from '../../web/src/avatar-colour.js';
 import { browserSkip, builtWeb, launchBrowser, openPage, type PageProblems } from '../support/browser.js';
 import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
@@ -623,5 +624,26 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.page.getByRole('textbox', { name: 'Message theo' }).waitFor();
     noProblems(a.problems);
     await a.context.close();
+  });
+  it("paints each author's avatar in the colour their id picks from the palette", async () => {
+    await serverApi(srv, 'PUT', 'users/u-ic', { username: 'ida' });
+    await serverApi(srv, 'POST', 'channels', { id: 'colours', owner: 'u-ic' });
+    const people = ['local:ann', 'local:ben', 'local:cid'];
+    for (const id of people) {
+      await serverApi(srv, 'PUT', `users/${encodeURIComponent(id)}`, { username: id.slice(6) });
+      await serverPost(srv, id, 'colours', `hello from ${id}`);
+    }
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${srv.httpUrl}/?channel=colours#token=${await srv.token('u-ic', 'ida')}`);
+    for (const id of people) {
+      const avatar = page.locator('.messages li.message', { hasText: `hello from ${id}` }).locator('.avatar');
+      const background = await avatar.evaluate((el) => getComputedStyle(el).backgroundColor);
+      const hex = AVATAR_PALETTE[avatarColour(id)] as string;
+      const rgb = [1, 3, 5].map((k) => Number.parseInt(hex.slice(k, k + 2), 16)).join(', ');
+      assert.equal(background, `rgb(${rgb})`, id);
+    }
+    noProblems(problems);
+    await context.close();
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Avatar colours: a palette of dark colours that each carry white text (at least 4.5:1), and
+ * Avatar colours: a palette of twelve hues around the wheel (and a grey), each dark enough to
+ * carry white text (at least 4.5:1), so two users' colours differ in hue, not in shade; and
  * the pick of one per user id. The pick hashes the whole id (FNV-1a, then a finaliser that
  * spreads ids differing in one character, `local:ann` and `local:amy`), so common names land
  * on different colours far more often than the old `hash * 31 % 8` did.
@@ -7,22 +8,18 @@
 
 /** The palette, in the order of the `.avatar-N` classes in avatar.css (a test keeps them equal). */
 export const AVATAR_PALETTE: readonly string[] = [
-  '#3b5bdb',
-  '#0b7285',
-  '#237032',
-  '#c2255c',
-  '#862e9c',
-  '#5f3dc4',
-  '#c92a2a',
-  '#495057',
-  '#1864ab',
-  '#a61e4d',
-  '#087f5b',
-  '#9c3d0b',
-  '#364fc7',
-  '#6741d9',
-  '#7a5c00',
-  '#2b6b73',
+  '#c92a2a', // red
+  '#b04a00', // orange
+  '#8a6100', // amber
+  '#4f7a00', // olive
+  '#237032', // green
+  '#0b7285', // teal
+  '#1864ab', // blue
+  '#3b5bdb', // indigo
+  '#6741d9', // violet
+  '#862e9c', // purple
+  '#c2255c', // pink
+  '#495057', // grey
 ];
 
 /** The palette index of a user id: the same for the same id, everywhere. */
