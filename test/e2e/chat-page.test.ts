@@ -469,7 +469,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
 
     await p.page.getByRole('button', { name: /online; show members/ }).click();
     const members = p.page.getByRole('complementary', { name: 'Members' });
-    await members.getByLabel('Add someone by user id').fill('u-qu');
+    await members.getByLabel('Add someone by username').fill('quinn');
     await members.getByRole('button', { name: 'Add' }).click();
     await members.getByText('quinn').waitFor();
     // Quinn is told at once: the channel appears in the list without a reload.
