@@ -89,7 +89,7 @@ function shell(code: string, env: Record<string, string>, until?: (out: string) 
     const child = spawn('bash', ['-c', code], { cwd: ROOT, env: { ...process.env, ...env }, detached: true });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => finish(new Error(`timed out; output so far:\n${out}\n${err}`)), 20_000);
+    const timer = setTimeout(() => finish(new Error(`timed out; output so far:\n${out}\n${err}`)), 45_000);
     const finish = (e?: Error) => {
       clearTimeout(timer);
       try {
@@ -114,7 +114,7 @@ function shell(code: string, env: Record<string, string>, until?: (out: string) 
 }
 
 const node = async (code: string) =>
-  (await run(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, timeout: 20_000 })).stdout;
+  (await run(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, timeout: 45_000 })).stdout;
 
 // The snippets that run, by name; the skipped ones say why in the docs.
 const RUNNERS = new Set([
