@@ -94,6 +94,8 @@ export interface Limits {
   /** Largest search page, and the deepest offset a search may page to. */
   readonly searchPageMax: number;
   readonly searchOffsetMax: number;
+  /** Users one user search (`GET /api/users?q=`) answers at most. */
+  readonly userSearchMax: number;
   /** Unread messages counted per channel at most (lists show "1000+" beyond). */
   readonly unreadCountMax: number;
   /** How long a user must stay disconnected before the `user.offline` webhook. */
@@ -165,6 +167,7 @@ export const DEFAULT_LIMITS: Limits = {
   httpBurst: 60,
   searchPageMax: 50,
   searchOffsetMax: 1000,
+  userSearchMax: 10,
   unreadCountMax: 1000,
   offlineGraceMs: 10_000,
   nodeTtlMs: 30_000,
@@ -218,6 +221,7 @@ export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   httpBurst: 'PARLEY_HTTP_BURST',
   searchPageMax: 'PARLEY_SEARCH_PAGE_MAX',
   searchOffsetMax: 'PARLEY_SEARCH_OFFSET_MAX',
+  userSearchMax: 'PARLEY_USER_SEARCH_MAX',
   unreadCountMax: 'PARLEY_UNREAD_COUNT_MAX',
   offlineGraceMs: 'PARLEY_OFFLINE_GRACE_MS',
   nodeTtlMs: 'PARLEY_NODE_TTL_MS',

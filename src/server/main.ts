@@ -81,7 +81,9 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     process.stderr.write(
       '\n  *** DEVELOPMENT MODE: using a throwaway JWT secret generated for this run. ***\n' +
         '  *** Tokens die with this process. Set PARLEY_JWT_SECRET for anything real. ***\n' +
-        `  *** Sign test tokens with: parley token --secret ${new TextDecoder().decode(config.jwt.secret)} --user-id 1 --username me\n\n`,
+        // `parley` is on no PATH in a clone (where `npm run dev` runs): the script's own path is.
+        `  *** Sign test tokens with: node bin/parley.js token --secret ${new TextDecoder().decode(config.jwt.secret)} --user-id 1 --username me\n` +
+        '  *** (where Parley is installed as a package: npx parley token …)\n\n',
     );
   }
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);

@@ -194,6 +194,31 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       it('getUser returns undefined for an unknown id', async () => {
         assert.equal(await store.getUser(`nobody-${unique()}`), undefined);
       });
+
+      it('findUsers finds users by the start of their name, case-insensitively, ordered and bounded', async () => {
+        const tag = unique()
+          .replace(/[^a-z0-9]/gi, '')
+          .slice(-6)
+          .toLowerCase();
+        const ids = ['a', 'b', 'c', 'd', 'e'].map((x) => `fu-${tag}-${x}`);
+        await store.upsertUser({ id: ids[0] as string, username: `Q${tag}zed` });
+        await store.upsertUser({ id: ids[1] as string, username: `q${tag}alpha` });
+        await store.upsertUser({ id: ids[2] as string, username: `Q${tag}Beta` });
+        await store.upsertUser({ id: ids[3] as string, username: `x q${tag}` });
+        await store.upsertUser({ id: ids[4] as string, username: `q${tag}banned` });
+        await store.setUserStatus(ids[4] as string, { banned: true });
+        const names = async (prefix: string, limit = 10) =>
+          (await store.findUsers(prefix, limit)).map((u) => u.username);
+        assert.deepEqual(await names(`q${tag}`), [`q${tag}alpha`, `Q${tag}Beta`, `Q${tag}zed`]);
+        assert.deepEqual(await names(`Q${tag}B`), [`Q${tag}Beta`], 'the prefix is folded too');
+        assert.deepEqual(await names(`q${tag}`, 2), [`q${tag}alpha`, `Q${tag}Beta`], 'at most limit');
+        assert.deepEqual(await names(`${tag}`), [], 'the start of the name only');
+        assert.deepEqual(await names(`q${tag}%`), [], 'no wildcards');
+        assert.deepEqual(await names(`q${tag}_lpha`), [], 'no wildcards');
+        assert.deepEqual(await names(''), [], 'an empty prefix finds no one');
+        const [first] = await store.findUsers(`q${tag}a`, 1);
+        assert.deepEqual(first, await store.getUser(ids[1] as string));
+      });
     });
 
     describe('channels', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { AVATAR_PALETTE, avatarColour } from '../../web/src/avatar-colour.js';
 import { browserSkip, builtWeb, launchBrowser, openPage, type PageProblems } from '../support/browser.js';
 import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
@@ -132,7 +133,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.context.close();
   });
 
-  it('loads older messages when scrolled up, in order, down to the first', async () => {
+  it('loads older messages when scrolled up, in order, down to the first, with only a window of them in the DOM', async () => {
     await serverApi(srv, 'PUT', 'users/u-seed', { username: 'seeder' });
     await serverApi(srv, 'POST', 'channels', { id: 'history', owner: 'u-seed' });
     for (let i = 1; i <= 130; i++) await serverPost(srv, 'u-seed', 'history', `old message ${i}`);
@@ -140,21 +141,45 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.page.locator('.messages .text', { hasText: 'old message 130' }).waitFor();
     const first = await shown(a.page);
     assert.ok(first.length >= 50 && first.length < 130, `the latest page first (${first.length})`);
-    // Scroll to the top until the first message is there; each scroll must bring a page.
-    for (let count = first.length; count < 130; count = (await shown(a.page)).length) {
+    const firstSeq = () =>
+      a.page.evaluate(() => Number(document.querySelector('.messages li.message')?.getAttribute('data-seq')));
+    // Scroll to the top until the first message is there; each scroll brings older ones.
+    const beginning = a.page.getByText('This is the beginning of #history.');
+    for (let i = 0; i < 40 && !(await beginning.isVisible()); i++) {
+      const before = await firstSeq();
       await a.page.locator('.messages').evaluate((el) => {
         el.scrollTop = 0;
+        el.dispatchEvent(new Event('scroll'));
       });
-      await a.page.waitForFunction(
-        (n) => document.querySelectorAll('.messages li.message').length > n,
-        count,
-      );
+      await a.page
+        .waitForFunction(
+          (n) =>
+            Number(document.querySelector('.messages li.message')?.getAttribute('data-seq')) < n ||
+            document.querySelector('.channel-start') !== null,
+          before,
+          { timeout: 5000 },
+        )
+        .catch(() => {});
     }
-    await a.page.getByText('This is the beginning of #history.').waitFor();
-    const all = await shown(a.page);
+    await beginning.waitFor();
+    const top = await shown(a.page);
+    assert.ok(top.length <= 100, `at most 100 messages in the DOM (${top.length})`);
     assert.deepEqual(
-      all,
-      Array.from({ length: 130 }, (_, i) => `old message ${i + 1}`),
+      top,
+      Array.from({ length: top.length }, (_, i) => `old message ${i + 1}`),
+      'the first ones, in order, no gap',
+    );
+    // Jump to latest: the newest again, still a window, and a live one follows.
+    await a.page.getByRole('button', { name: 'Jump to latest' }).click();
+    await a.page.locator('.messages .text', { hasText: 'old message 130' }).waitFor();
+    const bottom = await shown(a.page);
+    assert.ok(bottom.length <= 100, `at most 100 in the DOM (${bottom.length})`);
+    assert.equal(bottom.at(-1), 'old message 130');
+    await serverPost(srv, 'u-seed', 'history', 'a live one');
+    await a.page.locator('.messages .text', { hasText: 'a live one' }).waitFor();
+    assert.ok(
+      await a.page.locator('.messages .text', { hasText: 'a live one' }).isVisible(),
+      'scrolled into view',
     );
     noProblems(a.problems);
     await a.context.close();
@@ -230,6 +255,9 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
       await a.page.getByRole('textbox', { name: 'Message #general' }).fill('sent while away');
       await a.page.keyboard.press('Enter');
       await a.page.locator('.messages li.pending', { hasText: 'Sending…' }).waitFor();
+      // It carries its author (the message above is otto's), and no one is counted online.
+      assert.equal(await a.page.locator('.messages li.pending .author').innerText(), 'rhea');
+      await a.page.getByRole('button', { name: /^Who is online is unknown/ }).waitFor();
 
       // Meanwhile another node on the same database takes messages.
       const side = await startTestServer({ databaseUrl, secret, env });
@@ -241,6 +269,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
         .locator('.messages li.message:not(.pending) .text', { hasText: 'sent while away' })
         .waitFor();
       await a.page.locator('.banner').waitFor({ state: 'detached' });
+      await a.page.getByRole('button', { name: /^1 online/ }).waitFor();
       const expected = [
         'before the outage',
         'missed 1',
@@ -323,18 +352,28 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.context.close();
   });
 
-  it('shows a refused send with Retry and Discard, and stores nothing', async () => {
+  it('counts down near the length limit, keeps a text over it in the composer, and sends it once short enough', async () => {
     const a = await openAs(browser, srv, 'u-long', 'lena');
-    const tooLong = 'x'.repeat(4001); // PARLEY_MAX_MESSAGE_CHARS is 4000
-    await a.page.getByRole('textbox', { name: 'Message #general' }).fill(tooLong);
-    await a.page.keyboard.press('Enter');
-    const failed = a.page.locator('.messages li.pending.failed');
-    await failed.getByText('Not sent').waitFor();
-    await failed.getByRole('button', { name: 'Retry' }).click();
-    await failed.getByText('Not sent').waitFor();
-    await failed.getByRole('button', { name: 'Discard' }).click();
-    await failed.waitFor({ state: 'detached' });
-    assert.ok(!(await stored(srv, a.token, 'general')).includes(tooLong));
+    const composer = a.page.getByRole('textbox', { name: 'Message #general' });
+    const counter = a.page.locator('.composer .length-counter');
+    await composer.fill('x'.repeat(3000));
+    assert.equal(await counter.count(), 0, 'no counter far from the limit');
+    await composer.fill('x'.repeat(3700)); // PARLEY_MAX_MESSAGE_CHARS is 4000
+    assert.equal(await counter.innerText(), '300 characters left');
+    const tooLong = `${'x'.repeat(4000)}y`;
+    await composer.fill(tooLong);
+    assert.equal(await counter.innerText(), '1 characters too many (limit 4000)');
+    assert.equal(await a.page.getByRole('button', { name: 'Send' }).isDisabled(), true);
+    await composer.press('Enter');
+    assert.equal(await composer.inputValue(), tooLong, 'the text stays to edit');
+    assert.equal(await a.page.locator('.messages li.pending').count(), 0, 'nothing sent, nothing to retry');
+    await composer.press('Backspace');
+    assert.equal(await counter.innerText(), '0 characters left');
+    await composer.press('Enter');
+    await a.page.locator('.messages li.message:not(.pending)', { hasText: 'xxxxxxxx' }).waitFor();
+    assert.equal(await composer.inputValue(), '');
+    const texts = await stored(srv, a.token, 'general');
+    assert.ok(texts.includes('x'.repeat(4000)) && !texts.includes(tooLong));
     noProblems(a.problems);
     await a.context.close();
   });
@@ -421,7 +460,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     assert.equal(await dialog.getByLabel('Name').inputValue(), 'launch-plans');
     await dialog.getByLabel(/Private/).check();
     await dialog.getByRole('button', { name: 'Create' }).click();
-    await p.page.getByRole('textbox', { name: 'Message 🔒 launch-plans' }).waitFor();
+    await p.page.getByRole('textbox', { name: 'Message launch-plans' }).waitFor();
     assert.equal(
       await q.page.locator('.channel-link[data-channel="launch-plans"]').count(),
       0,
@@ -430,7 +469,7 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
 
     await p.page.getByRole('button', { name: /online; show members/ }).click();
     const members = p.page.getByRole('complementary', { name: 'Members' });
-    await members.getByLabel('Add someone by user id').fill('u-qu');
+    await members.getByLabel('Add someone by username').fill('quinn');
     await members.getByRole('button', { name: 'Add' }).click();
     await members.getByText('quinn').waitFor();
     // Quinn is told at once: the channel appears in the list without a reload.
@@ -502,7 +541,9 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await a.page.locator('.search-results mark', { hasText: 'zebra' }).waitFor();
     assert.match(await a.page.locator('.search-results li').first().innerText(), /<b onmouseover/);
     assert.equal(
-      await a.page.locator('#app img:not([src="favicon.svg"]), #app svg, #app iframe, #app b').count(),
+      await a.page
+        .locator('#app img:not([src="favicon.svg"]), #app svg:not([data-icon]), #app iframe, #app b')
+        .count(),
       0,
     );
     assert.equal(await a.page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
@@ -523,6 +564,85 @@ describe('chat page in Chromium', { skip: browserSkip }, () => {
     await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
     assert.equal(await page.locator('.me-name').innerText(), 'ada');
     assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+    noProblems(problems);
+    await context.close();
+  });
+  it('draws its icons as inline SVG, not as characters a missing emoji font shows as boxes', async () => {
+    await serverApi(srv, 'PUT', 'users/u-ic', { username: 'ida' });
+    await serverApi(srv, 'POST', 'channels', { id: 'icons', owner: 'u-ic', private: true });
+    await serverPost(srv, 'u-ic', 'icons', 'hover me');
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${srv.httpUrl}/?channel=icons#token=${await srv.token('u-ic', 'ida')}`);
+    const message = page.locator('.messages li.message', { hasText: 'hover me' });
+    await message.hover();
+    for (const name of ['Reply', 'Add a reaction', 'Edit', 'Delete']) {
+      const button = message.getByRole('button', { name });
+      assert.equal(await button.locator('svg[data-icon]').count(), 1, `${name} has an SVG icon`);
+      assert.equal((await button.innerText()).trim(), '', `${name} has no icon character`);
+    }
+    await page.locator('.channel-header h1 svg[data-icon="lock"]').waitFor();
+    await page.locator('.channel-link[data-channel="icons"] svg[data-icon="lock"]').waitFor();
+    // No pictograph or arrow/symbol character anywhere in the page's own chrome.
+    const symbols = await page.evaluate(() => {
+      const found: string[] = [];
+      const walker = document.createTreeWalker(document.getElementById('app') as Node, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
+        if ((n.parentElement as Element).closest('.messages .text, .reactions, .picker') !== null) continue;
+        for (const ch of n.textContent ?? '') {
+          const cp = ch.codePointAt(0) ?? 0;
+          if ((cp >= 0x2190 && cp <= 0x2bff) || cp >= 0x1f000 || cp === 0xd7) found.push(ch);
+        }
+      }
+      return found;
+    });
+    assert.deepEqual(symbols, []);
+    noProblems(problems);
+    await context.close();
+  });
+  it('starts a direct message by username, with suggestions as one types', async () => {
+    await serverApi(srv, 'PUT', 'users/u-theo', { username: 'theo' });
+    await serverApi(srv, 'PUT', 'users/u-theodore', { username: 'Theodore' });
+    const a = await openAs(browser, srv, 'u-tessa', 'tessa');
+    await a.page.getByRole('button', { name: 'Start a direct message' }).click();
+    const dialog = a.page.getByRole('dialog', { name: 'Start a direct message' });
+    await dialog.getByLabel('Username').fill('nobody-here');
+    await dialog.getByRole('button', { name: 'Open' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'No user is named nobody-here.' }).waitFor();
+    await dialog.getByLabel('Username').fill('THE');
+    const suggestions = dialog.getByRole('list', { name: 'Matching users' }).getByRole('button');
+    await suggestions.nth(1).waitFor();
+    assert.deepEqual(await suggestions.allTextContents(), ['theo', 'Theodore']);
+    await suggestions.filter({ hasText: 'Theodore' }).click();
+    await dialog.getByRole('button', { name: 'Open' }).click();
+    await a.page.getByRole('textbox', { name: 'Message Theodore' }).waitFor();
+
+    // The exact name typed, without choosing from the list, opens that user's DM too.
+    await a.page.getByRole('button', { name: 'Start a direct message' }).click();
+    await dialog.getByLabel('Username').fill('theo');
+    await dialog.getByLabel('Username').press('Enter');
+    await a.page.getByRole('textbox', { name: 'Message theo' }).waitFor();
+    noProblems(a.problems);
+    await a.context.close();
+  });
+  it("paints each author's avatar in the colour their id picks from the palette", async () => {
+    await serverApi(srv, 'PUT', 'users/u-ic', { username: 'ida' });
+    await serverApi(srv, 'POST', 'channels', { id: 'colours', owner: 'u-ic' });
+    const people = ['local:ann', 'local:ben', 'local:cid'];
+    for (const id of people) {
+      await serverApi(srv, 'PUT', `users/${encodeURIComponent(id)}`, { username: id.slice(6) });
+      await serverPost(srv, id, 'colours', `hello from ${id}`);
+    }
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    await page.goto(`${srv.httpUrl}/?channel=colours#token=${await srv.token('u-ic', 'ida')}`);
+    for (const id of people) {
+      const avatar = page.locator('.messages li.message', { hasText: `hello from ${id}` }).locator('.avatar');
+      const background = await avatar.evaluate((el) => getComputedStyle(el).backgroundColor);
+      const hex = AVATAR_PALETTE[avatarColour(id)] as string;
+      const rgb = [1, 3, 5].map((k) => Number.parseInt(hex.slice(k, k + 2), 16)).join(', ');
+      assert.equal(background, `rgb(${rgb})`, id);
+    }
     noProblems(problems);
     await context.close();
   });

@@ -117,7 +117,7 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     assert.ok(site.tokenRequests >= 1, 'the frame asked the host page for a fresh token');
     // Only the channel, no sidebar, and a way out to the full page.
     assert.equal(await frame.locator('nav.sidebar').count(), 0);
-    await frame.getByRole('link', { name: 'Open Parley ↗' }).waitFor();
+    await frame.getByRole('link', { name: 'Open Parley' }).waitFor();
 
     await serverPost(srv, 'site-7', 'general', 'hello from the site backend');
     await frame.locator('.messages .text', { hasText: 'hello from the site backend' }).waitFor();
@@ -207,6 +207,38 @@ describe('the widget on another site, in Chromium', { skip: browserSkip }, () =>
     await frame
       .locator('.messages li.message:not(.pending) .text', { hasText: 'hello from a plain frame' })
       .waitFor();
+    assert.deepEqual(problems.errors, []);
+    await context.close();
+  });
+  it('shows the unread count on the button before the panel was ever opened, and opens with no console warning', async () => {
+    await serverPost(srv, 'support', 'general', 'are you there?');
+    await serverPost(srv, 'support', 'general', 'we can help');
+    const context = await browser.newContext();
+    const { page, problems } = await openPage(context);
+    const logged: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'warning' || msg.type() === 'error') logged.push(`${msg.type()}: ${msg.text()}`);
+    });
+    // What the unread API says now (the earlier tests' read positions may still be on their way).
+    const res = await fetch(`${srv.httpUrl}/api/channels`, {
+      headers: { Authorization: `Bearer ${await srv.token('site-7', 'Dana')}` },
+    });
+    const { channels } = (await res.json()) as { channels: { id: string; unread: number }[] };
+    const expected = channels.find((c) => c.id === 'general')?.unread ?? 0;
+    assert.ok(expected >= 2, `two unread at least (${expected})`);
+    await page.goto(`${site.url}/`);
+    const badge = page.locator('[data-parley-widget]').locator('.badge', { hasText: String(expected) });
+    await badge.waitFor();
+    assert.equal(await page.locator('iframe').count(), 0, 'counted without the frame');
+    const launcher = page.getByRole('button', { name: 'Chat with us' });
+    await launcher.click();
+    const frame = page.frameLocator('iframe[title="Chat with us"]');
+    await frame.locator('.messages .text', { hasText: 'we can help' }).waitFor();
+    await page.locator('[data-parley-widget]').locator('.badge').waitFor({ state: 'hidden' });
+    await launcher.click();
+    await launcher.click();
+    await frame.getByRole('textbox', { name: 'Message #general' }).waitFor();
+    assert.deepEqual(logged, [], 'no warning (a postMessage to a frame not loaded yet logged one)');
     assert.deepEqual(problems.errors, []);
     await context.close();
   });

@@ -227,4 +227,59 @@ describe("the chat page's state (ChatModel) against a real server", () => {
     );
     assert.deepEqual((await cy.online('room')).map((u) => u.id).sort(), ['u-a', 'u-b', 'u-c']);
   });
+  it('does not count who is online while disconnected, and asks again once back', async () => {
+    await serverApi(srv, 'PUT', 'users/u-d', { username: 'dee' });
+    await serverApi(srv, 'PUT', 'users/u-e', { username: 'eli' });
+    await serverApi(srv, 'POST', 'channels', { id: 'lobby', owner: 'u-d' });
+    await serverApi(srv, 'PUT', 'channels/lobby/members/u-e');
+    let blocked = false;
+    const live = new Set<WebSocket>();
+    class GatedWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(blocked ? 'ws://127.0.0.1:9/ws' : url);
+        live.add(this);
+        this.once('close', () => live.delete(this));
+      }
+    }
+    const dee = await start('u-d', 'dee', 'lobby', GatedWebSocket);
+    const eli = await start('u-e', 'eli', 'lobby');
+    await when(dee, () => dee.channel('lobby')?.onlineCount === 2, 'two online');
+    assert.equal(dee.channel('lobby')?.presenceKnown, true);
+    blocked = true;
+    for (const socket of live) socket.terminate();
+    await when(dee, () => dee.connection === 'reconnecting', 'the drop');
+    assert.equal(dee.channel('lobby')?.presenceKnown, false, 'unknown while away');
+    // eli leaves while dee is away: no one can tell dee.
+    const eliClient = open.find((o) => o.model === eli)?.client;
+    eli.dispose();
+    await eliClient?.close();
+    blocked = false;
+    await when(
+      dee,
+      () => dee.channel('lobby')?.presenceKnown === true && dee.connection === 'open',
+      'presence asked again',
+      15_000,
+    );
+    assert.equal(dee.channel('lobby')?.onlineCount, 1, 'only dee, not the one who left meanwhile');
+  });
+  it('gives a text refused for its length back to the composer, with no Retry that could never succeed', async () => {
+    const token = await srv.token('u-a', 'ann');
+    const client = new ParleyClient({ url: srv.url, token, WebSocket, pingIntervalMs: 0 });
+    const welcome = await client.connect();
+    // A page that believes in a higher limit than the server's (4000).
+    const model = new ChatModel({
+      client,
+      api: new Api(new URL(`${srv.httpUrl}/`), async () => token),
+      me: welcome.user,
+      maxMessageChars: 10_000,
+    });
+    open.push({ model, client });
+    await model.start('room');
+    const text = 'y'.repeat(4001);
+    model.send('room', text);
+    await when(model, () => model.active?.pending.length === 0, 'the refused send to leave the list');
+    assert.equal(model.takeDraft('room'), text, 'the text is back for the composer');
+    assert.equal(model.takeDraft('room'), undefined, 'once');
+    assert.match(model.notice ?? '', /Not sent: .*4000/);
+  });
 });

@@ -4,6 +4,7 @@ import { Api } from './api.js';
 import { ChatModel } from './chat-model.js';
 import { ChannelView } from './components/channel-view.js';
 import { NewChannelDialog, NewDmDialog } from './components/dialogs.js';
+import { Icon } from './components/icon.js';
 import { SearchPanel } from './components/search-panel.js';
 import { Sidebar } from './components/sidebar.js';
 import { SignIn } from './components/sign-in.js';
@@ -61,6 +62,7 @@ export function App({ mode }: { mode: PageMode }) {
       client,
       api: api.withToken(() => session.token()),
       me: welcome.user,
+      maxMessageChars: welcome.limits.max_message_chars,
       only: mode.embed ? mode.channel : undefined,
       isVisible: () =>
         document.visibilityState === 'visible' && (mode.embed ? mode.shownByHost() : document.hasFocus()),
@@ -209,7 +211,7 @@ function Chat({
         <div class="notice" role="alert">
           {model.notice}
           <button type="button" class="icon" aria-label="Dismiss" onClick={() => model.clearNotice()}>
-            ×
+            <Icon name="close" />
           </button>
         </div>
       )}
@@ -242,7 +244,7 @@ function Chat({
           />
           {mode.embed && (
             <a class="open-full" href={new URL('./', mode.base).href} target="_blank" rel="noopener">
-              Open Parley ↗
+              Open Parley <Icon name="external" />
             </a>
           )}
           {mode.host?.isWidget === true && (
@@ -252,7 +254,7 @@ function Chat({
               aria-label="Close chat"
               onClick={() => mode.host?.post({ type: 'parley:close' })}
             >
-              ×
+              <Icon name="close" />
             </button>
           )}
         </form>

@@ -25,6 +25,12 @@ export interface ChannelState {
   readonly presence: readonly UserInfo[];
   /** How many are online (the server's count at subscribe, then joins and leaves as told). */
   readonly onlineCount: number;
+  /**
+   * Whether `presence` and `onlineCount` are the server's: false before the first subscribe,
+   * and from a disconnection until they are asked again (the joins and leaves of meanwhile
+   * were never told).
+   */
+  readonly presenceKnown: boolean;
   readonly typing: readonly UserInfo[];
 }
 
@@ -39,6 +45,7 @@ export function freshChannel(summary: ChannelDetail): ChannelState {
     pending: [],
     presence: [],
     onlineCount: 0,
+    presenceKnown: false,
     typing: [],
   };
 }
@@ -47,9 +54,9 @@ export function freshChannel(summary: ChannelDetail): ChannelState {
 export function online(
   result: { readonly presence: readonly UserInfo[]; readonly presence_count: number },
   me: UserInfo,
-): Pick<ChannelState, 'presence' | 'onlineCount'> {
+): Pick<ChannelState, 'presence' | 'onlineCount' | 'presenceKnown'> {
   const presence = [...result.presence.filter((u) => u.id !== me.id), me];
-  return { presence, onlineCount: Math.max(result.presence_count, presence.length) };
+  return { presence, onlineCount: Math.max(result.presence_count, presence.length), presenceKnown: true };
 }
 
 /**

@@ -4,6 +4,10 @@
  * message over once, in order) and keeps per channel one gap-free run of messages ending at
  * the latest, plus the messages of this user still on their way. Components read it and
  * re-render on `subscribe`; every change makes new objects for what changed.
+ *
+ * Past 500 lines, it stays one file because it is one state machine over one map of channels:
+ * what can be told apart already lives beside it (channel-messages, pending-sends,
+ * typing-indicator, channel-state); the rest is the glue between SDK events and that map.
  */
 import type {
   ChannelDetail,
@@ -41,6 +45,8 @@ export interface ChatModelOptions {
    * unread messages alone.
    */
   readonly only?: string | undefined;
+  /** The longest text the server takes (its `welcome`'s `max_message_chars`); 0: unknown. */
+  readonly maxMessageChars?: number;
 }
 
 type Listener = () => void;
@@ -64,6 +70,12 @@ export class ChatModel {
   readonly #messages: ChannelMessages;
   readonly #sends: PendingSends;
   readonly #typing: TypingIndicator;
+  // Channels whose presence was known before a disconnection: asked again when opened.
+  readonly #presenceStale = new Set<string>();
+  // Texts the server refused for their length, per channel, for its composer to take back.
+  readonly #drafts = new Map<string, string>();
+  /** The longest text the server takes; 0 when not known. */
+  readonly maxMessageChars: number;
   #version = 0;
 
   constructor(options: ChatModelOptions) {
@@ -73,11 +85,17 @@ export class ChatModel {
     this.#isVisible = options.isVisible ?? (() => true);
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#only = options.only;
+    this.maxMessageChars = options.maxMessageChars ?? 0;
     const host: ChannelMessagesHost & PendingSendsHost & TypingHost = {
       channel: (id) => this.#channels.get(id),
       patch: (id, patch) => this.#patch(id, patch),
       tell: (err) => this.#tell(err),
       loadLatest: (id) => this.#messages.loadLatest(id),
+      restore: (id, text, reason) => {
+        this.#drafts.set(id, text);
+        this.#notice = `Not sent: ${reason}. The text is back in the composer to shorten.`;
+        this.#changed();
+      },
     };
     this.#messages = new ChannelMessages(this.#api, host);
     this.#sends = new PendingSends(this.#client, this.#newId, host);
@@ -88,9 +106,14 @@ export class ChatModel {
       c.on('state', (state) => {
         const back = state === 'open' && this.#connection === 'reconnecting';
         this.#connection = state;
+        // Who came and went while away was never told: unknown until asked again.
+        if (state !== 'open') this.#forgetPresence();
         this.#changed();
         // Channels joined, left or renamed while away: the SDK resumes messages, not the list.
-        if (back) void this.refreshChannels().catch((err) => this.#tell(err));
+        if (back) {
+          void this.refreshChannels().catch((err) => this.#tell(err));
+          if (this.#active !== undefined) void this.#askPresence(this.#active);
+        }
       }),
       c.on('message', (m) => this.#onMessage(m)),
       c.on('reset', (r) => this.#onReset(r.channel)),
@@ -223,6 +246,7 @@ export class ChatModel {
       return;
     }
     this.#subscribe(id, state.summary.last_seq);
+    if (this.#presenceStale.has(id) && this.#connection === 'open') void this.#askPresence(id);
     if (!state.loaded) await this.#messages.loadLatest(id);
     this.noteVisible();
   }
@@ -268,6 +292,12 @@ export class ChatModel {
     await this.open(info.id);
   }
 
+  /** Users whose name starts with `prefix` (id and name; a few at most). */
+  async findUsers(prefix: string): Promise<readonly UserInfo[]> {
+    const { users } = await this.#api.get<{ users: UserInfo[] }>('api/users', { q: prefix });
+    return users;
+  }
+
   /** Adds a user to a channel (owners and admins). */
   async addMember(id: string, userId: string): Promise<void> {
     await this.#client.addMember(id, userId);
@@ -307,6 +337,13 @@ export class ChatModel {
   /** Sends a failed message again, with the same id: stored at most once whatever happened. */
   retry(id: string, clientMsgId: string): void {
     this.#sends.retry(id, clientMsgId);
+  }
+
+  /** A text of channel `id` given back after a refusal for its length (once), else undefined. */
+  takeDraft(id: string): string | undefined {
+    const text = this.#drafts.get(id);
+    this.#drafts.delete(id);
+    return text;
   }
 
   /** Forgets a failed send. */
@@ -443,6 +480,26 @@ export class ChatModel {
       (result) => this.#patch(id, online(result, this.me)),
       (err) => this.#tell(err),
     );
+  }
+
+  #forgetPresence(): void {
+    for (const [id, state] of this.#channels) {
+      if (!state.presenceKnown) continue;
+      this.#channels.set(id, { ...state, presenceKnown: false });
+      this.#presenceStale.add(id);
+    }
+  }
+
+  /** Asks who is online in a subscribed channel (after a reconnection, or on opening it then). */
+  async #askPresence(id: string): Promise<void> {
+    try {
+      const users = await this.#client.presence(id);
+      if (this.#connection !== 'open') return;
+      this.#presenceStale.delete(id);
+      this.#patch(id, online({ presence: users, presence_count: users.length }, this.me));
+    } catch {
+      // Disconnected again, or not subscribed: it stays unknown; the next open asks again.
+    }
   }
 
   async #markRead(): Promise<void> {

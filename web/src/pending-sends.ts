@@ -9,7 +9,15 @@ export interface PendingSendsHost {
   patch(id: string, patch: Partial<ChannelState>): void;
   /** Loads the latest page of a channel, which brings stored messages the subscription did not. */
   loadLatest(id: string): Promise<void>;
+  /**
+   * Gives a refused text back to the channel's composer, to edit (a retry could never
+   * succeed), and tells the reader why.
+   */
+  restore(id: string, text: string, reason: string): void;
 }
+
+// Refusals no retry can change: the text goes back to the composer instead.
+const GIVE_BACK = new Set(['message_too_long', 'payload_too_large']);
 
 // How long after its ack a sent message may take to arrive on the subscription.
 const ACK_GRACE_MS = 3_000;
@@ -86,6 +94,12 @@ export class PendingSends {
         this.#ackTimers.add(timer);
       }
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && GIVE_BACK.has(code)) {
+        this.#dropPending(id, pending.clientMsgId);
+        this.#host.restore(id, pending.text, (err as Error).message);
+        return;
+      }
       this.#replacePending(id, {
         ...pending,
         state: 'failed',

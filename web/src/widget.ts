@@ -1,5 +1,4 @@
-// A module (for `declare global`); the bundle is a plain script.
-export {};
+import { unreadBeforeOpen } from './widget-unread.js';
 
 /**
  * Parley's widget loader for host sites: one script tag adds a chat button and a panel with
@@ -86,6 +85,10 @@ if (script !== null && window.Parley === undefined) {
   root.append(launcher, panel);
 
   let frame: HTMLIFrameElement | undefined;
+  // Until the frame's page has loaded, its window is a blank document of this page's origin:
+  // a message to Parley's origin then only makes the browser log a warning.
+  let frameLoaded = false;
+  let tokenInFrameUrl = '';
   const frameUrl = () => {
     const url = new URL('embed', base);
     if (data.channel) url.searchParams.set('channel', data.channel);
@@ -93,12 +96,21 @@ if (script !== null && window.Parley === undefined) {
     // In the fragment: never sent to a server, never in a Referer or an access log. `host`
     // tells the page where to send its messages; `widget` that it sits in a panel.
     url.hash = new URLSearchParams({ token, host: location.origin, widget: '1' }).toString();
+    tokenInFrameUrl = token;
     return url.href;
   };
   // A closed panel still counts as a visible document inside: say so, for unread counts.
-  const tellVisible = () =>
-    frame?.contentWindow?.postMessage({ type: 'parley:visible', visible: !panel.hidden }, origin);
-  const sendToken = () => frame?.contentWindow?.postMessage({ type: 'parley:token', token }, origin);
+  const tellVisible = () => {
+    if (frameLoaded)
+      frame?.contentWindow?.postMessage({ type: 'parley:visible', visible: !panel.hidden }, origin);
+  };
+  const sendToken = () => {
+    if (frameLoaded) frame?.contentWindow?.postMessage({ type: 'parley:token', token }, origin);
+  };
+  const showBadge = (count: number) => {
+    badge.hidden = count === 0 || !panel.hidden;
+    badge.textContent = count > 99 ? '99+' : String(count);
+  };
 
   const fetchToken = async () => {
     if (!data.tokenUrl) return;
@@ -122,10 +134,7 @@ if (script !== null && window.Parley === undefined) {
     const msg = event.data as { type?: unknown; count?: unknown } | null;
     if (msg?.type === 'parley:token-request') void fetchToken();
     else if (msg?.type === 'parley:close') close();
-    else if (msg?.type === 'parley:unread' && typeof msg.count === 'number') {
-      badge.hidden = msg.count === 0 || !panel.hidden;
-      badge.textContent = msg.count > 99 ? '99+' : String(msg.count);
-    }
+    else if (msg?.type === 'parley:unread' && typeof msg.count === 'number') showBadge(msg.count);
   });
 
   // The frame is made once, even when a second click comes while the first fetches a token.
@@ -136,7 +145,12 @@ if (script !== null && window.Parley === undefined) {
     frame.title = data.title ?? 'Chat';
     frame.src = frameUrl();
     frame.allow = 'clipboard-write';
-    frame.addEventListener('load', tellVisible);
+    frame.addEventListener('load', () => {
+      frameLoaded = true;
+      tellVisible();
+      // A token that came while the page loaded was not in its address.
+      if (token !== tokenInFrameUrl) sendToken();
+    });
     panel.append(frame);
   };
   const open = async () => {
@@ -168,9 +182,26 @@ if (script !== null && window.Parley === undefined) {
     },
   };
 
+  // Before the panel is first opened, the count comes from the API (once at load, and again
+  // when the visitor comes back to the tab); then the frame tells it.
+  const countUnread = async () => {
+    if (frame !== undefined) return;
+    if (token === '' && data.tokenUrl) await fetchToken();
+    let count = await unreadBeforeOpen(base, token, data.channel);
+    if (count === 'refused' && data.tokenUrl && frame === undefined) {
+      // The token signed into the page may have expired already: ask the site once.
+      await fetchToken();
+      count = await unreadBeforeOpen(base, token, data.channel);
+    }
+    if (typeof count === 'number' && frame === undefined) showBadge(count);
+  };
   const mount = () => {
     document.body.append(host);
     if (data.open === 'true') void open();
+    else void countUnread();
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') void countUnread();
+    });
   };
   if (document.body === null) document.addEventListener('DOMContentLoaded', mount);
   else mount();

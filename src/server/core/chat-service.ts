@@ -16,6 +16,7 @@ import { Revalidation } from './revalidation.js';
 import type { Session } from './session.js';
 import { Sessions } from './sessions.js';
 import { Subscriptions } from './subscriptions.js';
+import { UserSearch } from './user-search.js';
 
 /** What the core runs on. */
 export interface ChatServiceDeps {
@@ -49,6 +50,8 @@ export class ChatService {
   readonly moderation: Moderation;
   /** Users' and channels' stored records, for the app's backend. */
   readonly directory: Directory;
+  /** Finding users by name, for signed-in users. */
+  readonly users: UserSearch;
   readonly #observer: ChatObserver;
   readonly #bus: Bus;
   readonly #limits: Limits;
@@ -112,6 +115,7 @@ export class ChatService {
     });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
+    this.users = new UserSearch(store, limits);
     this.#revalidation = new Revalidation({
       store,
       access,

@@ -14,6 +14,7 @@ import { accountsRoutes } from './routes/accounts-routes.js';
 import { moderationRoutes } from './routes/moderation-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
+import { userSearchRoutes } from './routes/user-search-routes.js';
 import type { WebPage } from './web-page.js';
 
 /** What `/readyz` answers (see `HttpApiDeps.ready`). */
@@ -85,6 +86,7 @@ export class HttpApi {
     });
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
+    userSearchRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
     moderationRoutes(this.#router, { chat, auth });
   }

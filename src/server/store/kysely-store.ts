@@ -156,6 +156,9 @@ export class KyselyStore implements Store {
   getUser(id: string): Promise<StoredUser | undefined> {
     return this.#users.getUser(id);
   }
+  findUsers(prefix: string, limit: number): Promise<readonly StoredUser[]> {
+    return this.#users.findUsers(prefix, limit);
+  }
 
   getUserStatus(id: string): Promise<UserStatus | undefined> {
     return this.#users.getUserStatus(id);

@@ -1,6 +1,6 @@
 // `KyselyStore`'s users/accounts aggregate: users, their status (ban, token cut-off), local
 // accounts and refresh tokens.
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import { checkLength, MAX_LOGIN, MAX_USER_ID, MAX_USERNAME } from './check-length.js';
 import { classifyDatabaseError } from './classify-database-error.js';
@@ -40,6 +40,26 @@ export class KyselyUsers {
     return this.#run.guard('reading a user', async () => {
       const row = await this.#selectUser(id);
       return row === undefined ? undefined : toUser(row);
+    });
+  }
+
+  findUsers(prefix: string, limit: number): Promise<readonly StoredUser[]> {
+    const wanted = prefix.toLowerCase();
+    // substr counts characters (code points) in all three databases; lower() folds ASCII
+    // everywhere (and more on PostgreSQL and MariaDB, whose collation ignores case anyway).
+    const chars = [...wanted].length;
+    return this.#run.guard('finding users', async () => {
+      if (chars === 0 || limit <= 0) return [];
+      const rows = await this.#run.db
+        .selectFrom('users')
+        .select(['id', 'username', 'created_at'])
+        .where(sql<string>`lower(substr(username, 1, ${chars}))`, '=', wanted)
+        .where('banned', '=', 0)
+        .orderBy(sql`lower(username)`)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map(toUser);
     });
   }
 

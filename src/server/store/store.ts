@@ -146,6 +146,12 @@ export interface Store {
   upsertUser(user: { readonly id: string; readonly username: string }): Promise<StoredUser>;
   /** The user, or undefined. */
   getUser(id: string): Promise<StoredUser | undefined>;
+  /**
+   * Users not banned whose username starts with `prefix`, case-insensitively (ASCII letters in
+   * every database; more where the database folds more), ordered by lower-cased username then id, at most
+   * `limit` of them. An empty prefix finds no one.
+   */
+  findUsers(prefix: string, limit: number): Promise<readonly StoredUser[]>;
 
   /**
    * Creates a channel with `lastSeq` 0 and a fresh epoch; when `owner` is given they become

@@ -1,6 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { UserInfo } from '../../../src/client/index.js';
 import type { ChatModel } from '../chat-model.js';
+import { exactlyNamed, UserPicker } from './user-picker.js';
 
 /**
  * A modal form (the browser's own <dialog>: focus kept inside, Escape closes, focus goes back
@@ -99,27 +101,31 @@ export function NewChannelDialog({ model, onClose }: { model: ChatModel; onClose
   );
 }
 
-/** Opens the direct-message channel with a user, by id. */
+/** Opens the direct-message channel with a user, found by name (suggestions as one types). */
 export function NewDmDialog({ model, onClose }: { model: ChatModel; onClose: () => void }) {
-  const [userId, setUserId] = useState('');
+  const [name, setName] = useState('');
+  const [chosen, setChosen] = useState<UserInfo | undefined>(undefined);
+  const open = async (user?: UserInfo) => {
+    const target = user ?? chosen ?? exactlyNamed(await model.findUsers(name.trim()), name);
+    if (typeof target === 'string') throw new Error(target);
+    await model.openDm(target.id);
+  };
   return (
-    <FormDialog
-      title="Start a direct message"
-      submitLabel="Open"
-      action={() => model.openDm(userId.trim())}
-      onClose={onClose}
-    >
-      <label>
-        User id
-        <input
-          name="user_id"
-          required
-          value={userId}
-          placeholder="local:alice or 42"
-          onInput={(e) => setUserId(e.currentTarget.value)}
-        />
-      </label>
-      <p class="hint">Tip: open a channel's member list and choose "Message" next to a name.</p>
+    <FormDialog title="Start a direct message" submitLabel="Open" action={() => open()} onClose={onClose}>
+      <UserPicker
+        model={model}
+        label="Username"
+        value={name}
+        onInput={(text) => {
+          setName(text);
+          setChosen(undefined);
+        }}
+        onChoose={(user) => {
+          setName(user.username);
+          setChosen(user);
+        }}
+      />
+      <p class="hint">Type the start of a name and choose from the list.</p>
     </FormDialog>
   );
 }

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Role, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel } from '../chat-model.js';
+import { Icon } from './icon.js';
+import { exactlyNamed, UserPicker } from './user-picker.js';
 
 interface Member {
   readonly user_id: string;
@@ -21,6 +23,7 @@ export function MembersPanel({
   const [members, setMembers] = useState<Member[] | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [adding, setAdding] = useState('');
+  const [chosen, setChosen] = useState<UserInfo | undefined>(undefined);
   const s = state.summary;
   // In a big channel the subscribe listed only oneself and joins and leaves are not told: ask
   // for the full list when the panel opens. Otherwise the told list is the live one.
@@ -49,7 +52,7 @@ export function MembersPanel({
       <header>
         <h2>Members</h2>
         <button type="button" class="icon" aria-label="Close members" onClick={onClose}>
-          ×
+          <Icon name="close" />
         </button>
       </header>
       {error !== undefined && <p class="error">{error}</p>}
@@ -79,21 +82,36 @@ export function MembersPanel({
           class="add-member"
           onSubmit={(e) => {
             e.preventDefault();
-            const id = adding.trim();
-            if (id === '') return;
-            void model.addMember(s.id, id).then(
+            if (adding.trim() === '') return;
+            setError(undefined);
+            const add = async () => {
+              const user = chosen ?? exactlyNamed(await model.findUsers(adding.trim()), adding);
+              if (typeof user === 'string') throw new Error(user);
+              await model.addMember(s.id, user.id);
+            };
+            add().then(
               () => {
                 setAdding('');
+                setChosen(undefined);
                 load();
               },
               (err: Error) => setError(err.message),
             );
           }}
         >
-          <label>
-            Add someone by user id
-            <input value={adding} onInput={(e) => setAdding(e.currentTarget.value)} placeholder="user id" />
-          </label>
+          <UserPicker
+            model={model}
+            label="Add someone by username"
+            value={adding}
+            onInput={(text) => {
+              setAdding(text);
+              setChosen(undefined);
+            }}
+            onChoose={(user) => {
+              setAdding(user.username);
+              setChosen(user);
+            }}
+          />
           <button type="submit" class="small">
             Add
           </button>

@@ -4,6 +4,7 @@ import type { Message } from '../../../src/client/index.js';
 import type { ChatModel } from '../chat-model.js';
 import { fullLabel, timeLabel } from '../format.js';
 import { Avatar } from './avatar.js';
+import { Icon } from './icon.js';
 import { RichText } from './rich-text.js';
 
 /** The reactions offered with one click. */
@@ -72,7 +73,7 @@ export const MessageItem = memo(function MessageItem({
         )}
         {m.reply_to !== undefined && (
           <div class="reply-quote">
-            ↪{' '}
+            <Icon name="replied" />{' '}
             {parent === undefined ? (
               'in reply to an earlier message'
             ) : (
@@ -185,7 +186,7 @@ export const MessageItem = memo(function MessageItem({
         <div class="actions" role="toolbar" aria-label="Message actions">
           {canPost && (
             <button type="button" aria-label="Reply" title="Reply" onClick={() => onReply(m)}>
-              ↩
+              <Icon name="reply" />
             </button>
           )}
           {canPost && (
@@ -196,7 +197,7 @@ export const MessageItem = memo(function MessageItem({
               aria-expanded={picking}
               onClick={() => setPicking(!picking)}
             >
-              ☺
+              <Icon name="react" />
             </button>
           )}
           {mine && canPost && (
@@ -209,12 +210,12 @@ export const MessageItem = memo(function MessageItem({
                 setEditing(true);
               }}
             >
-              ✎
+              <Icon name="edit" />
             </button>
           )}
           {(mine || canModerate) && (
             <button type="button" aria-label="Delete" title="Delete" onClick={() => setConfirming(true)}>
-              🗑
+              <Icon name="trash" />
             </button>
           )}
         </div>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { SearchHit } from '../../../src/client/index.js';
 import type { ChatModel } from '../chat-model.js';
 import { fullLabel, timeLabel } from '../format.js';
+import { Icon } from './icon.js';
 import { Highlighted } from './rich-text.js';
 
 /** Results of a search across the reader's channels; choosing one opens its channel. */
@@ -34,7 +35,7 @@ export function SearchPanel({
       <header>
         <h2>Results for “{query}”</h2>
         <button type="button" class="icon" aria-label="Close search" onClick={onClose}>
-          ×
+          <Icon name="close" />
         </button>
       </header>
       {error !== undefined && <p class="error">{error}</p>}

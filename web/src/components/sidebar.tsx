@@ -1,5 +1,6 @@
 import type { ChannelState, ChatModel } from '../chat-model.js';
 import { Avatar } from './avatar.js';
+import { Icon } from './icon.js';
 
 function Badge({ state }: { state: ChannelState }) {
   const { unread, mentions } = state.summary;
@@ -28,7 +29,7 @@ function ChannelLink({
   onOpen: (id: string) => void;
 }) {
   const s = state.summary;
-  const prefix = s.kind === 'dm' ? '@' : s.kind === 'private' ? '🔒' : '#';
+  const prefix = s.kind === 'dm' ? '@' : s.kind === 'private' ? <Icon name="lock" /> : '#';
   return (
     <li>
       <button
@@ -90,7 +91,7 @@ export function Sidebar({
             title="Create a channel"
             onClick={onNewChannel}
           >
-            +
+            <Icon name="plus" />
           </button>
         </header>
         <ul>
@@ -109,7 +110,7 @@ export function Sidebar({
             title="Start a direct message"
             onClick={onNewDm}
           >
-            +
+            <Icon name="plus" />
           </button>
         </header>
         <ul>
