@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
+import { loadRetentionConfig, type RetentionConfig } from './config-retention.js';
 
 export { DEFAULT_LIMITS, type Limits } from './config-limits.js';
 
@@ -45,6 +46,8 @@ export interface Config {
   readonly compressMinBytes: number | undefined;
   /** The Pusher-compatible endpoint's apps (`config-pusher.ts`); none = off. */
   readonly pusher: PusherConfig;
+  /** Retention, export and erasure (`config-retention.ts`). */
+  readonly retention: RetentionConfig;
 }
 
 /** Settings of the chat page served at `/` (and `/embed`, `/widget.js`). */
@@ -215,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     web: loadWebConfig(env),
     compressMinBytes: compression(env),
     pusher: loadPusherConfig(env, dev),
+    retention: loadRetentionConfig(env),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
   };

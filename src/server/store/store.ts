@@ -1,5 +1,8 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { RetentionStore } from './retention-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
+
+export type { ChannelRetention, ErasureMode, RetentionStore, UserReaction } from './retention-store.js';
 
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
@@ -47,6 +50,8 @@ export interface ChannelPatch {
   readonly title?: string;
   readonly topic?: string;
   readonly archived?: boolean;
+  /** The channel's own retention in days: null = the server's, 0 = keep forever (issue 17). */
+  readonly retentionDays?: number | null;
 }
 
 /** A search over the messages of some channels. */
@@ -87,6 +92,10 @@ export interface StoredChannel {
   readonly topic: string;
   /** Archived channels keep their history and refuse new messages. */
   readonly archived: boolean;
+  /** The channel's own retention in days: null = the server's (`PARLEY_RETENTION_DAYS`), 0 = forever. */
+  readonly retentionDays: number | null;
+  /** Every message with a seq up to this one was pruned by retention (0 = none). */
+  readonly prunedSeq: number;
 }
 
 /** A channel membership. */
@@ -137,7 +146,7 @@ export interface AppendResult {
  * database cannot be reached or the store is closed. Any other failure is a bug. Paging
  * methods do not cap `limit`: callers enforce their page size.
  */
-export interface Store {
+export interface Store extends RetentionStore {
   /** Creates or upgrades the schema. Safe to call from several processes at once. */
   migrate(): Promise<void>;
 
@@ -353,6 +362,8 @@ export interface Store {
    * users went offline.
    */
   sweepNodes(before: number, now: number): Promise<number>;
+
+  // ─── retention, export and erasure (issue 17; see store/retention-store.ts) ───────────────
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;

@@ -11,7 +11,6 @@ import type { Router } from '../router.js';
 import {
   Disconnect,
   idempotencyKey,
-  PatchChannel,
   PutUser,
   parse,
   ServerCreateChannel,
@@ -20,6 +19,7 @@ import {
   UserId,
 } from '../schemas.js';
 import { channelView, memberList, memberView, userView } from '../views.js';
+import { ServerPatchChannel, serverChannelPatch } from './retention-routes.js';
 
 /** The webhook outbox as the server API sees it: its deliveries, and replaying dead ones. */
 export interface WebhookAdmin {
@@ -132,7 +132,7 @@ export function serverRoutes(
     'PATCH',
     '/api/server/channels/:id',
     server(async (ctx) => {
-      const patch = parse(PatchChannel, await ctx.body());
+      const patch = serverChannelPatch(parse(ServerPatchChannel, await ctx.body()));
       await chat.channels.update(system, ctx.param('id'), patch);
       return ok({ channel: channelView(await chat.directory.channel(system, ctx.param('id'))) });
     }),
