@@ -94,6 +94,9 @@ export interface ApiConfig {
   readonly webhookSecret: Uint8Array | undefined;
 }
 
+/** The database when neither `--db` nor `PARLEY_DATABASE_URL` names one. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/parley.db';
+
 /** The smallest secret accepted, in bytes (HS256 wants at least the hash size). */
 export const MIN_SECRET_BYTES = 32;
 
@@ -191,7 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   return {
     host: flags.host ?? env.PARLEY_HOST ?? '0.0.0.0',
     port,
-    databaseUrl: flags.databaseUrl ?? env.PARLEY_DATABASE_URL ?? 'sqlite:./data/parley.db',
+    databaseUrl: flags.databaseUrl ?? env.PARLEY_DATABASE_URL ?? DEFAULT_DATABASE_URL,
     dev,
     logLevel: env.PARLEY_LOG_LEVEL ?? 'info',
     jwt: {
