@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { RetentionPruner } from '../../src/server/retention/retention-pruner.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import type { Store } from '../../src/server/store/store.js';
@@ -250,5 +253,29 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
       [['erased', 'Deleted user', 'gina wrote this']],
     );
     assert.equal((await api('DELETE', '/api/server/users/gina?messages=anonymize')).status, 404);
+  });
+
+  it("docs/api.md's retention snippets run as pasted against a node", async () => {
+    const doc = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Retention, export and erasure'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(block !== undefined, 'the section has a sh block');
+    const lines = block.trim().split('\n');
+    assert.equal(lines.length, 5);
+    const outputs: string[] = [];
+    for (const line of lines) {
+      const { stdout } = await promisify(execFile)(
+        'sh',
+        ['-c', line.replaceAll('localhost:8080', `127.0.0.1:${srv.port}`)],
+        {
+          env: { PATH: process.env.PATH ?? '', PARLEY_API_KEY: TEST_API_KEY },
+        },
+      );
+      assert.doesNotMatch(stdout, /"error"/, `${line}\n${stdout}`);
+      outputs.push(stdout);
+    }
+    assert.match(outputs[1] ?? '', /"type":"end"/);
+    assert.match(outputs[3] ?? '', /^\{"type":"user","user":\{"id":"42"/);
+    assert.deepEqual(JSON.parse(outputs[4] ?? '').erased.messages, 'anonymize');
   });
 });
