@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { RetentionPruner } from '../../src/server/retention/retention-pruner.js';
 import { openStore } from '../../src/server/store/open-store.js';
 import type { Store } from '../../src/server/store/store.js';
@@ -253,6 +254,25 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
       [['erased', 'Deleted user', 'gina wrote this']],
     );
     assert.equal((await api('DELETE', '/api/server/users/gina?messages=anonymize')).status, 404);
+  });
+
+  it("the node's own pass prunes a channel with retention_days and counts it in /metrics", async () => {
+    await serverApi(srv, 'POST', 'channels', { id: 'aged', title: 'Aged' });
+    for (const text of ['x', 'y', 'z']) await serverPost(srv, 'alice', 'aged', text);
+    // Three days old, as if sent then.
+    const file = srv.databaseUrl.slice('sqlite:'.length);
+    const db = new Database(file);
+    db.prepare("update messages set timestamp = timestamp - ? where channel_id = 'aged'").run(3 * DAY);
+    db.close();
+    await serverApi(srv, 'PATCH', 'channels/aged', { retention_days: 2 });
+    const pass = await srv.server.retention.runOnce();
+    assert.equal(pass.skipped, false);
+    assert.equal(pass.pruned, 3);
+    const metrics = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^parley_retention_pruned_messages_total 3$/m);
+    const bob = await srv.token('bob', 'Bob');
+    const page = await (await api('GET', '/api/channels/aged/messages', { key: null, token: bob })).json();
+    assert.deepEqual(page.messages, []);
   });
 
   it("docs/api.md's retention snippets run as pasted against a node", async () => {
