@@ -10,6 +10,7 @@ import type { Store } from '../../src/server/store/store.js';
 import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
 import { TestClient } from '../support/test-client.js';
+import { until } from '../support/until.js';
 
 const DAY = 86_400_000;
 const PAGE_ROWS = 3;
@@ -79,8 +80,12 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
       leaseMs: 60_000,
       now: () => Date.now() + 2 * DAY,
     });
-    const pass = await pruner.runOnce();
-    assert.equal(pass.skipped, false);
+    // The node's own first pass (at its start) may still hold the lease: then this one skips.
+    let pass = await pruner.runOnce();
+    await until(async () => {
+      if (pass.skipped) pass = await pruner.runOnce();
+      return !pass.skipped;
+    }, 'the retention lease');
     assert.ok(pass.pruned >= 5);
     for (let i = 6; i <= 7; i++) await serverPost(srv, 'alice', 'pruned', `new ${i}`);
 
