@@ -11,6 +11,7 @@ import { serverApi, serverPost, TEST_API_KEY } from '../support/server-api.js';
 import { startTestServer, type TestServer } from '../support/start-server.js';
 import { TestClient } from '../support/test-client.js';
 import { until } from '../support/until.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const DAY = 86_400_000;
 const PAGE_ROWS = 3;
@@ -25,9 +26,17 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
   let other: Store;
   const clients: TestClient[] = [];
 
+  let hooks: WebhookReceiver;
+
   before(async () => {
+    hooks = await WebhookReceiver.start();
     srv = await startTestServer({
-      env: { PARLEY_API_KEY: TEST_API_KEY, PARLEY_EXPORT_PAGE_ROWS: String(PAGE_ROWS) },
+      env: {
+        PARLEY_API_KEY: TEST_API_KEY,
+        PARLEY_EXPORT_PAGE_ROWS: String(PAGE_ROWS),
+        PARLEY_WEBHOOK_URLS: hooks.url,
+        PARLEY_WEBHOOK_SECRET: 'w'.repeat(40),
+      },
     });
     // A second store on the node's database: the pruner of another node.
     other = await openStore(srv.databaseUrl);
@@ -36,6 +45,7 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
     for (const c of clients) c.close();
     await other?.close();
     await srv?.close();
+    await hooks?.close();
   });
 
   const api = (
@@ -257,6 +267,16 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
         m.text,
       ]),
       [['erased', 'Deleted user', 'gina wrote this']],
+    );
+    await until(() => hooks.accepted('user.erased').length >= 2, 'the user.erased webhooks of fred and gina');
+    const events = hooks.accepted('user.erased').map((a) => JSON.parse(a.body).data);
+    assert.deepEqual(
+      // Deliveries are not sent in order.
+      events.map((d) => [d.user_id, d.messages, typeof d.erased_at]).sort(),
+      [
+        ['fred', 'delete', 'number'],
+        ['gina', 'anonymize', 'number'],
+      ],
     );
     assert.equal((await api('DELETE', '/api/server/users/gina?messages=anonymize')).status, 404);
   });
