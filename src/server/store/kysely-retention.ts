@@ -2,7 +2,6 @@
 // leases that let one node prune, a user's messages and reactions for an export, and erasure.
 import type { Kysely } from 'kysely';
 import type { Message } from '../../protocol/frames.js';
-import { classifyDatabaseError } from './classify-database-error.js';
 import { insertWebhookRows, type WebhookRoutingRef } from './kysely-outbox.js';
 import type { KyselyRunner } from './kysely-runner.js';
 import { MESSAGE_SELECT, toInt, toMessage } from './message-row.js';
@@ -84,18 +83,21 @@ export class KyselyRetention implements RetentionStore {
     const until = now + leaseMs;
     return this.#run.writeGuard('taking a lease', async () => {
       const w = this.#run.writer;
-      await w
+      const taken = await w
         .updateTable('leases')
         .set({ owner, expires_at: until })
         .where('name', '=', name)
         .where((eb) => eb.or([eb('owner', '=', owner), eb('expires_at', '<=', now)]))
-        .execute();
-      try {
-        await w.insertInto('leases').values({ name, owner, expires_at: until }).execute();
-      } catch (error) {
-        // The row is there: the update above decided.
-        if (classifyDatabaseError(error) !== 'unique_violation') throw error;
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) === 0) {
+        // No row yet, or another owner's: of two inserts at once, one stores its row.
+        const insert = w.insertInto('leases').values({ name, owner, expires_at: until });
+        await (this.#run.caps.upsert === 'on-conflict'
+          ? insert.onConflict((oc) => oc.column('name').doNothing())
+          : insert.ignore()
+        ).execute();
       }
+      // Whoever's row it is now holds the lease (MySQL counts an update that changed nothing as none).
       const row = await w.selectFrom('leases').select(['owner']).where('name', '=', name).executeTakeFirst();
       return row?.owner === owner;
     });
