@@ -193,6 +193,7 @@ export class ParleyServer {
         erasure: new Erasure({
           store: parts.store,
           pageRows,
+          cache: parts.cache,
           revoke: (userId, reason) => accounts.revoke(userId, { reason }),
         }),
       },

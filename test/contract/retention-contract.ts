@@ -203,7 +203,7 @@ export function retentionContract(name: string, make: () => Promise<StoreHarness
       store.routeWebhooks({ urls: ['http://127.0.0.1:9/hook'], retryWindowMs: 60_000 });
       try {
         let steps = 0;
-        while ((await store.eraseUserContent(user, 'delete', 1)) > 0) steps++;
+        while ((await store.eraseUserContent(user, 'delete', 1)).changed > 0) steps++;
         assert.ok(steps >= 2, `bounded steps: ${steps}`);
         const now = Date.now();
         assert.equal(await store.eraseUser(user, now, { user_id: user, messages: 'delete' }), true);
@@ -250,7 +250,9 @@ export function retentionContract(name: string, make: () => Promise<StoreHarness
       const [first] = await store.latest(id, 2);
       assert.ok(first);
       await store.toggleReaction(id, first.id, user, '👍');
-      while ((await store.eraseUserContent(user, 'anonymize', 500)) > 0);
+      const step = await store.eraseUserContent(user, 'anonymize', 500);
+      assert.deepEqual(step, { changed: 3, channels: [id] }, 'two messages and a reaction, in one channel');
+      assert.deepEqual(await store.eraseUserContent(user, 'anonymize', 500), { changed: 0, channels: [] });
       assert.equal(await store.eraseUser(user, Date.now(), {}), true);
       const messages = await store.latest(id, 10);
       assert.deepEqual(

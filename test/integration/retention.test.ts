@@ -244,6 +244,16 @@ describe('retention, export and erasure over HTTP and WebSocket (issue 17)', () 
         ['alice', 'alice stays', false],
       ],
     );
+    // Nor from the history cache, which held the message as sent.
+    const ida = await TestClient.as(srv, 'ida', clients);
+    const joined = await ida.request({ type: 'subscribe', channel: 'erase-d' });
+    assert.deepEqual(
+      (joined.messages as { user_id: string; text: string }[]).map((m) => [m.user_id, m.text]),
+      [
+        ['erased', ''],
+        ['alice', 'alice stays'],
+      ],
+    );
     const search = await (await api('GET', '/api/search?q=fred', { key: null, token: bob })).json();
     assert.deepEqual(search.results, []);
     assert.equal((await api('GET', '/api/server/users/fred')).status, 404);

@@ -1,4 +1,5 @@
 import { ParleyError } from '../../protocol/error-catalogue.js';
+import type { HistoryCache } from '../cache/history-cache.js';
 import { ERASED_AUTHOR } from '../store/retention-store.js';
 import type { ErasureMode, Store } from '../store/store.js';
 
@@ -12,6 +13,8 @@ export interface ErasureDeps {
   readonly revoke: (userId: string, reason: string) => Promise<void>;
   /** Rows changed per step (`PARLEY_EXPORT_PAGE_ROWS`). */
   readonly pageRows: number;
+  /** The node's history cache: the channels whose messages changed are dropped from it. */
+  readonly cache?: Pick<HistoryCache, 'invalidate'> | undefined;
 }
 
 /** What an erasure did. */
@@ -45,11 +48,15 @@ export class Erasure {
     if ((await store.getUser(userId)) === undefined) throw new ParleyError('not_found', 'no such user');
     await this.#d.revoke(userId, 'account erased');
     let changed = 0;
+    const channels = new Set<string>();
     for (;;) {
-      const n = await store.eraseUserContent(userId, mode, pageRows);
-      changed += n;
-      if (n === 0) break;
+      const step = await store.eraseUserContent(userId, mode, pageRows);
+      changed += step.changed;
+      for (const channel of step.channels) channels.add(channel);
+      if (step.changed === 0) break;
     }
+    // A cached copy would still show the messages as they were sent.
+    for (const channel of channels) await this.#d.cache?.invalidate(channel);
     const erasedAt = Date.now();
     const done = await store.eraseUser(userId, erasedAt, {
       user_id: userId,

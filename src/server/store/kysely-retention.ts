@@ -162,8 +162,12 @@ export class KyselyRetention implements RetentionStore {
     });
   }
 
-  eraseUserContent(userId: string, mode: ErasureMode, limit: number): Promise<number> {
-    if (!(limit >= 1)) return Promise.resolve(0);
+  eraseUserContent(
+    userId: string,
+    mode: ErasureMode,
+    limit: number,
+  ): Promise<{ readonly changed: number; readonly channels: readonly string[] }> {
+    if (!(limit >= 1)) return Promise.resolve({ changed: 0, channels: [] });
     return this.#run.write('erasing a user’s messages', async (trx) => {
       const n = Math.floor(limit);
       const reactions = await trx
@@ -185,7 +189,7 @@ export class KyselyRetention implements RetentionStore {
       }
       const messages = await trx
         .selectFrom('messages')
-        .select(['id'])
+        .select(['id', 'channel_id'])
         .where('user_id', '=', userId)
         .limit(n)
         .execute();
@@ -215,7 +219,10 @@ export class KyselyRetention implements RetentionStore {
             .execute();
         }
       }
-      return reactions.length + messages.length;
+      return {
+        changed: reactions.length + messages.length,
+        channels: [...new Set(messages.map((m) => m.channel_id))],
+      };
     });
   }
 

@@ -390,7 +390,11 @@ export class KyselyStore implements Store {
     return this.#retention.userReactions(userId, after, limit);
   }
 
-  eraseUserContent(userId: string, mode: ErasureMode, limit: number): Promise<number> {
+  eraseUserContent(
+    userId: string,
+    mode: ErasureMode,
+    limit: number,
+  ): Promise<{ readonly changed: number; readonly channels: readonly string[] }> {
     return this.#retention.eraseUserContent(userId, mode, limit);
   }
 

@@ -66,9 +66,14 @@ export interface RetentionStore {
   /**
    * One step of an erasure: up to `limit` of the user's messages get `ERASED_AUTHOR` (and are
    * emptied, with `delete`), and up to `limit` of their reactions go. Returns how many rows
-   * changed; 0 when nothing of the user's is left but their records (see `eraseUser`).
+   * changed (0 when nothing of the user's is left but their records, see `eraseUser`) and the
+   * channels of the messages changed.
    */
-  eraseUserContent(userId: string, mode: ErasureMode, limit: number): Promise<number>;
+  eraseUserContent(
+    userId: string,
+    mode: ErasureMode,
+    limit: number,
+  ): Promise<{ readonly changed: number; readonly channels: readonly string[] }>;
   /**
    * The last step of an erasure, in one transaction: the user's row, account, refresh tokens,
    * memberships and read positions go, the id is recorded as erased at `now` (tokens issued
