@@ -5,6 +5,7 @@ import { ParleyError } from '../protocol/error-catalogue.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
 import { type BeforePublishConfig, loadBeforePublish } from './config-moderation.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
+import { loadRetentionConfig, type RetentionConfig } from './config-retention.js';
 
 export { DEFAULT_LIMITS, type Limits } from './config-limits.js';
 
@@ -46,6 +47,8 @@ export interface Config {
   readonly compressMinBytes: number | undefined;
   /** The Pusher-compatible endpoint's apps (`config-pusher.ts`); none = off. */
   readonly pusher: PusherConfig;
+  /** Retention, export and erasure (`config-retention.ts`). */
+  readonly retention: RetentionConfig;
 }
 
 /** Settings of the chat page served at `/` (and `/embed`, `/widget.js`). */
@@ -93,6 +96,9 @@ export interface ApiConfig {
   /** The app's before-publish hook (issue 17); undefined = none. */
   readonly beforePublish: BeforePublishConfig | undefined;
 }
+
+/** The database when neither `--db` nor `PARLEY_DATABASE_URL` names one. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/parley.db';
 
 /** The smallest secret accepted, in bytes (HS256 wants at least the hash size). */
 export const MIN_SECRET_BYTES = 32;
@@ -191,7 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   return {
     host: flags.host ?? env.PARLEY_HOST ?? '0.0.0.0',
     port,
-    databaseUrl: flags.databaseUrl ?? env.PARLEY_DATABASE_URL ?? 'sqlite:./data/parley.db',
+    databaseUrl: flags.databaseUrl ?? env.PARLEY_DATABASE_URL ?? DEFAULT_DATABASE_URL,
     dev,
     logLevel: env.PARLEY_LOG_LEVEL ?? 'info',
     jwt: {
@@ -218,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     web: loadWebConfig(env),
     compressMinBytes: compression(env),
     pusher: loadPusherConfig(env, dev),
+    retention: loadRetentionConfig(env),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
   };

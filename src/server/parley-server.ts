@@ -12,11 +12,14 @@ import type { HistoryCache } from './cache/history-cache.js';
 import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
 import { ChatService } from './core/chat-service.js';
+import { Erasure } from './core/erasure.js';
+import { Exports } from './core/exports.js';
 import { HttpApi } from './http/http-api.js';
 import { createHttpServer } from './http/http-server.js';
 import { WebPage } from './http/web-page.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
+import { RetentionPruner } from './retention/retention-pruner.js';
 import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 import { chatWebhooks, enqueue } from './webhooks/chat-webhooks.js';
@@ -54,6 +57,8 @@ export class ParleyServer {
   readonly webhooks: WebhookSender | undefined;
   /** The Pusher-compatible endpoint; undefined when no Pusher app is configured. */
   readonly pusher: PusherWire | undefined;
+  /** The retention job (issue 17): prunes old messages when this node holds the lease. */
+  readonly retention: RetentionPruner;
   #migrated = false;
   readonly #online: ClusterOnline | undefined;
 
@@ -100,6 +105,12 @@ export class ParleyServer {
             onTransition: () => sender.wake(),
           });
     this.#online = online;
+    this.retention = new RetentionPruner({
+      store: parts.store,
+      ...config.retention,
+      logger,
+      onPruned: (_channel, n) => metrics.retentionPruned.inc(n),
+    });
     const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
       metrics.authFailures.inc({ reason }),
     );
@@ -171,6 +182,17 @@ export class ParleyServer {
       heartbeatMs: config.limits.heartbeatMs,
       compressMinBytes: config.compressMinBytes,
     });
+    const accounts = new Accounts({
+      store: parts.store,
+      hasher: new Argon2PasswordHasher(),
+      issuer: new JoseTokenIssuer(config.jwt, config.api.accessTokenTtlSeconds),
+      chat,
+      api: config.api,
+      limits: config.limits,
+      onFailure: (reason) => metrics.authFailures.inc({ reason }),
+      logger,
+    });
+    const pageRows = config.retention.pageRows;
     const api = new HttpApi({
       ready: async () => {
         if (!this.#migrated || !(await parts.store.ping())) return 'unavailable';
@@ -178,16 +200,16 @@ export class ParleyServer {
       },
       chat,
       ...(sender === undefined ? {} : { webhooks: sender }),
-      accounts: new Accounts({
-        store: parts.store,
-        hasher: new Argon2PasswordHasher(),
-        issuer: new JoseTokenIssuer(config.jwt, config.api.accessTokenTtlSeconds),
-        chat,
-        api: config.api,
-        limits: config.limits,
-        onFailure: (reason) => metrics.authFailures.inc({ reason }),
-        logger,
-      }),
+      accounts,
+      retention: {
+        exports: new Exports({ store: parts.store, pageRows }),
+        erasure: new Erasure({
+          store: parts.store,
+          pageRows,
+          cache: parts.cache,
+          revoke: (userId, reason) => accounts.revoke(userId, { reason }),
+        }),
+      },
       verifier,
       api: config.api,
       limits: config.limits,
@@ -231,6 +253,7 @@ export class ParleyServer {
     await server.chat.start();
     await server.#online?.start();
     await server.webhooks?.start();
+    server.retention.start();
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.port, config.host, () => {
@@ -257,6 +280,7 @@ export class ParleyServer {
     // Claims of attempts in flight lapse: those deliveries are sent again (here after a
     // restart, or by another node).
     await this.webhooks?.close();
+    await this.retention.close();
     await this.#online?.close();
     await this.#parts.store.close();
     await this.#gateway.close();

@@ -156,7 +156,8 @@ export class Subscriptions {
       const since = input.since;
       // Without an epoch the client vouches for `since` (e.g. `parley listen --since N`).
       const sameEpoch = input.epoch === undefined || input.epoch === state.epoch;
-      if (since !== undefined && sameEpoch && since <= state.lastSeq) {
+      // A resume from before what retention kept cannot be served whole (issue 17).
+      if (since !== undefined && sameEpoch && since <= state.lastSeq && since >= state.prunedSeq) {
         const gap = state.lastSeq - since;
         if (gap <= limits.resumeMaxGap) {
           messages =
@@ -170,6 +171,10 @@ export class Subscriptions {
         }
       } else {
         messages = await this.#latest(channel.id, state.lastSeq, this.#historySize(input.history));
+      }
+      // A cache may still hold messages retention pruned since it got them.
+      if (state.prunedSeq > 0 && (messages[0]?.seq ?? Number.POSITIVE_INFINITY) <= state.prunedSeq) {
+        messages = messages.filter((m) => m.seq > state.prunedSeq);
       }
       const lastSeq = Math.max(state.lastSeq, messages.at(-1)?.seq ?? 0);
       if (since === undefined) recovered = true;

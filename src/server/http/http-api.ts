@@ -12,6 +12,7 @@ import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
 import { moderationRoutes } from './routes/moderation-routes.js';
+import { type RetentionRoutesDeps, retentionRoutes } from './routes/retention-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { userSearchRoutes } from './routes/user-search-routes.js';
@@ -39,6 +40,8 @@ export interface HttpApiDeps {
   readonly chat: ChatService;
   /** The webhook outbox, for the server API's list and replay; none without webhooks. */
   readonly webhooks?: WebhookAdmin;
+  /** Exports and erasure (issue 17); none = those routes answer 404. */
+  readonly retention?: Omit<RetentionRoutesDeps, 'auth'>;
   /** Local accounts and revocation (login, refresh, log out everywhere, ban). */
   readonly accounts: Accounts;
   /** Verifies bearer tokens (revocations included). */
@@ -89,6 +92,7 @@ export class HttpApi {
     userSearchRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
     moderationRoutes(this.#router, { chat, auth });
+    if (deps.retention !== undefined) retentionRoutes(this.#router, { auth, ...deps.retention });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */
@@ -151,7 +155,8 @@ export class HttpApi {
     };
     try {
       const reply = await found.handler(ctx);
-      this.#send(res, method, reply.status, reply.body);
+      if (reply.lines !== undefined) await this.#stream(res, method, reply.status, reply.lines);
+      else this.#send(res, method, reply.status, reply.body);
     } catch (err) {
       this.#sendError(res, method, this.#toParleyError(err));
     }
@@ -219,6 +224,33 @@ export class HttpApi {
     });
   }
 
+  // NDJSON, a line at a time, waiting for the socket to drain. An error once the head is sent
+  // can only cut the response short: the peer sees no final `end` record.
+  async #stream(
+    res: ServerResponse,
+    method: string,
+    status: number,
+    lines: AsyncIterable<unknown>,
+  ): Promise<void> {
+    if (res.destroyed) return;
+    this.#deps.metrics.httpRequests.inc({ method, status: String(status) });
+    res.writeHead(status, { 'Content-Type': 'application/x-ndjson; charset=utf-8' });
+    if (method === 'HEAD') {
+      res.end();
+      return;
+    }
+    try {
+      for await (const line of lines) {
+        if (res.destroyed) return;
+        if (!res.write(`${JSON.stringify(line)}\n`)) await drained(res);
+      }
+      res.end();
+    } catch (err) {
+      this.#deps.logger.error({ err }, 'http stream failed');
+      res.destroy();
+    }
+  }
+
   #send(res: ServerResponse, method: string, status: number, body: unknown): void {
     // Nothing reaches a peer whose socket is gone (Node may have answered 408 itself).
     if (res.destroyed) return;
@@ -235,6 +267,19 @@ export class HttpApi {
     });
     res.end(method === 'HEAD' ? undefined : data);
   }
+}
+
+/** Resolves when `res` can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Reads and parses a JSON body (at most `max` bytes); an empty one is `{}` when allowed. */

@@ -17,10 +17,15 @@ export interface RequestContext {
   param(name: string): string;
 }
 
-/** A handler's answer: a status and a JSON body (none for 204). */
+/** A handler's answer: a status and a JSON body (none for 204), or a stream of NDJSON lines. */
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
+  /**
+   * Streamed as `application/x-ndjson` instead of `body`: one JSON value per line, written as
+   * the peer reads them (a slow reader holds the iteration, not memory).
+   */
+  readonly lines?: AsyncIterable<unknown>;
 }
 
 /** A route handler: it answers or throws a `ParleyError`, which the API turns into the body. */

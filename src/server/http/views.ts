@@ -40,6 +40,8 @@ export function channelView(channel: StoredChannel | undefined): Record<string, 
     last_seq: channel.lastSeq,
     created_by: channel.createdBy,
     created_at: channel.createdAt,
+    retention_days: channel.retentionDays,
+    pruned_seq: channel.prunedSeq,
   };
 }
 

@@ -25,6 +25,8 @@ export class ParleyMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly webhookDeliveries: Counter<'outcome'>;
   readonly httpRequests: Counter<'method' | 'status'>;
+  /** Messages deleted by retention (issue 17), on the node that pruned them. */
+  readonly retentionPruned: Counter;
   #sources: MetricSources = {
     connections: () => 0,
     channels: () => 0,
@@ -111,6 +113,11 @@ export class ParleyMetrics {
       name: 'parley_http_requests_total',
       help: 'HTTP API requests by method and status.',
       labelNames: ['method', 'status'],
+      registers,
+    });
+    this.retentionPruned = new Counter({
+      name: 'parley_retention_pruned_messages_total',
+      help: 'Messages deleted by retention (PARLEY_RETENTION_DAYS or a channel retention_days) on this node.',
       registers,
     });
   }

@@ -47,6 +47,8 @@ export class KyselyChannels {
         createdAt: Date.now(),
         topic: channel.topic ?? '',
         archived: false,
+        retentionDays: null,
+        prunedSeq: 0,
       };
       try {
         await this.#run.transaction(async (trx) => {
@@ -120,10 +122,11 @@ export class KyselyChannels {
     if (patch.title !== undefined) checkLength('channel title', patch.title, MAX_TITLE);
     if (patch.topic !== undefined) checkLength('channel topic', patch.topic, MAX_TOPIC);
     return this.#run.write('updating a channel', async (trx) => {
-      const set: { title?: string; topic?: string; archived?: number } = {};
+      const set: { title?: string; topic?: string; archived?: number; retention_days?: number | null } = {};
       if (patch.title !== undefined) set.title = patch.title;
       if (patch.topic !== undefined) set.topic = patch.topic;
       if (patch.archived !== undefined) set.archived = patch.archived ? 1 : 0;
+      if (patch.retentionDays !== undefined) set.retention_days = patch.retentionDays;
       if (Object.keys(set).length > 0)
         await trx.updateTable('channels').set(set).where('id', '=', id).execute();
       const row = await trx.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
@@ -262,5 +265,7 @@ function toChannel(row: Selectable<ChannelsTable>): StoredChannel {
     createdAt: toInt(row.created_at),
     topic: row.topic,
     archived: Number(row.archived) !== 0,
+    retentionDays: row.retention_days === null ? null : toInt(row.retention_days),
+    prunedSeq: toInt(row.pruned_seq),
   };
 }

@@ -13,9 +13,11 @@ import { KyselyModeration } from './kysely-moderation.js';
 import { KyselyOnline } from './kysely-online.js';
 import { KyselyOutbox, type WebhookRoutingRef } from './kysely-outbox.js';
 import { KyselyReads } from './kysely-reads.js';
+import { KyselyRetention } from './kysely-retention.js';
 import { KyselyRunner } from './kysely-runner.js';
 import { KyselyUsers } from './kysely-users.js';
 import { runMigrations } from './migrations.js';
+import type { ChannelRetention, ErasureMode, UserReaction } from './retention-store.js';
 import type {
   AppendResult,
   ChannelPatch,
@@ -114,6 +116,7 @@ export class KyselyStore implements Store {
   readonly #reads: KyselyReads;
   readonly #outbox: KyselyOutbox;
   readonly #online: KyselyOnline;
+  readonly #retention: KyselyRetention;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
   /** Bans, mutes, slow mode, word filters and reports. */
   readonly moderation: KyselyModeration;
@@ -134,6 +137,7 @@ export class KyselyStore implements Store {
     this.#outbox = new KyselyOutbox(this.#run);
     this.#online = new KyselyOnline(this.#run, this.#webhooks);
     this.moderation = new KyselyModeration(this.#run, this.#webhooks);
+    this.#retention = new KyselyRetention(this.#run, this.#webhooks);
   }
 
   async migrate(): Promise<void> {
@@ -361,6 +365,48 @@ export class KyselyStore implements Store {
 
   sweepNodes(before: number, now: number): Promise<number> {
     return this.#online.sweepNodes(before, now);
+  }
+
+  // ─── retention, export and erasure (issue 17) ───────────────────────────────────────────
+
+  retentionChannels(after: string | undefined, limit: number): Promise<readonly ChannelRetention[]> {
+    return this.#retention.retentionChannels(after, limit);
+  }
+
+  pruneChannel(channelId: string, olderThan: number, limit: number): Promise<number> {
+    return this.#retention.pruneChannel(channelId, olderThan, limit);
+  }
+
+  takeLease(name: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.#retention.takeLease(name, owner, now, leaseMs);
+  }
+
+  releaseLease(name: string, owner: string): Promise<void> {
+    return this.#retention.releaseLease(name, owner);
+  }
+
+  userMessages(userId: string, after: string | undefined, limit: number): Promise<readonly Message[]> {
+    return this.#retention.userMessages(userId, after, limit);
+  }
+
+  userReactions(
+    userId: string,
+    after: { readonly messageId: string; readonly emoji: string } | undefined,
+    limit: number,
+  ): Promise<readonly UserReaction[]> {
+    return this.#retention.userReactions(userId, after, limit);
+  }
+
+  eraseUserContent(
+    userId: string,
+    mode: ErasureMode,
+    limit: number,
+  ): Promise<{ readonly changed: number; readonly channels: readonly string[] }> {
+    return this.#retention.eraseUserContent(userId, mode, limit);
+  }
+
+  eraseUser(userId: string, now: number, data: Readonly<Record<string, unknown>>): Promise<boolean> {
+    return this.#retention.eraseUser(userId, now, data);
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

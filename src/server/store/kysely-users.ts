@@ -70,7 +70,14 @@ export class KyselyUsers {
         .select(['banned', 'tokens_valid_after'])
         .where('id', '=', id)
         .executeTakeFirst();
-      return row === undefined ? undefined : toStatus(row);
+      if (row !== undefined) return toStatus(row);
+      // An erased user (issue 17): the tokens issued before the erasure stay refused.
+      const erased = await this.#run.db
+        .selectFrom('erased_users')
+        .select('erased_at')
+        .where('user_id', '=', id)
+        .executeTakeFirst();
+      return erased === undefined ? undefined : { banned: false, tokensValidAfter: toInt(erased.erased_at) };
     });
   }
 

@@ -7,6 +7,7 @@ import {
   sql,
 } from 'kysely';
 import { migration0009 } from './migration-0009.js';
+import { migration0010 } from './migration-0010.js';
 import { DIALECT_CAPABILITIES, type StoreDialect } from './store-dialect.js';
 
 // Kysely's migrations are written against an unknown schema: they create it.
@@ -106,6 +107,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0005_webhook_outbox': migration0005(dialect),
     '0006_online_users': migration0006(dialect),
     '0009_moderation': migration0009(dialect, schemaOf(dialect)),
+    '0010_retention': migration0010(dialect),
   };
 }
 

@@ -26,6 +26,10 @@ export interface ChannelsTable {
   created_at: Int64;
   topic: ColumnType<string, string | undefined, string>;
   archived: ColumnType<number, number | undefined, number>;
+  /** Migration 0010: the channel's own retention in days (NULL = the server's). */
+  retention_days: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Migration 0010: every seq up to this one was pruned. */
+  pruned_seq: ColumnType<number | string, number | undefined, number>;
 }
 
 /** The `members` table, as Kysely sees it. */
@@ -178,6 +182,19 @@ export interface MessageReportsTable {
   settled_by: string | null;
 }
 
+/** The `leases` table (migration 0010): which owner runs a named job, until when. */
+export interface LeasesTable {
+  name: string;
+  owner: string;
+  expires_at: Int64;
+}
+
+/** The `erased_users` table (migration 0010): erased user ids and when they were erased. */
+export interface ErasedUsersTable {
+  user_id: string;
+  erased_at: Int64;
+}
+
 /** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
 export interface StoreTables {
   users: UsersTable;
@@ -198,4 +215,6 @@ export interface StoreTables {
   channel_post_times: ChannelPostTimesTable;
   word_filters: WordFiltersTable;
   message_reports: MessageReportsTable;
+  leases: LeasesTable;
+  erased_users: ErasedUsersTable;
 }

@@ -1,6 +1,9 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 import type { ModerationStore } from './moderation-store.js';
+import type { RetentionStore } from './retention-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
+
+export type { ChannelRetention, ErasureMode, RetentionStore, UserReaction } from './retention-store.js';
 
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
@@ -48,6 +51,8 @@ export interface ChannelPatch {
   readonly title?: string;
   readonly topic?: string;
   readonly archived?: boolean;
+  /** The channel's own retention in days: null = the server's, 0 = keep forever (issue 17). */
+  readonly retentionDays?: number | null;
 }
 
 /** A search over the messages of some channels. */
@@ -88,6 +93,10 @@ export interface StoredChannel {
   readonly topic: string;
   /** Archived channels keep their history and refuse new messages. */
   readonly archived: boolean;
+  /** The channel's own retention in days: null = the server's (`PARLEY_RETENTION_DAYS`), 0 = forever. */
+  readonly retentionDays: number | null;
+  /** Every message with a seq up to this one was pruned by retention (0 = none). */
+  readonly prunedSeq: number;
 }
 
 /** A channel membership. */
@@ -138,7 +147,7 @@ export interface AppendResult {
  * database cannot be reached or the store is closed. Any other failure is a bug. Paging
  * methods do not cap `limit`: callers enforce their page size.
  */
-export interface Store {
+export interface Store extends RetentionStore {
   /** Creates or upgrades the schema. Safe to call from several processes at once. */
   migrate(): Promise<void>;
 
@@ -363,6 +372,7 @@ export interface Store {
 
   /** Bans, mutes, slow mode, word filters and reports (issue 17). */
   readonly moderation: ModerationStore;
+  // ─── retention, export and erasure (issue 17; see store/retention-store.ts) ───────────────
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;

@@ -11,7 +11,6 @@ import type { Router } from '../router.js';
 import {
   Disconnect,
   idempotencyKey,
-  PatchChannel,
   PutUser,
   parse,
   ServerCreateChannel,
@@ -21,6 +20,7 @@ import {
 } from '../schemas.js';
 import { channelView, memberList, memberView, userView } from '../views.js';
 import { slowModeField } from './moderation-routes.js';
+import { ServerPatchChannel, serverChannelPatch } from './retention-routes.js';
 
 /** The webhook outbox as the server API sees it: its deliveries, and replaying dead ones. */
 export interface WebhookAdmin {
@@ -133,14 +133,15 @@ export function serverRoutes(
     'PATCH',
     '/api/server/channels/:id',
     server(async (ctx) => {
-      const { slow_mode_seconds: slow, ...patch } = parse(PatchChannel, await ctx.body());
-      if (slow !== undefined) {
+      const body = parse(ServerPatchChannel, await ctx.body());
+      if (body.slow_mode_seconds !== undefined) {
         await chat.moderation.setSlowMode(
           system,
           ctx.param('id'),
-          slowModeField(slow, chat.moderation.slowModeMax),
+          slowModeField(body.slow_mode_seconds, chat.moderation.slowModeMax),
         );
       }
+      const patch = serverChannelPatch(body);
       if (Object.keys(patch).length > 0) await chat.channels.update(system, ctx.param('id'), patch);
       const channel = channelView(await chat.directory.channel(system, ctx.param('id')));
       return ok({
