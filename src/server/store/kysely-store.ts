@@ -6,6 +6,7 @@ import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 import type { AppendCommitter } from './append-committer.js';
 import { classifyDatabaseError } from './classify-database-error.js';
+import { KyselyAdmin } from './kysely-admin.js';
 import { KyselyAppends } from './kysely-appends.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
@@ -16,6 +17,8 @@ import { KyselyRunner } from './kysely-runner.js';
 import { KyselyUsers } from './kysely-users.js';
 import { runMigrations } from './migrations.js';
 import type {
+  AdminChannel,
+  AdminUser,
   AppendResult,
   ChannelPatch,
   MessageVersion,
@@ -113,6 +116,7 @@ export class KyselyStore implements Store {
   readonly #reads: KyselyReads;
   readonly #outbox: KyselyOutbox;
   readonly #online: KyselyOnline;
+  readonly #admin: KyselyAdmin;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
 
   constructor(options: KyselyStoreOptions) {
@@ -130,6 +134,7 @@ export class KyselyStore implements Store {
     this.#reads = new KyselyReads(this.#run);
     this.#outbox = new KyselyOutbox(this.#run);
     this.#online = new KyselyOnline(this.#run, this.#webhooks);
+    this.#admin = new KyselyAdmin(this.#run);
   }
 
   async migrate(): Promise<void> {
@@ -354,6 +359,24 @@ export class KyselyStore implements Store {
 
   sweepNodes(before: number, now: number): Promise<number> {
     return this.#online.sweepNodes(before, now);
+  }
+
+  // ─── server admins (#17) ──────────────────────────────────────────────────────────────────
+
+  isUserAdmin(id: string): Promise<boolean> {
+    return this.#admin.isUserAdmin(id);
+  }
+
+  setUserAdmin(id: string, admin: boolean): Promise<void> {
+    return this.#admin.setUserAdmin(id, admin);
+  }
+
+  searchUsers(query: string, limit: number): Promise<readonly AdminUser[]> {
+    return this.#admin.searchUsers(query, limit);
+  }
+
+  searchChannels(query: string, limit: number): Promise<readonly AdminChannel[]> {
+    return this.#admin.searchChannels(query, limit);
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

@@ -104,6 +104,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0004_message_event': migration0004(),
     '0005_webhook_outbox': migration0005(dialect),
     '0006_online_users': migration0006(dialect),
+    '0011_admin': migration0011(),
   };
 }
 
@@ -393,6 +394,22 @@ function migration0006(dialect: StoreDialect): Migration {
     async down(db: AnyDb): Promise<void> {
       for (const name of ['nodes', 'online_nodes', 'online_users'])
         await db.schema.dropTable(name).ifExists().execute();
+    },
+  };
+}
+
+/** Server admins (#17): the `admin` flag on users, set by the server API or `parley user admin`. */
+function migration0011(): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      await db.schema
+        .alterTable('users')
+        .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+
+    async down(db: AnyDb): Promise<void> {
+      await db.schema.alterTable('users').dropColumn('admin').execute();
     },
   };
 }

@@ -126,6 +126,21 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** A user as the admin console lists them (#17). */
+export interface AdminUser extends StoredUser {
+  readonly banned: boolean;
+  readonly admin: boolean;
+}
+
+/** A channel as the admin console lists it (#17). */
+export interface AdminChannel {
+  readonly id: string;
+  readonly kind: ChannelKind;
+  readonly title: string;
+  readonly lastSeq: number;
+  readonly archived: boolean;
+}
+
 /**
  * Parley's durable storage. The single source of truth for users, channels, members and
  * messages; every other component (caches, buses) may lose data, this one may not.
@@ -353,6 +368,20 @@ export interface Store {
    * users went offline.
    */
   sweepNodes(before: number, now: number): Promise<number>;
+
+  // ─── server admins and the admin console's searches (#17) ───────────────────────────────
+
+  /** True when the user is a server admin; false for an unknown user. */
+  isUserAdmin(id: string): Promise<boolean>;
+  /** Sets or clears the user's server-admin flag. Throws `not_found` for an unknown user. */
+  setUserAdmin(id: string, admin: boolean): Promise<void>;
+  /**
+   * Up to `limit` users whose id or username contains `query` (ASCII letters in any case;
+   * `%` and `_` are plain characters), ordered by id; `''` lists the first users.
+   */
+  searchUsers(query: string, limit: number): Promise<readonly AdminUser[]>;
+  /** Up to `limit` channels whose id or title contains `query`, as `searchUsers`, ordered by id. */
+  searchChannels(query: string, limit: number): Promise<readonly AdminChannel[]>;
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
