@@ -116,6 +116,15 @@ export interface Limits {
   readonly webhookConcurrency: number;
   /** How often a node looks for webhook deliveries other nodes wrote or that became due. */
   readonly webhookPollMs: number;
+  // The admin console (#17).
+  /** How often a node with a console open asks every node for its figures and debug events. */
+  readonly adminWatchMs: number;
+  /** Debug events one node sends per flush (10 a second); beyond it they are counted as dropped. */
+  readonly adminTraceBatchMax: number;
+  /** Bytes waiting on one console's stream beyond which its events are dropped (and counted). */
+  readonly adminConsoleBufferBytes: number;
+  /** Consoles streaming from one node at once. */
+  readonly adminConsolesMax: number;
 }
 
 /** The defaults of every limit. */
@@ -167,6 +176,10 @@ export const DEFAULT_LIMITS: Limits = {
   webhookTimeoutMs: 5000,
   webhookConcurrency: 4,
   webhookPollMs: 1000,
+  adminWatchMs: 2000,
+  adminTraceBatchMax: 200,
+  adminConsoleBufferBytes: 256 * 1024,
+  adminConsolesMax: 16,
 };
 
 export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
@@ -217,4 +230,8 @@ export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
   webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',
+  adminWatchMs: 'PARLEY_ADMIN_WATCH_MS',
+  adminTraceBatchMax: 'PARLEY_ADMIN_TRACE_BATCH_MAX',
+  adminConsoleBufferBytes: 'PARLEY_ADMIN_CONSOLE_BUFFER_BYTES',
+  adminConsolesMax: 'PARLEY_ADMIN_CONSOLES_MAX',
 };

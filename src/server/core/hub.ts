@@ -333,6 +333,9 @@ export class Hub {
       case 'kick':
       case 'user':
       case 'channel':
+      case 'admin_watch':
+      case 'admin_node':
+      case 'admin_trace':
         this.#onControl(event);
         return;
       case 'resync':

@@ -11,6 +11,7 @@ import { RequestAuth } from './request-auth.js';
 import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
@@ -81,10 +82,12 @@ export class HttpApi {
       limits: deps.limits,
       apiKey: deps.api.apiKey,
       onFailure: (reason) => metrics.authFailures.inc({ reason }),
+      isAdmin: (userId) => chat.adminDirectory.isAdmin(userId),
     });
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
+    adminRoutes(this.#router, { chat, auth, metrics, limits: deps.limits });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */
@@ -147,6 +150,11 @@ export class HttpApi {
     };
     try {
       const reply = await found.handler(ctx);
+      if (reply.stream !== undefined) {
+        this.#deps.metrics.httpRequests.inc({ method, status: String(reply.status) });
+        reply.stream(res);
+        return;
+      }
       this.#send(res, method, reply.status, reply.body);
     } catch (err) {
       this.#sendError(res, method, this.#toParleyError(err));
