@@ -40,6 +40,27 @@ export class AdminApi {
     return this.request(method, new URL(path, this.base), body);
   }
 
+  /** `GET path` answered with text (an NDJSON export), as a Blob of its type. */
+  async blob(path: string): Promise<Blob> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.base), { headers: this.headers(), credentials: 'omit' });
+    } catch {
+      throw new AdminApiError(0, 'unavailable', 'Parley cannot be reached.');
+    }
+    if (!res.ok) {
+      const data = (await res.json().catch(() => undefined)) as
+        | { error?: { code?: string; message?: string } }
+        | undefined;
+      throw new AdminApiError(
+        res.status,
+        data?.error?.code ?? 'internal',
+        data?.error?.message ?? `HTTP ${res.status}`,
+      );
+    }
+    return res.blob();
+  }
+
   /** The headers that carry the credential. */
   headers(): Record<string, string> {
     return this.credential.kind === 'token'
@@ -80,4 +101,13 @@ export function path(...parts: string[]): string {
 export function failure(err: unknown): string {
   if (err instanceof AdminApiError) return err.unavailable ? 'Not available on this server.' : err.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Saves `blob` as a download named `name`. */
+export function download(blob: Blob, name: string): void {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }

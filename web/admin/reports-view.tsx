@@ -6,7 +6,7 @@ interface Report {
   readonly id: string;
   readonly channel?: string;
   readonly message_id?: string;
-  readonly reporter?: string;
+  readonly reporter_id?: string;
   readonly reason?: string;
   readonly created_at?: number;
   readonly state?: string;
@@ -16,18 +16,21 @@ export function ReportsView({ api }: { readonly api: AdminApi }) {
   const [reports, setReports] = useState<readonly Report[] | undefined>(undefined);
   const [unavailable, setUnavailable] = useState(false);
   const [note, setNote] = useState('');
+  const [state, setState] = useState<'open' | 'resolved' | 'dismissed'>('open');
 
-  const load = async () => {
+  const load = async (which = state) => {
     try {
-      setReports((await api.get<{ reports: Report[] }>('api/server/reports')).reports);
+      setReports(
+        (await api.get<{ reports: Report[] }>('api/server/reports', { state: which, limit: 100 })).reports,
+      );
     } catch (err) {
       if (err instanceof AdminApiError && err.unavailable) setUnavailable(true);
       else setNote(failure(err));
     }
   };
   useEffect(() => {
-    void load();
-  }, [api]);
+    void load(state);
+  }, [api, state]);
 
   const decide = async (r: Report, how: 'resolve' | 'dismiss') => {
     try {
@@ -46,30 +49,40 @@ export function ReportsView({ api }: { readonly api: AdminApi }) {
         <p class="unavailable">Reports are not available on this server (it has no reports API).</p>
       ) : (
         <>
-          <button type="button" onClick={() => load()}>
-            Refresh
-          </button>
+          <fieldset class="actions plain">
+            <legend class="sr-only">Which reports</legend>
+            {(['open', 'resolved', 'dismissed'] as const).map((s) => (
+              <button key={s} type="button" aria-pressed={state === s} onClick={() => setState(s)}>
+                {s === 'open' ? 'Waiting' : s === 'resolved' ? 'Resolved' : 'Dismissed'}
+              </button>
+            ))}
+            <button type="button" onClick={() => load()}>
+              Refresh
+            </button>
+          </fieldset>
           <p class="status" role="status">
             {note}
           </p>
-          {reports !== undefined && reports.length === 0 && <p class="muted">No report is waiting.</p>}
+          {reports !== undefined && reports.length === 0 && <p class="muted">No report here.</p>}
           <ul class="cards">
             {(reports ?? []).map((r) => (
               <li key={r.id} class="card">
                 <p>
                   {r.channel !== undefined && <strong>#{r.channel}</strong>}{' '}
                   <span class="mono">{r.message_id}</span>{' '}
-                  {r.reporter !== undefined && <span>reported by {r.reporter}</span>}
+                  {r.reporter_id !== undefined && <span>reported by {r.reporter_id}</span>}
                 </p>
                 {r.reason !== undefined && <p class="reason">{r.reason}</p>}
-                <div class="actions">
-                  <button type="button" onClick={() => decide(r, 'resolve')}>
-                    Resolve
-                  </button>
-                  <button type="button" onClick={() => decide(r, 'dismiss')}>
-                    Dismiss
-                  </button>
-                </div>
+                {state === 'open' && (
+                  <div class="actions">
+                    <button type="button" onClick={() => decide(r, 'resolve')}>
+                      Resolve
+                    </button>
+                    <button type="button" onClick={() => decide(r, 'dismiss')}>
+                      Dismiss
+                    </button>
+                  </div>
+                )}
               </li>
             ))}
           </ul>

@@ -1,6 +1,6 @@
 /** Users: search, then ban, log out, export, erase, or make an admin. */
 import { useState } from 'preact/hooks';
-import { type AdminApi, failure, path } from './admin-api.js';
+import { type AdminApi, download, failure, path } from './admin-api.js';
 
 interface AdminUser {
   readonly id: string;
@@ -35,13 +35,14 @@ export function UsersView({ api }: { readonly api: AdminApi }) {
   };
 
   const exportUser = async (u: AdminUser) => {
-    const data = await api.get<unknown>(path('api/server/users', u.id, 'export'));
-    const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(blob);
-    link.download = `parley-user-${u.id}.json`;
-    link.click();
-    URL.revokeObjectURL(link.href);
+    download(await api.blob(path('api/server/users', u.id, 'export')), `parley-user-${u.id}.ndjson`);
+  };
+  const erase = (u: AdminUser, messages: 'delete' | 'anonymize') => {
+    const what = messages === 'delete' ? 'delete their messages' : 'keep their messages without their name';
+    if (!confirm(`Erase ${u.id} and ${what}? This cannot be undone.`)) return;
+    void act(`Erase ${u.id}`, () =>
+      api.send('DELETE', `${path('api/server/users', u.id)}?messages=${messages}`),
+    );
   };
 
   return (
@@ -105,17 +106,11 @@ export function UsersView({ api }: { readonly api: AdminApi }) {
                 <button type="button" onClick={() => act(`Export ${u.id}`, () => exportUser(u))}>
                   Export
                 </button>
-                <button
-                  type="button"
-                  class="danger"
-                  onClick={() => {
-                    if (!confirm(`Erase ${u.id} and delete their messages? This cannot be undone.`)) return;
-                    void act(`Erase ${u.id}`, () =>
-                      api.send('DELETE', `${path('api/server/users', u.id)}?messages=delete`),
-                    );
-                  }}
-                >
-                  Erase
+                <button type="button" class="danger" onClick={() => erase(u, 'delete')}>
+                  Erase with messages
+                </button>
+                <button type="button" class="danger" onClick={() => erase(u, 'anonymize')}>
+                  Erase, keep messages
                 </button>
                 <button
                   type="button"
