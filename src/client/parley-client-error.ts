@@ -9,6 +9,8 @@ export interface ParleyClientErrorOptions {
   readonly channel?: string | undefined;
   /** How long the server asked the client to wait before retrying. */
   readonly retryAfterMs?: number | undefined;
+  /** When a ban or mute the error reports ends (null = until lifted). */
+  readonly until?: number | null | undefined;
   /** The WebSocket close code behind the error, when a close caused it. */
   readonly closeCode?: number | undefined;
 }
@@ -22,6 +24,8 @@ export class ParleyClientError extends Error {
   readonly code: ErrorCode;
   readonly channel: string | undefined;
   readonly retryAfterMs: number | undefined;
+  /** `banned`, `muted`: when it ends (ms since the epoch; null = until lifted; undefined = not said). */
+  readonly until: number | null | undefined;
   readonly closeCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: ParleyClientErrorOptions = {}) {
@@ -29,6 +33,7 @@ export class ParleyClientError extends Error {
     this.code = code;
     this.channel = options.channel;
     this.retryAfterMs = options.retryAfterMs;
+    this.until = options.until;
     this.closeCode = options.closeCode;
   }
 
@@ -49,6 +54,7 @@ export class ParleyClientError extends Error {
     return new ParleyClientError(code, message, {
       channel: frame.channel,
       retryAfterMs: frame.retry_after_ms,
+      until: frame.until,
     });
   }
 

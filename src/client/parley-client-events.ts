@@ -10,6 +10,7 @@ import type {
   Message,
   MessageDeletedFrame,
   MessageEditedFrame,
+  ModerationFrame,
   PresenceEventFrame,
   ReactionFrame,
   ReadPositionFrame,
@@ -74,7 +75,8 @@ export type UpdateEvent =
   | MessageDeletedFrame
   | ReactionFrame
   | ReadPositionFrame
-  | ChannelUpdatedFrame;
+  | ChannelUpdatedFrame
+  | ModerationFrame;
 
 /** The events of a {@link ParleyClient} and the payload each carries. */
 export interface ParleyClientEvents {

@@ -262,6 +262,7 @@ export class ParleyConnection {
       case 'reaction':
       case 'read_position':
       case 'channel_updated':
+      case 'moderation':
         this.#emit('update', frame);
         return;
       case 'error':

@@ -63,7 +63,9 @@ const CHECKS: { readonly [K in ServerFrame['type']]: (o: Obj) => boolean } = {
     typeof o.recovered === 'boolean' &&
     isMessages(o.messages) &&
     isUsers(o.presence),
-  unsubscribed: (o) => typeof o.channel === 'string' && (o.reason === 'requested' || o.reason === 'removed'),
+  unsubscribed: (o) =>
+    typeof o.channel === 'string' &&
+    (o.reason === 'requested' || o.reason === 'removed' || o.reason === 'banned'),
   history: (o) => typeof o.channel === 'string' && isMessages(o.messages) && typeof o.has_more === 'boolean',
   presence: (o) =>
     typeof o.channel === 'string' && (o.event === 'join' || o.event === 'leave') && isUser(o.user),
@@ -82,6 +84,7 @@ const CHECKS: { readonly [K in ServerFrame['type']]: (o: Obj) => boolean } = {
     isSeq(o.count),
   read_position: (o) => typeof o.channel === 'string' && isSeq(o.seq),
   channel_updated: (o) => typeof o.channel === 'string' && typeof o.title === 'string',
+  moderation: (o) => typeof o.channel === 'string' && typeof o.action === 'string',
   error: (o) => typeof o.code === 'string' && typeof o.message === 'string',
 };
 

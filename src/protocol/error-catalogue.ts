@@ -17,6 +17,11 @@ export const ERRORS = {
   not_found: { status: 404, exit: 5, retry: false },
   conflict: { status: 409, exit: 6, retry: false },
   rate_limited: { status: 429, exit: 7, retry: true },
+  // Moderation (issue 17): `banned` and `muted` carry `until`, `slow_mode` `retry_after_ms`.
+  banned: { status: 403, exit: 4, retry: false },
+  muted: { status: 403, exit: 4, retry: false },
+  slow_mode: { status: 429, exit: 7, retry: true },
+  content_rejected: { status: 422, exit: 2, retry: false },
   slow_consumer: { status: 503, exit: 8, retry: true },
   server_shutdown: { status: 503, exit: 8, retry: true },
   unavailable: { status: 503, exit: 8, retry: true },

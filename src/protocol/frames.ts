@@ -8,10 +8,10 @@
 export type ChannelKind = 'public' | 'private' | 'dm';
 
 /** A member's role in a channel, strongest first. */
-export type Role = 'owner' | 'admin' | 'member' | 'readonly';
+export type Role = 'owner' | 'admin' | 'moderator' | 'member' | 'readonly';
 
 /** All roles, strongest first. */
-export const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'readonly'];
+export const ROLES: readonly Role[] = ['owner', 'admin', 'moderator', 'member', 'readonly'];
 
 /** A request correlation id chosen by the client. */
 export type Ref = string | number;
@@ -323,7 +323,7 @@ export interface UnsubscribedFrame {
   readonly type: 'unsubscribed';
   readonly ref?: Ref;
   readonly channel: string;
-  readonly reason: 'requested' | 'removed';
+  readonly reason: 'requested' | 'removed' | 'banned';
 }
 /** Reply to `history`. */
 export interface HistoryPageFrame {
@@ -427,6 +427,19 @@ export interface ErrorFrame {
   readonly message: string;
   readonly channel?: string;
   readonly retry_after_ms?: number;
+  /** `banned`, `muted`: when it ends (ms since the epoch; null = until lifted). */
+  readonly until?: number | null;
+}
+
+/** A moderator banned, unbanned, muted or unmuted a user, or changed slow mode: sent to the channel. */
+export interface ModerationFrame {
+  readonly type: 'moderation';
+  readonly channel: string;
+  readonly action: 'banned' | 'unbanned' | 'muted' | 'unmuted' | 'slow_mode';
+  readonly user_id: string | null;
+  readonly until: number | null;
+  readonly by: string;
+  readonly slow_mode_seconds?: number;
 }
 
 /** Every frame a server may send. */
@@ -450,4 +463,5 @@ export type ServerFrame =
   | ReactionFrame
   | ReadPositionFrame
   | ChannelUpdatedFrame
+  | ModerationFrame
   | ErrorFrame;

@@ -116,6 +116,13 @@ export interface Limits {
   readonly webhookConcurrency: number;
   /** How often a node looks for webhook deliveries other nodes wrote or that became due. */
   readonly webhookPollMs: number;
+  // Moderation (issue 17).
+  /** Words in one word-filter list at most. */
+  readonly filterWordsMax: number;
+  /** The longest slow mode a channel may have, in seconds. */
+  readonly slowModeMaxSeconds: number;
+  /** How long the before-publish hook may take to answer; then its fail mode decides. */
+  readonly beforePublishTimeoutMs: number;
   // The admin console (#17).
   /** How often a node with a console open asks every node for its figures and debug events. */
   readonly adminWatchMs: number;
@@ -176,6 +183,9 @@ export const DEFAULT_LIMITS: Limits = {
   webhookTimeoutMs: 5000,
   webhookConcurrency: 4,
   webhookPollMs: 1000,
+  filterWordsMax: 1000,
+  slowModeMaxSeconds: 3600,
+  beforePublishTimeoutMs: 2000,
   adminWatchMs: 2000,
   adminTraceBatchMax: 200,
   adminConsoleBufferBytes: 256 * 1024,
@@ -230,6 +240,9 @@ export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   webhookRetryBaseMs: 'PARLEY_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'PARLEY_WEBHOOK_TIMEOUT_MS',
   webhookConcurrency: 'PARLEY_WEBHOOK_CONCURRENCY',
+  filterWordsMax: 'PARLEY_FILTER_WORDS_MAX',
+  slowModeMaxSeconds: 'PARLEY_SLOW_MODE_MAX_SECONDS',
+  beforePublishTimeoutMs: 'PARLEY_BEFORE_PUBLISH_TIMEOUT_MS',
   adminWatchMs: 'PARLEY_ADMIN_WATCH_MS',
   adminTraceBatchMax: 'PARLEY_ADMIN_TRACE_BATCH_MAX',
   adminConsoleBufferBytes: 'PARLEY_ADMIN_CONSOLE_BUFFER_BYTES',

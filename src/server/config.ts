@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
+import { type BeforePublishConfig, loadBeforePublish } from './config-moderation.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
 
 export { DEFAULT_LIMITS, type Limits } from './config-limits.js';
@@ -89,6 +90,8 @@ export interface ApiConfig {
   readonly webhookUrls: readonly string[];
   /** The HMAC-SHA256 key of webhook signatures (required when there are webhook URLs). */
   readonly webhookSecret: Uint8Array | undefined;
+  /** The app's before-publish hook (issue 17); undefined = none. */
+  readonly beforePublish: BeforePublishConfig | undefined;
 }
 
 /** The smallest secret accepted, in bytes (HS256 wants at least the hash size). */
@@ -327,6 +330,10 @@ function loadApiConfig(env: NodeJS.ProcessEnv, jwtSecret: string | undefined): A
     refreshTokenTtlSeconds: parseDuration(env.PARLEY_REFRESH_TOKEN_TTL ?? '30d', 'PARLEY_REFRESH_TOKEN_TTL'),
     webhookUrls,
     webhookSecret,
+    beforePublish: loadBeforePublish(
+      env,
+      webhookSecret !== undefined && webhookSecret.length >= MIN_SECRET_BYTES,
+    ),
   };
 }
 

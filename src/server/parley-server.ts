@@ -23,6 +23,7 @@ import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 import { chatWebhooks, enqueue } from './webhooks/chat-webhooks.js';
 import { ClusterOnline } from './webhooks/cluster-online.js';
+import { HttpBeforePublish } from './webhooks/http-before-publish.js';
 import { WebhookSender, webhookNodeName } from './webhooks/webhook-sender.js';
 import { ParleyV1Wire } from './wire/parley-v1/parley-v1-wire.js';
 import { PusherHttpApi } from './wire/pusher/pusher-http-api.js';
@@ -132,7 +133,19 @@ export class ParleyServer {
                 }),
           });
     this.pusher = pusher;
+    const hook = config.api.beforePublish;
     const chat = new ChatService({
+      ...(hook === undefined || webhookSecret === undefined
+        ? {}
+        : {
+            beforePublish: new HttpBeforePublish({
+              url: hook.url,
+              secret: webhookSecret,
+              timeoutMs: config.limits.beforePublishTimeoutMs,
+              failOpen: hook.failOpen,
+              onFailure: (reason) => parts.logger.warn({ reason }, 'before-publish hook did not answer'),
+            }),
+          }),
       store: parts.store,
       bus: parts.bus,
       presence: parts.presence,

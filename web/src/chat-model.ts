@@ -394,6 +394,9 @@ export class ChatModel {
       case 'channel_updated':
         this.#patchSummary(u.channel, { title: u.title, topic: u.topic, archived: u.archived });
         return;
+      case 'moderation':
+        // Bans and mutes show as the refusals their user gets; the page shows nothing else yet.
+        return;
       default:
         // Every update kind is handled above (a new one fails to compile here).
         u satisfies never;

@@ -17,6 +17,11 @@ export type BusEvent =
   | { readonly kind: 'user'; readonly user_id: string; readonly event: UserEvent }
   /** A channel's title, topic or archived flag changed: nodes forget what they cached; on the control topic. */
   | { readonly kind: 'channel'; readonly channel: string }
+  /**
+   * A channel's bans, mutes or slow mode changed (`channel` null: the word filters): nodes
+   * forget what they cached, and end `banned`'s subscriptions to the channel; on the control topic.
+   */
+  | { readonly kind: 'moderation'; readonly channel: string | null; readonly banned?: string }
   /** A node's publications may have been lost: every node re-reads its channels' positions. */
   | { readonly kind: 'resync'; readonly node: string }
   /** The admin console's (#17): a watch on the control topic, figures and debug events on `ADMIN_TOPIC`. */

@@ -36,6 +36,11 @@ export function noAccess(channel: string): ParleyError {
   return new ParleyError('forbidden', `no channel "${channel}", or you may not use it`);
 }
 
+/** The refusal of a user banned from a channel (`Moderation` says until when, on a post). */
+export function bannedError(channel: string): ParleyError {
+  return new ParleyError('banned', `you are banned from "${channel}"`);
+}
+
 /**
  * Who may read a channel: the node's cache of channels and of roles in front of the Store, and
  * the checks every action makes with them. Entries are forgotten on the bus's `member` and
@@ -53,6 +58,12 @@ export class Access {
   // Bumped by every invalidation: a Store read that an invalidation overtook is not cached,
   // for it may have read the row before the change the invalidation announces.
   #generation = 0;
+
+  /**
+   * True when moderation closed the channel to the user (a ban); `check` refuses them with
+   * `banned`. Set by `Moderation`; none by default.
+   */
+  banned: (channelId: string, userId: string) => Promise<boolean> = async () => false;
 
   constructor(store: Store, options: AccessOptions = {}) {
     this.#store = store;
@@ -73,6 +84,7 @@ export class Access {
     }
     const role = await this.role(channelId, actor.user.id);
     if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(channelId);
+    if (await this.banned(channelId, actor.user.id)) throw bannedError(channelId);
     return { channel, role };
   }
 

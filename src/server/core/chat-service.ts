@@ -8,6 +8,7 @@ import { Access } from './access.js';
 import { AdminDirectory } from './admin-directory.js';
 import { NODE_USERS_MAX } from './admin-events.js';
 import { AdminFeed } from './admin-feed.js';
+import type { BeforePublish } from './before-publish.js';
 import { Channels } from './channels.js';
 import type { ChatObserver } from './chat-observer.js';
 import { DebugTap } from './debug-tap.js';
@@ -15,6 +16,7 @@ import { deliverTo } from './delivery.js';
 import { Directory } from './directory.js';
 import { Hub, type HubOptions } from './hub.js';
 import { Messages } from './messages.js';
+import { Moderation } from './moderation.js';
 import { Revalidation } from './revalidation.js';
 import type { Session } from './session.js';
 import { Sessions } from './sessions.js';
@@ -31,6 +33,8 @@ export interface ChatServiceDeps {
   readonly cache?: HistoryCache | undefined;
   /** The hub's tuning and its delivery metric. */
   readonly hub?: Omit<HubOptions, 'onControl' | 'onError' | 'beforeResync' | 'onResyncSignal'>;
+  /** The app's before-publish hook (issue 17), when one is configured. */
+  readonly beforePublish?: BeforePublish | undefined;
   /** The admin console's tap (#17), shared with what records outside the core; default: one of its own. */
   readonly tap?: DebugTap;
   /** Open connections of every wire on this node, for the admin console's figures. */
@@ -50,6 +54,8 @@ export class ChatService {
   readonly subscriptions: Subscriptions;
   readonly messages: Messages;
   readonly channels: Channels;
+  /** Bans, mutes, slow mode, word filters and reports. */
+  readonly moderation: Moderation;
   /** Users' and channels' stored records, for the app's backend. */
   readonly directory: Directory;
   /** The admin console's live feed: figures and debug events of every node (#17). */
@@ -78,7 +84,10 @@ export class ChatService {
       onError: (err, what) => observer.error(err, what),
       // The bus may have lost invalidations: forget every cached role and channel at once,
       // before anything reads them again.
-      onResyncSignal: () => this.access.clear(),
+      onResyncSignal: () => {
+        this.access.clear();
+        this.moderation.clear();
+      },
       beforeResync: () => this.#recheckAfterResync(),
     });
     // While the bus is down, invalidations from other nodes are being lost: read through.
@@ -120,7 +129,26 @@ export class ChatService {
       cache,
       tap,
     });
-    this.messages = new Messages({ store, bus, limits, observer, access, sessions: this.sessions, cache });
+    this.moderation = new Moderation({
+      store,
+      bus,
+      limits,
+      observer,
+      access,
+      sessions: this.sessions,
+      subscriptions: this.subscriptions,
+      beforePublish: deps.beforePublish,
+    });
+    this.messages = new Messages({
+      store,
+      bus,
+      limits,
+      observer,
+      access,
+      sessions: this.sessions,
+      cache,
+      moderation: this.moderation,
+    });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
     this.#revalidation = new Revalidation({
@@ -244,6 +272,9 @@ export class ChatService {
         return;
       case 'channel':
         this.access.forgetChannel(event.channel);
+        return;
+      case 'moderation':
+        this.moderation.changed(event.channel, event.banned);
         return;
       case 'admin_watch':
       case 'admin_node':

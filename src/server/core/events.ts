@@ -86,6 +86,21 @@ export interface ChannelSignal {
   readonly from: string;
 }
 
+/** A moderator banned, unbanned, muted or unmuted a user, or changed slow mode (issue 17). */
+export interface ChannelModerated {
+  readonly kind: 'moderated';
+  readonly channel: string;
+  readonly action: 'banned' | 'unbanned' | 'muted' | 'unmuted' | 'slow_mode';
+  /** The user banned or muted (null for slow mode). */
+  readonly user_id: string | null;
+  /** When the ban or mute ends (null: until lifted, or not one). */
+  readonly until: number | null;
+  /** Who did it. */
+  readonly by: string;
+  /** The new slow mode, for `slow_mode`. */
+  readonly slow_mode_seconds?: number;
+}
+
 /** What every subscriber of one channel receives. */
 export type ChannelEvent =
   | MessagePosted
@@ -95,7 +110,8 @@ export type ChannelEvent =
   | PresenceChanged
   | UserTyping
   | ChannelUpdated
-  | ChannelSignal;
+  | ChannelSignal
+  | ChannelModerated;
 
 /** A user's membership of a channel changed: `role` null = removed. */
 export interface MemberChanged {
@@ -116,7 +132,7 @@ export interface ReadPositionMoved {
 export interface SubscriptionEnded {
   readonly kind: 'unsubscribed';
   readonly channel: string;
-  readonly reason: 'removed';
+  readonly reason: 'removed' | 'banned';
 }
 
 /** What every connection of one user receives. */

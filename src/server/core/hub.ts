@@ -91,6 +91,7 @@ const CHANNEL_EVENTS: ReadonlySet<BusEvent['kind']> = new Set<ChannelEvent['kind
   'typing',
   'channel_updated',
   'signal',
+  'moderated',
 ]);
 
 /**
@@ -327,12 +328,14 @@ export class Hub {
       case 'deleted':
       case 'reaction':
       case 'channel_updated':
+      case 'moderated':
         this.#broadcast(event, undefined, undefined);
         return;
       case 'member':
       case 'kick':
       case 'user':
       case 'channel':
+      case 'moderation':
       case 'admin_watch':
       case 'admin_node':
       case 'admin_trace':

@@ -9,7 +9,8 @@ import { type Access, noAccess } from './access.js';
 import type { Actor } from './actor.js';
 import type { ChatObserver } from './chat-observer.js';
 import type { MessageDeleted, MessageEdited, ReactionToggled, ReadPositionMoved } from './events.js';
-import { canDeleteMessage, canEditMessage, canPost, canRead } from './permissions.js';
+import type { Moderation } from './moderation.js';
+import { canDeleteMessage, canEditMessage, canPost, canRead, joinsOnUse } from './permissions.js';
 import { notify, type Sessions } from './sessions.js';
 
 /** A message to post, over any wire or the HTTP API. */
@@ -56,6 +57,8 @@ interface MessagesDeps {
   readonly access: Access;
   readonly sessions: Sessions;
   readonly cache: HistoryCache | undefined;
+  /** Bans, mutes, word filters, the before-publish hook and slow mode. */
+  readonly moderation?: Moderation | undefined;
 }
 
 /**
@@ -107,13 +110,24 @@ export class Messages {
     if (input.event === undefined) this.#checkLength(input.text);
     if (actor.system !== true) this.#d.sessions.takePublishToken(actor.user.id);
     const channel = await access.channel(input.channel);
+    let text = input.text;
     if (actor.system !== true) {
       let role = await access.role(input.channel, actor.user.id);
       if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
-      role = await access.joinIfPublic(channel, actor.user.id, role);
-      if (!canPost(channel.kind, role)) {
+      if (!canPost(channel.kind, joinsOnUse(channel.kind, role) ? 'member' : role)) {
         throw new ParleyError('forbidden', `you may not post in "${input.channel}"`);
       }
+      // Before joining: a banned user does not rejoin a public channel by posting.
+      if (this.#d.moderation !== undefined && input.event === undefined) {
+        text = await this.#d.moderation.checkPost(actor, {
+          channel,
+          role,
+          text,
+          clientMsgId: input.clientMsgId,
+        });
+        if (text !== input.text) this.#checkLength(text);
+      }
+      role = await access.joinIfPublic(channel, actor.user.id, role);
     } else if (channel === undefined) {
       throw new ParleyError('not_found', `no channel "${input.channel}"`);
     }
@@ -125,7 +139,7 @@ export class Messages {
       channelId: channel.id,
       userId: actor.user.id,
       username: actor.user.username,
-      text: input.text,
+      text,
       clientMsgId: input.clientMsgId,
       replyTo: input.replyTo ?? null,
       event: input.event ?? null,
@@ -185,8 +199,9 @@ export class Messages {
    * Edits a message (its author, while they may post; a system actor: any) and pushes
    * the edit to the channel's subscribers.
    */
-  async edit(actor: Actor, channelId: string, id: string, text: string): Promise<MessageEdited> {
-    this.#checkLength(text);
+  async edit(actor: Actor, channelId: string, id: string, newText: string): Promise<MessageEdited> {
+    this.#checkLength(newText);
+    let text = newText;
     const { store, cache } = this.#d;
     const { channel, role } = await this.#d.access.check(actor, channelId);
     const message = await store.getMessage(channelId, id);
@@ -196,6 +211,7 @@ export class Messages {
         throw new ParleyError('forbidden', 'you may not edit that message');
       }
       if (channel.archived) throw new ParleyError('forbidden', `"${channelId}" is archived`);
+      if (this.#d.moderation !== undefined) text = await this.#d.moderation.checkEdit(actor, channelId, text);
     }
     const edited = await store.editMessage(channelId, id, text);
     // A cached copy would show the old text: drop the channel's cache; reads go to the Store until

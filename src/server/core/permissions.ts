@@ -12,7 +12,7 @@ export function canRead(kind: ChannelKind, role: Role | undefined): boolean {
 
 /** May the user post (and show typing) in the channel? Read-only members may not. */
 export function canPost(_kind: ChannelKind, role: Role | undefined): boolean {
-  return role === 'owner' || role === 'admin' || role === 'member';
+  return role === 'owner' || role === 'admin' || role === 'moderator' || role === 'member';
 }
 
 /** Does subscribing or posting make a non-member a member? Only in public channels. */
@@ -20,7 +20,7 @@ export function joinsOnUse(kind: ChannelKind, role: Role | undefined): boolean {
   return kind === 'public' && role === undefined;
 }
 
-const RANK: Readonly<Record<Role, number>> = { owner: 3, admin: 2, member: 1, readonly: 0 };
+const RANK: Readonly<Record<Role, number>> = { owner: 4, admin: 3, moderator: 2, member: 1, readonly: 0 };
 
 /**
  * May `actor` give `target` the role `next` (undefined = remove them)? Owners manage everyone;
@@ -58,7 +58,30 @@ export function canEditMessage(kind: ChannelKind, role: Role | undefined, isAuth
 
 /** May the user delete a message? Its author (while they may read the channel), or a moderator. */
 export function canDeleteMessage(kind: ChannelKind, role: Role | undefined, isAuthor: boolean): boolean {
-  return (isAuthor && canRead(kind, role)) || canModerate(kind, role);
+  return (
+    (isAuthor && canRead(kind, role)) || canModerate(kind, role) || (kind !== 'dm' && role === 'moderator')
+  );
+}
+
+/** Is the role one of the channel's moderators (owner, admin or moderator)? They skip slow mode. */
+export function isModerator(role: Role | undefined): boolean {
+  return role === 'owner' || role === 'admin' || role === 'moderator';
+}
+
+/**
+ * May `actor` ban or mute `target` (`hasTarget` false: list bans and mutes, set slow mode)?
+ * Owners, admins and moderators may, of users ranked below them (a non-member ranks lowest);
+ * never in a direct-message channel. (Not oneself: the caller's check.)
+ */
+export function canModerateMembers(
+  kind: ChannelKind,
+  actor: Role | undefined,
+  target: Role | undefined,
+  hasTarget: boolean,
+): boolean {
+  if (kind === 'dm' || !isModerator(actor) || actor === undefined) return false;
+  if (!hasTarget) return true;
+  return (target === undefined ? -1 : RANK[target]) < RANK[actor];
 }
 
 /**

@@ -171,8 +171,20 @@ export class Revalidation {
   async #checkChannel(channelId: string, held: readonly Held[]): Promise<number> {
     const { access, store, subscriptions, sessions } = this.#d;
     const channel = await access.channel(channelId);
-    if (channel?.kind === 'public') return 0;
     const users = new Set(held.map((h) => h.session.user.id));
+    // A ban closes any channel, public ones too: what the lost `moderation` event would have ended.
+    let ended = 0;
+    for (const user of users) {
+      if (!(await access.banned(channelId, user))) continue;
+      users.delete(user);
+      for (const { session, sub } of held) {
+        if (session.user.id !== user || sub.closed) continue;
+        deliverTo(session, { kind: 'unsubscribed', channel: channelId, reason: 'banned' });
+        await subscriptions.end(session, sub);
+        ended++;
+      }
+    }
+    if (channel?.kind === 'public') return ended;
     const readers = new Set<string>();
     if (channel !== undefined && users.size >= MEMBER_LIST_FROM) {
       for (const member of await store.listMembers(channelId)) readers.add(member.userId);
@@ -181,7 +193,6 @@ export class Revalidation {
         if (canRead(channel.kind, await access.role(channelId, user, true))) readers.add(user);
       }
     }
-    let ended = 0;
     for (const user of users) {
       if (readers.has(user)) continue;
       // What the lost `member` event would have told each of the user's connections.

@@ -5,7 +5,7 @@ import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
 import type { Presence, PresenceUser } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
-import { type Access, noAccess } from './access.js';
+import { type Access, bannedError, noAccess } from './access.js';
 import type { ChatObserver } from './chat-observer.js';
 import type { DebugTap } from './debug-tap.js';
 import type { Hub, Subscription } from './hub.js';
@@ -141,9 +141,15 @@ export class Subscriptions {
       if (options.authorized !== true) {
         role = await access.role(input.channel, session.user.id);
         if (channel === undefined || !canRead(channel.kind, role)) throw noAccess(input.channel);
+        if (await access.banned(channel.id, session.user.id)) throw bannedError(channel.id);
         role = await access.joinIfPublic(channel, session.user.id, role);
       } else if (channel === undefined) {
         throw noAccess(input.channel);
+      } else {
+        // A wire's own proof (Pusher's signature) does not lift a ban of its user.
+        for (const user of [session.user.id, options.presenceAs?.id]) {
+          if (user !== undefined && (await access.banned(channel.id, user))) throw bannedError(channel.id);
+        }
       }
 
       const state = await store.getChannel(channel.id);

@@ -12,6 +12,7 @@ import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { moderationRoutes } from './routes/moderation-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
@@ -87,6 +88,7 @@ export class HttpApi {
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
+    moderationRoutes(this.#router, { chat, auth });
     adminRoutes(this.#router, { chat, auth, metrics, limits: deps.limits });
   }
 

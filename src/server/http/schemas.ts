@@ -83,8 +83,14 @@ export const ServerCreateChannel = CreateChannel.extend({ owner: UserId.optional
 
 /** `PATCH /api/channels/:id` (and the server API's). */
 export const PatchChannel = z
-  .strictObject({ title: title.optional(), topic: topic.optional(), archived: z.boolean().optional() })
-  .refine((p) => Object.keys(p).length > 0, 'give title, topic or archived');
+  .strictObject({
+    title: title.optional(),
+    topic: topic.optional(),
+    archived: z.boolean().optional(),
+    // Checked against the configured maximum by the route (moderation-routes.ts).
+    slow_mode_seconds: z.number().optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, 'give title, topic, archived or slow_mode_seconds');
 
 /** `PUT …/members/:userId`. */
 export const SetMember = z.strictObject({ role: role.optional() });

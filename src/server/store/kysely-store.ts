@@ -10,6 +10,7 @@ import { KyselyAdmin } from './kysely-admin.js';
 import { KyselyAppends } from './kysely-appends.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
+import { KyselyModeration } from './kysely-moderation.js';
 import { KyselyOnline } from './kysely-online.js';
 import { KyselyOutbox, type WebhookRoutingRef } from './kysely-outbox.js';
 import { KyselyReads } from './kysely-reads.js';
@@ -118,6 +119,8 @@ export class KyselyStore implements Store {
   readonly #online: KyselyOnline;
   readonly #admin: KyselyAdmin;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
+  /** Bans, mutes, slow mode, word filters and reports. */
+  readonly moderation: KyselyModeration;
 
   constructor(options: KyselyStoreOptions) {
     this.dialect = options.dialect;
@@ -134,6 +137,7 @@ export class KyselyStore implements Store {
     this.#reads = new KyselyReads(this.#run);
     this.#outbox = new KyselyOutbox(this.#run);
     this.#online = new KyselyOnline(this.#run, this.#webhooks);
+    this.moderation = new KyselyModeration(this.#run, this.#webhooks);
     this.#admin = new KyselyAdmin(this.#run);
   }
 

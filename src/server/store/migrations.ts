@@ -6,6 +6,7 @@ import {
   Migrator,
   sql,
 } from 'kysely';
+import { migration0009 } from './migration-0009.js';
 import { DIALECT_CAPABILITIES, type StoreDialect } from './store-dialect.js';
 
 // Kysely's migrations are written against an unknown schema: they create it.
@@ -104,6 +105,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0004_message_event': migration0004(),
     '0005_webhook_outbox': migration0005(dialect),
     '0006_online_users': migration0006(dialect),
+    '0009_moderation': migration0009(dialect, schemaOf(dialect)),
     '0011_admin': migration0011(),
   };
 }

@@ -131,6 +131,55 @@ export interface NodesTable {
   seen_at: Int64;
 }
 
+// ─── moderation (migration 0009) ─────────────────────────────────────────────────────────
+
+/** The `channel_sanctions` table: bans and mutes. */
+export interface ChannelSanctionsTable {
+  channel_id: string;
+  user_id: string;
+  kind: string;
+  until: ColumnType<number | string | null, number | null, number | null>;
+  reason: string | null;
+  created_by: string;
+  created_at: Int64;
+}
+
+/** The `channel_slow_mode` table: channels with slow mode on. */
+export interface ChannelSlowModeTable {
+  channel_id: string;
+  seconds: number;
+}
+
+/** The `channel_post_times` table: each user's last post in a slow-mode channel. */
+export interface ChannelPostTimesTable {
+  channel_id: string;
+  user_id: string;
+  last_post_at: Int64;
+  client_msg_id: string | null;
+}
+
+/** The `word_filters` table: one list per scope ('' = server-wide). */
+export interface WordFiltersTable {
+  scope: string;
+  /** A JSON array of strings. */
+  words: string;
+  action: string;
+  updated_at: Int64;
+}
+
+/** The `message_reports` table. */
+export interface MessageReportsTable {
+  id: string;
+  channel_id: string;
+  message_id: string;
+  reporter_id: string;
+  reason: string;
+  state: string;
+  created_at: Int64;
+  settled_at: ColumnType<number | string | null, number | null, number | null>;
+  settled_by: string | null;
+}
+
 /** The schema `migrations.ts` creates, for `Kysely<StoreTables>`. */
 export interface StoreTables {
   users: UsersTable;
@@ -146,4 +195,9 @@ export interface StoreTables {
   online_users: OnlineUsersTable;
   online_nodes: OnlineNodesTable;
   nodes: NodesTable;
+  channel_sanctions: ChannelSanctionsTable;
+  channel_slow_mode: ChannelSlowModeTable;
+  channel_post_times: ChannelPostTimesTable;
+  word_filters: WordFiltersTable;
+  message_reports: MessageReportsTable;
 }

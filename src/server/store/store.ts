@@ -1,4 +1,5 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { ModerationStore } from './moderation-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
@@ -369,6 +370,8 @@ export interface Store {
    */
   sweepNodes(before: number, now: number): Promise<number>;
 
+  /** Bans, mutes, slow mode, word filters and reports (issue 17). */
+  readonly moderation: ModerationStore;
   // ─── server admins and the admin console's searches (#17) ───────────────────────────────
 
   /** True when the user is a server admin; false for an unknown user. */

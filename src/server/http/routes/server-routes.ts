@@ -20,6 +20,7 @@ import {
   UserId,
 } from '../schemas.js';
 import { channelView, memberList, memberView, userView } from '../views.js';
+import { slowModeField } from './moderation-routes.js';
 
 /** The webhook outbox as the server API sees it: its deliveries, and replaying dead ones. */
 export interface WebhookAdmin {
@@ -132,9 +133,19 @@ export function serverRoutes(
     'PATCH',
     '/api/server/channels/:id',
     server(async (ctx) => {
-      const patch = parse(PatchChannel, await ctx.body());
-      await chat.channels.update(system, ctx.param('id'), patch);
-      return ok({ channel: channelView(await chat.directory.channel(system, ctx.param('id'))) });
+      const { slow_mode_seconds: slow, ...patch } = parse(PatchChannel, await ctx.body());
+      if (slow !== undefined) {
+        await chat.moderation.setSlowMode(
+          system,
+          ctx.param('id'),
+          slowModeField(slow, chat.moderation.slowModeMax),
+        );
+      }
+      if (Object.keys(patch).length > 0) await chat.channels.update(system, ctx.param('id'), patch);
+      const channel = channelView(await chat.directory.channel(system, ctx.param('id')));
+      return ok({
+        channel: { ...channel, slow_mode_seconds: await chat.moderation.slowMode(ctx.param('id')) },
+      });
     }),
   );
   router.add(

@@ -1,4 +1,5 @@
 import { ParleyError } from '../../../protocol/error-catalogue.js';
+import type { Actor } from '../../core/actor.js';
 import type { ChatService } from '../../core/chat-service.js';
 import type { RequestAuth } from '../request-auth.js';
 import { type Handler, NO_CONTENT, ok } from '../request-context.js';
@@ -16,6 +17,13 @@ import {
   seqParam,
 } from '../schemas.js';
 import { memberList, memberView, reactionView, readPositionView } from '../views.js';
+import { slowModeField } from './moderation-routes.js';
+
+// A channel as the API shows it, with its slow mode (issue 17).
+async function channelWithSlowMode(chat: ChatService, actor: Actor, id: string): Promise<object> {
+  const channel = await chat.channels.get(actor, id);
+  return { ...channel, slow_mode_seconds: await chat.moderation.slowMode(id) };
+}
 
 /** What the user API's routes need. */
 export interface UserRoutesDeps {
@@ -56,15 +64,19 @@ export function userRoutes(router: Router<Handler>, { chat, auth }: UserRoutesDe
   router.add(
     'GET',
     '/api/channels/:id',
-    user(async (actor, ctx) => ok({ channel: await chat.channels.get(actor, ctx.param('id')) })),
+    user(async (actor, ctx) => ok({ channel: await channelWithSlowMode(chat, actor, ctx.param('id')) })),
   );
   router.add(
     'PATCH',
     '/api/channels/:id',
     user(async (actor, ctx) => {
-      const patch = parse(PatchChannel, await ctx.body());
-      await chat.channels.update(actor, ctx.param('id'), patch);
-      return ok({ channel: await chat.channels.get(actor, ctx.param('id')) });
+      const { slow_mode_seconds: slow, ...patch } = parse(PatchChannel, await ctx.body());
+      if (slow !== undefined) {
+        const seconds = slowModeField(slow, chat.moderation.slowModeMax);
+        await chat.moderation.setSlowMode(actor, ctx.param('id'), seconds);
+      }
+      if (Object.keys(patch).length > 0) await chat.channels.update(actor, ctx.param('id'), patch);
+      return ok({ channel: await channelWithSlowMode(chat, actor, ctx.param('id')) });
     }),
   );
   router.add(

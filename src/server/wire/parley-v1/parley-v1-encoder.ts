@@ -61,6 +61,16 @@ export function v1Frame(event: V1Event): ServerFrame {
         topic: event.topic,
         archived: event.archived,
       };
+    case 'moderated':
+      return {
+        type: 'moderation',
+        channel: event.channel,
+        action: event.action,
+        user_id: event.user_id,
+        until: event.until,
+        by: event.by,
+        ...(event.slow_mode_seconds === undefined ? {} : { slow_mode_seconds: event.slow_mode_seconds }),
+      };
     case 'member':
       return { type: 'member', channel: event.channel, user_id: event.user_id, role: event.role };
     case 'read_position':

@@ -322,7 +322,7 @@ export class PusherSession implements Session, GatewayConnection, SocketListener
         err instanceof ParleyError
           ? err.code === 'rate_limited'
             ? 429
-            : err.code === 'forbidden'
+            : err.code === 'forbidden' || err.code === 'banned'
               ? 403
               : 400
           : 500,
