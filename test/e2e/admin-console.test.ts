@@ -128,10 +128,46 @@ describe('admin console in Chromium (#17)', { skip: browserSkip }, () => {
     const ops = page.locator('.card', { hasText: '#ops' });
     await ops.getByRole('button', { name: 'Manage' }).click();
     await ops.locator('.members .mono', { hasText: 'u-zed' }).waitFor();
+    // Moderation: a channel ban shows and is lifted; slow mode is set.
+    const zedRow = ops.locator('.members li', { hasText: 'u-zed' });
+    await zedRow.getByRole('button', { name: 'Ban here' }).click();
+    await zedRow.locator('.badge', { hasText: 'banned' }).waitFor();
+    await zedRow.getByRole('button', { name: 'Lift ban' }).click();
+    await zedRow.getByRole('button', { name: 'Ban here' }).waitFor();
+    await ops.getByLabel('Slow mode (seconds)').fill('5');
+    await ops.getByRole('button', { name: 'Set slow mode' }).click();
+    await ops.getByRole('status').filter({ hasText: 'Slow mode of #ops: done.' }).waitFor();
+    await ops.getByLabel('Slow mode (seconds)').fill('0');
+    await ops.getByRole('button', { name: 'Set slow mode' }).click();
+    await ops.getByRole('status').filter({ hasText: 'Slow mode of #ops: done.' }).waitFor();
+    const me = (await (
+      await fetch(`${srv.httpUrl}/api/admin/me`, { headers: { 'X-Api-Key': TEST_API_KEY } })
+    ).json()) as {
+      features: { retention: boolean };
+    };
+    if (!me.features.retention) await ops.getByText('Retention: not available on this server').waitFor();
     await ops.getByRole('button', { name: 'Archive' }).click();
     await ops.locator('.badge', { hasText: 'archived' }).waitFor();
     await ops.getByRole('button', { name: 'Unarchive' }).click();
     await ops.getByRole('button', { name: 'Archive' }).waitFor();
+
+    // A report made by a user waits in the queue and is resolved from it.
+    const zedToken = await srv.token('u-zed', 'zed');
+    const history = await fetch(`${srv.httpUrl}/api/channels/ops/messages?limit=1`, {
+      headers: { Authorization: `Bearer ${zedToken}` },
+    });
+    const [reported] = ((await history.json()) as { messages: { id: string }[] }).messages;
+    const made = await fetch(`${srv.httpUrl}/api/channels/ops/messages/${reported?.id}/reports`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${zedToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'off-topic deploy talk' }),
+    });
+    assert.equal(made.status, 201, await made.text());
+    await page.getByRole('button', { name: 'Reports' }).click();
+    const report = page.locator('.card', { hasText: 'off-topic deploy talk' });
+    await report.getByRole('button', { name: 'Resolve' }).click();
+    await page.getByRole('status').filter({ hasText: 'resolved' }).waitFor();
+    await report.waitFor({ state: 'detached' });
 
     await page.getByRole('button', { name: 'Webhooks' }).click();
     await page.getByText('No webhooks are configured on this server').waitFor();

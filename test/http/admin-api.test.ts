@@ -47,8 +47,21 @@ describe('admin console API (#17)', () => {
     assert.equal((await get(srv, '/api/admin/me', root)).status, 403);
     await serverApi(srv, 'PUT', 'users/root/admin', { admin: true });
     const me = await get(srv, '/api/admin/me', root);
-    assert.deepEqual(me.body, { via: 'token', user: { id: 'root', username: 'Root' } });
-    assert.deepEqual((await get(srv, '/api/admin/me', KEY)).body, { via: 'api_key', user: null });
+    assert.equal(me.body.via, 'token');
+    assert.deepEqual(me.body.user, { id: 'root', username: 'Root' });
+    const byKey = await get(srv, '/api/admin/me', KEY);
+    assert.equal(byKey.body.via, 'api_key');
+    assert.equal(byKey.body.user, null);
+    // Each feature is there exactly when its endpoint is.
+    const features = byKey.body.features as Record<string, boolean>;
+    const routed = async (method: string, path: string) => {
+      const res = await fetch(`${srv.httpUrl}${path}`, { method, headers: KEY });
+      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      return !(res.status === 404 && body.error?.message?.startsWith('no route') === true);
+    };
+    assert.equal(features.reports, await routed('GET', '/api/server/reports'));
+    assert.equal(features.channel_bans, await routed('GET', '/api/server/channels/general/bans'));
+    assert.equal(features.exports, await routed('GET', '/api/server/users/root/export'));
     const user = await get(srv, '/api/server/users/mallory', root);
     assert.equal(user.status, 200, 'a server admin uses the server API with their token');
     // And cleared again, the token is refused at once.

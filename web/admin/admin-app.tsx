@@ -20,11 +20,21 @@ const SCREENS = [
 
 type Screen = (typeof SCREENS)[number][0];
 
+/** What this server's API offers beyond the core, as `GET /api/admin/me` says. */
+export interface Features {
+  readonly channel_bans: boolean;
+  readonly reports: boolean;
+  readonly exports: boolean;
+  readonly erasure: boolean;
+  readonly retention: boolean;
+}
+
 /** Who is signed in, as `GET /api/admin/me` said. */
 export interface Signed {
   readonly api: AdminApi;
   /** "API key", or the admin's username. */
   readonly who: string;
+  readonly features: Features;
 }
 
 export function AdminApp({ base }: { readonly base: URL }) {
@@ -36,13 +46,15 @@ export function AdminApp({ base }: { readonly base: URL }) {
         base={base}
         onSigned={async (credential: Credential) => {
           const api = new AdminApi(base, credential);
-          const me = await api.get<{ via: string; user: { username: string } | null }>('api/admin/me');
-          setSigned({ api, who: me.user?.username ?? 'API key' });
+          const me = await api.get<{ via: string; user: { username: string } | null; features: Features }>(
+            'api/admin/me',
+          );
+          setSigned({ api, who: me.user?.username ?? 'API key', features: me.features });
         }}
       />
     );
   }
-  const { api } = signed;
+  const { api, features } = signed;
   return (
     <div class="admin">
       <header class="admin-header">
@@ -71,9 +83,9 @@ export function AdminApp({ base }: { readonly base: URL }) {
       </header>
       <main class="admin-main">
         {screen === 'live' && <LiveView api={api} />}
-        {screen === 'users' && <UsersView api={api} />}
-        {screen === 'channels' && <ChannelsView api={api} />}
-        {screen === 'reports' && <ReportsView api={api} />}
+        {screen === 'users' && <UsersView api={api} features={features} />}
+        {screen === 'channels' && <ChannelsView api={api} features={features} />}
+        {screen === 'reports' && <ReportsView api={api} available={features.reports} />}
         {screen === 'webhooks' && <WebhooksView api={api} />}
         {screen === 'metrics' && <MetricsView api={api} />}
       </main>

@@ -1,6 +1,7 @@
 /** One channel managed: members and roles, bans and mutes, slow mode, retention, archive, export. */
 import { useEffect, useState } from 'preact/hooks';
 import { type AdminApi, download, failure, path } from './admin-api.js';
+import type { Features } from './admin-app.js';
 
 /** A channel as `GET /api/admin/channels` lists it. */
 export interface AdminChannel {
@@ -29,10 +30,12 @@ const MUTE_MS = 60 * 60_000;
 export function ChannelManage({
   api,
   channel: c,
+  features,
   onChanged,
 }: {
   readonly api: AdminApi;
   readonly channel: AdminChannel;
+  readonly features: Features;
   readonly onChanged: () => Promise<void>;
 }) {
   const [members, setMembers] = useState<readonly Member[]>([]);
@@ -46,6 +49,7 @@ export function ChannelManage({
     } catch (err) {
       setNote(failure(err));
     }
+    if (!features.channel_bans) return;
     try {
       const [bans, mutes] = await Promise.all([
         api.get<{ bans: Sanction[] }>(`${base}/bans`),
@@ -108,34 +112,38 @@ export function ChannelManage({
                   ))}
                 </select>
               </label>{' '}
-              <button
-                type="button"
-                onClick={() =>
-                  act(`${banned ? 'Unban' : 'Ban'} ${m.user_id} in #${c.id}`, () =>
-                    api.send(
-                      banned ? 'DELETE' : 'POST',
-                      `${base}/bans/${encodeURIComponent(m.user_id)}`,
-                      banned ? undefined : {},
-                    ),
-                  )
-                }
-              >
-                {banned ? 'Lift ban' : 'Ban here'}
-              </button>{' '}
-              <button
-                type="button"
-                onClick={() =>
-                  act(`${muted ? 'Unmute' : 'Mute'} ${m.user_id} in #${c.id}`, () =>
-                    api.send(
-                      muted ? 'DELETE' : 'POST',
-                      `${base}/mutes/${encodeURIComponent(m.user_id)}`,
-                      muted ? undefined : { until: Date.now() + MUTE_MS },
-                    ),
-                  )
-                }
-              >
-                {muted ? 'Unmute' : 'Mute 1 h'}
-              </button>{' '}
+              {features.channel_bans && (
+                <>
+                  <button
+                    type="button"
+                    onClick={() =>
+                      act(`${banned ? 'Unban' : 'Ban'} ${m.user_id} in #${c.id}`, () =>
+                        api.send(
+                          banned ? 'DELETE' : 'POST',
+                          `${base}/bans/${encodeURIComponent(m.user_id)}`,
+                          banned ? undefined : {},
+                        ),
+                      )
+                    }
+                  >
+                    {banned ? 'Lift ban' : 'Ban here'}
+                  </button>{' '}
+                  <button
+                    type="button"
+                    onClick={() =>
+                      act(`${muted ? 'Unmute' : 'Mute'} ${m.user_id} in #${c.id}`, () =>
+                        api.send(
+                          muted ? 'DELETE' : 'POST',
+                          `${base}/mutes/${encodeURIComponent(m.user_id)}`,
+                          muted ? undefined : { until: Date.now() + MUTE_MS },
+                        ),
+                      )
+                    }
+                  >
+                    {muted ? 'Unmute' : 'Mute 1 h'}
+                  </button>{' '}
+                </>
+              )}
               <button
                 type="button"
                 onClick={() =>
@@ -165,22 +173,26 @@ export function ChannelManage({
         </label>
         <button type="submit">Set slow mode</button>
       </form>
-      <form
-        class="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const days = numberFrom(e, 'days');
-          void act(`Retention of #${c.id}`, () =>
-            api.send('PATCH', base, { retention_days: days === 0 ? null : days }),
-          );
-        }}
-      >
-        <label>
-          Keep messages (days, 0 = the server's default){' '}
-          <input name="days" type="number" min="0" defaultValue="0" />
-        </label>
-        <button type="submit">Set retention</button>
-      </form>
+      {features.retention ? (
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const days = numberFrom(e, 'days');
+            void act(`Retention of #${c.id}`, () =>
+              api.send('PATCH', base, { retention_days: days === 0 ? null : days }),
+            );
+          }}
+        >
+          <label>
+            Keep messages (days, 0 = the server's default){' '}
+            <input name="days" type="number" min="0" defaultValue="0" />
+          </label>
+          <button type="submit">Set retention</button>
+        </form>
+      ) : (
+        <p class="unavailable-action">Retention: not available on this server</p>
+      )}
       <div class="actions">
         <button
           type="button"
@@ -192,16 +204,18 @@ export function ChannelManage({
         >
           {c.archived ? 'Unarchive' : 'Archive'}
         </button>
-        <button
-          type="button"
-          onClick={() =>
-            act(`Export #${c.id}`, async () =>
-              download(await api.blob(`${base}/export`), `parley-channel-${c.id}.ndjson`),
-            )
-          }
-        >
-          Export
-        </button>
+        {features.exports && (
+          <button
+            type="button"
+            onClick={() =>
+              act(`Export #${c.id}`, async () =>
+                download(await api.blob(`${base}/export`), `parley-channel-${c.id}.ndjson`),
+              )
+            }
+          >
+            Export
+          </button>
+        )}
       </div>
     </div>
   );

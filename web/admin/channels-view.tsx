@@ -1,9 +1,10 @@
 /** Channels: search, then manage one (channel-manage.tsx). */
 import { useState } from 'preact/hooks';
 import { type AdminApi, failure } from './admin-api.js';
+import type { Features } from './admin-app.js';
 import { type AdminChannel, ChannelManage } from './channel-manage.js';
 
-export function ChannelsView({ api }: { readonly api: AdminApi }) {
+export function ChannelsView({ api, features }: { readonly api: AdminApi; readonly features: Features }) {
   const [channels, setChannels] = useState<readonly AdminChannel[] | undefined>(undefined);
   const [query, setQuery] = useState('');
   const [open, setOpen] = useState<AdminChannel | undefined>(undefined);
@@ -56,7 +57,9 @@ export function ChannelsView({ api }: { readonly api: AdminApi }) {
                 Manage
               </button>
             </div>
-            {open?.id === c.id && <ChannelManage api={api} channel={c} onChanged={search} />}
+            {open?.id === c.id && (
+              <ChannelManage api={api} channel={c} features={features} onChanged={search} />
+            )}
           </li>
         ))}
       </ul>

@@ -12,9 +12,9 @@ interface Report {
   readonly state?: string;
 }
 
-export function ReportsView({ api }: { readonly api: AdminApi }) {
+export function ReportsView({ api, available }: { readonly api: AdminApi; readonly available: boolean }) {
   const [reports, setReports] = useState<readonly Report[] | undefined>(undefined);
-  const [unavailable, setUnavailable] = useState(false);
+  const [unavailable, setUnavailable] = useState(!available);
   const [note, setNote] = useState('');
   const [state, setState] = useState<'open' | 'resolved' | 'dismissed'>('open');
 
@@ -29,8 +29,8 @@ export function ReportsView({ api }: { readonly api: AdminApi }) {
     }
   };
   useEffect(() => {
-    void load(state);
-  }, [api, state]);
+    if (available) void load(state);
+  }, [api, state, available]);
 
   const decide = async (r: Report, how: 'resolve' | 'dismiss') => {
     try {

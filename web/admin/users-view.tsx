@@ -1,6 +1,7 @@
 /** Users: search, then ban, log out, export, erase, or make an admin. */
 import { useState } from 'preact/hooks';
 import { type AdminApi, download, failure, path } from './admin-api.js';
+import type { Features } from './admin-app.js';
 
 interface AdminUser {
   readonly id: string;
@@ -10,7 +11,7 @@ interface AdminUser {
   readonly admin: boolean;
 }
 
-export function UsersView({ api }: { readonly api: AdminApi }) {
+export function UsersView({ api, features }: { readonly api: AdminApi; readonly features: Features }) {
   const [users, setUsers] = useState<readonly AdminUser[] | undefined>(undefined);
   const [query, setQuery] = useState('');
   const [note, setNote] = useState('');
@@ -103,15 +104,25 @@ export function UsersView({ api }: { readonly api: AdminApi }) {
                 >
                   Log out
                 </button>
-                <button type="button" onClick={() => act(`Export ${u.id}`, () => exportUser(u))}>
-                  Export
-                </button>
-                <button type="button" class="danger" onClick={() => erase(u, 'delete')}>
-                  Erase with messages
-                </button>
-                <button type="button" class="danger" onClick={() => erase(u, 'anonymize')}>
-                  Erase, keep messages
-                </button>
+                {features.exports ? (
+                  <button type="button" onClick={() => act(`Export ${u.id}`, () => exportUser(u))}>
+                    Export
+                  </button>
+                ) : (
+                  <span class="unavailable-action">Export: not available on this server</span>
+                )}
+                {features.erasure ? (
+                  <>
+                    <button type="button" class="danger" onClick={() => erase(u, 'delete')}>
+                      Erase with messages
+                    </button>
+                    <button type="button" class="danger" onClick={() => erase(u, 'anonymize')}>
+                      Erase, keep messages
+                    </button>
+                  </>
+                ) : (
+                  <span class="unavailable-action">Erase: not available on this server</span>
+                )}
                 <button
                   type="button"
                   onClick={() =>

@@ -42,9 +42,23 @@ const SetAdmin = z.strictObject({ admin: z.boolean() });
  */
 export function adminRoutes(router: Router<Handler>, { chat, auth, metrics, limits }: AdminRoutesDeps): void {
   const admin = auth.asServer.bind(auth);
+  // What this build's server API offers beyond the core (the console hides what is missing).
+  const has = (method: string, path: string) => router.find(method, path).kind === 'found';
   router.add('GET', '/api/admin/me', async (ctx) => {
     const who = await auth.requireServer(ctx);
-    return ok(who === 'api_key' ? { via: 'api_key', user: null } : { via: 'token', user: who.user });
+    const features = {
+      channel_bans: has('POST', '/api/server/channels/x/bans/x'),
+      reports: has('GET', '/api/server/reports'),
+      exports: has('GET', '/api/server/users/x/export'),
+      erasure: has('DELETE', '/api/server/users/x'),
+      // Retention came with the exports (PATCH /api/server/channels/:id { retention_days }).
+      retention: has('GET', '/api/server/channels/x/export'),
+    };
+    return ok(
+      who === 'api_key'
+        ? { via: 'api_key', user: null, features }
+        : { via: 'token', user: who.user, features },
+    );
   });
   router.add(
     'GET',
