@@ -66,7 +66,40 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<string> {
     .replace('<!-- parley:js -->', `<script type="module" src="assets/${js}"></script>`);
   await writeFile(join(outdir, 'index.html'), html);
   await copyFile(join(WEB, 'public', 'favicon.svg'), join(outdir, 'favicon.svg'));
+  await buildAdmin(outdir, minify);
   return outdir;
+}
+
+/**
+ * The admin console (#17), its own entry like the page's: admin-[hash].js and .css under
+ * assets/, and admin/index.html pointing one level up at them (it is served at /admin/).
+ */
+async function buildAdmin(outdir: string, minify: boolean): Promise<void> {
+  const admin = await build({
+    entryPoints: { admin: join(WEB, 'admin', 'main.tsx') },
+    outdir: join(outdir, 'assets'),
+    entryNames: '[name]-[hash]',
+    bundle: true,
+    format: 'esm',
+    target: TARGET,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify,
+    sourcemap: 'linked',
+    metafile: true,
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  const outputs = Object.keys(admin.metafile.outputs).map((file) => basename(file));
+  const js = outputs.find((f) => f.startsWith('admin-') && f.endsWith('.js'));
+  const css = outputs.find((f) => f.startsWith('admin-') && f.endsWith('.css'));
+  if (js === undefined || css === undefined)
+    throw new Error(`the admin build made no bundle: ${outputs.join(', ')}`);
+  const html = (await readFile(join(WEB, 'admin', 'index.html'), 'utf8'))
+    .replace('<!-- parley:css -->', `<link rel="stylesheet" href="../assets/${css}">`)
+    .replace('<!-- parley:js -->', `<script type="module" src="../assets/${js}"></script>`);
+  await mkdir(join(outdir, 'admin'), { recursive: true });
+  await writeFile(join(outdir, 'admin', 'index.html'), html);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

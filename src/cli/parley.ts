@@ -16,6 +16,7 @@ const COMMANDS: { readonly [K in CommandName]: () => Promise<Command> } = {
   send: async () => (await import('./commands/send.js')).send,
   listen: async () => (await import('./commands/listen.js')).listen,
   channel: async () => (await import('./commands/channel.js')).channel,
+  user: async () => (await import('./commands/user.js')).user,
   prune: async () => (await import('./commands/prune.js')).prune,
 };
 

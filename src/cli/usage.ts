@@ -9,6 +9,7 @@ export const USAGE = {
     'parley channel add-member NAME USER_ID [--role owner|admin|member|readonly] [--url URL] [--token T]',
     'parley channel remove-member NAME USER_ID [--url URL] [--token T]',
   ].join('\n       '),
+  user: 'parley user admin USER_ID [--off] [--url URL] [--api-key KEY]',
   prune: 'parley prune [--db URL] [--days N]',
 } as const;
 
@@ -25,6 +26,7 @@ export function helpText(): string {
     'prune runs one retention pass on the database (--db, else PARLEY_DATABASE_URL; --days, else PARLEY_RETENTION_DAYS).',
     'send, listen and channel read --url and --token from PARLEY_URL and PARLEY_TOKEN when absent;',
     'the URL is the socket address, ws://HOST:PORT/ws ("/ws" is added when the URL has no path).',
+    'user reads --url and --api-key from PARLEY_URL and PARLEY_API_KEY when absent.',
     'token signs with PARLEY_JWT_SECRET (or --secret), adding iss/aud from PARLEY_JWT_ISSUER/PARLEY_JWT_AUDIENCE.',
     'Errors print "parley: <code>: <message>" and exit with the code\'s exit status (docs/protocol.md).',
   ].join('\n');

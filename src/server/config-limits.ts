@@ -125,6 +125,15 @@ export interface Limits {
   readonly slowModeMaxSeconds: number;
   /** How long the before-publish hook may take to answer; then its fail mode decides. */
   readonly beforePublishTimeoutMs: number;
+  // The admin console (#17).
+  /** How often a node with a console open asks every node for its figures and debug events. */
+  readonly adminWatchMs: number;
+  /** Debug events one node sends per flush (10 a second); beyond it they are counted as dropped. */
+  readonly adminTraceBatchMax: number;
+  /** Bytes waiting on one console's stream beyond which its events are dropped (and counted). */
+  readonly adminConsoleBufferBytes: number;
+  /** Consoles streaming from one node at once. */
+  readonly adminConsolesMax: number;
 }
 
 /** The defaults of every limit. */
@@ -180,6 +189,10 @@ export const DEFAULT_LIMITS: Limits = {
   filterWordsMax: 1000,
   slowModeMaxSeconds: 3600,
   beforePublishTimeoutMs: 2000,
+  adminWatchMs: 2000,
+  adminTraceBatchMax: 200,
+  adminConsoleBufferBytes: 256 * 1024,
+  adminConsolesMax: 16,
 };
 
 export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
@@ -234,4 +247,8 @@ export const LIMIT_ENV: { readonly [K in keyof Limits]: string } = {
   filterWordsMax: 'PARLEY_FILTER_WORDS_MAX',
   slowModeMaxSeconds: 'PARLEY_SLOW_MODE_MAX_SECONDS',
   beforePublishTimeoutMs: 'PARLEY_BEFORE_PUBLISH_TIMEOUT_MS',
+  adminWatchMs: 'PARLEY_ADMIN_WATCH_MS',
+  adminTraceBatchMax: 'PARLEY_ADMIN_TRACE_BATCH_MAX',
+  adminConsoleBufferBytes: 'PARLEY_ADMIN_CONSOLE_BUFFER_BYTES',
+  adminConsolesMax: 'PARLEY_ADMIN_CONSOLES_MAX',
 };

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { ParleyError } from '../protocol/error-catalogue.js';
 import { Accounts } from './auth/accounts.js';
 import { Argon2PasswordHasher } from './auth/argon2-password-hasher.js';
 import { JoseTokenIssuer } from './auth/jose-token-issuer.js';
@@ -12,6 +13,7 @@ import type { HistoryCache } from './cache/history-cache.js';
 import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
 import { ChatService } from './core/chat-service.js';
+import { DebugTap } from './core/debug-tap.js';
 import { Erasure } from './core/erasure.js';
 import { Exports } from './core/exports.js';
 import { HttpApi } from './http/http-api.js';
@@ -65,9 +67,14 @@ export class ParleyServer {
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
     const { logger } = parts;
-    const onError = (err: unknown, what: string) => logger.error({ err }, what);
     const metrics = parts.metrics ?? new ParleyMetrics();
     this.metrics = metrics;
+    // The admin console's tap (#17): what the core records, and webhooks and errors from here.
+    const tap = new DebugTap(webhookNodeName(), { batchMax: config.limits.adminTraceBatchMax });
+    const onError = (err: unknown, what: string) => {
+      logger.error({ err }, what);
+      if (tap.on) tap.record('error', `${what}: ${errorName(err)}`);
+    };
     const { webhookUrls, webhookSecret } = config.api;
     const routing =
       webhookUrls.length === 0 || webhookSecret === undefined
@@ -90,7 +97,13 @@ export class ParleyServer {
             concurrency: config.limits.webhookConcurrency,
             pollMs: config.limits.webhookPollMs,
             logger,
-            onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+            onOutcome: (outcome, delivery) => {
+              metrics.webhookDeliveries.inc({ outcome });
+              if (tap.on) {
+                const detail = `${delivery.type} ${outcome} (attempt ${delivery.attempts + 1}) to ${safeUrl(delivery.url)}`;
+                tap.record('webhook', detail);
+              }
+            },
           });
     this.webhooks = sender;
     const online =
@@ -150,12 +163,16 @@ export class ParleyServer {
       limits: config.limits,
       cache: parts.cache,
       hub: { onDeliver: metrics.onDeliver },
+      tap,
+      connections: () => this.#gateway.connectionCount,
       observer: {
         error: onError,
         ...(sender === undefined || online === undefined ? {} : chatWebhooks(sender, online)),
-        messageCreated: () => {
+        messageCreated: (message) => {
           metrics.messagesPublished.inc();
           sender?.wake();
+          if (tap.on)
+            tap.record('publish', `${message.id} seq ${message.seq}`, message.channel, message.user_id);
         },
         ...pusher?.observer(),
       },
@@ -292,4 +309,24 @@ export class ParleyServer {
     await this.#parts.presence.close();
     await this.#parts.cache?.close();
   }
+}
+
+/** A webhook URL as the debug console shows it: scheme, host and path, no credentials or query. */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(a malformed URL)';
+  }
+}
+
+/** What the debug console says of an error: its catalogue code, or its name and system code; never its text. */
+function errorName(err: unknown): string {
+  if (err instanceof ParleyError) return err.code;
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${err.name} ${code}` : err.name;
+  }
+  return typeof err;
 }

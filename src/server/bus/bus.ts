@@ -1,4 +1,4 @@
-import type { ChannelEvent, MemberChanged, UserEvent } from '../core/events.js';
+import type { AdminBusEvent, ChannelEvent, MemberChanged, UserEvent } from '../core/events.js';
 
 /**
  * What travels on the bus between nodes: the core's domain events, never a wire's frames, so
@@ -23,7 +23,9 @@ export type BusEvent =
    */
   | { readonly kind: 'moderation'; readonly channel: string | null; readonly banned?: string }
   /** A node's publications may have been lost: every node re-reads its channels' positions. */
-  | { readonly kind: 'resync'; readonly node: string };
+  | { readonly kind: 'resync'; readonly node: string }
+  /** The admin console's (#17): a watch on the control topic, figures and debug events on `ADMIN_TOPIC`. */
+  | AdminBusEvent;
 
 /** Receives every event published on a topic this node subscribed to. */
 export type BusHandler = (topic: string, event: BusEvent) => void;

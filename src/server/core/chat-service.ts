@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { type Bus, type BusEvent, CONTROL_TOPIC } from '../bus/bus.js';
 import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
 import type { Presence } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import { Access } from './access.js';
+import { AdminDirectory } from './admin-directory.js';
+import { NODE_USERS_MAX } from './admin-events.js';
+import { AdminFeed } from './admin-feed.js';
 import type { BeforePublish } from './before-publish.js';
 import { Channels } from './channels.js';
 import type { ChatObserver } from './chat-observer.js';
+import { DebugTap } from './debug-tap.js';
 import { deliverTo } from './delivery.js';
 import { Directory } from './directory.js';
 import { Hub, type HubOptions } from './hub.js';
@@ -31,6 +36,10 @@ export interface ChatServiceDeps {
   readonly hub?: Omit<HubOptions, 'onControl' | 'onError' | 'beforeResync' | 'onResyncSignal'>;
   /** The app's before-publish hook (issue 17), when one is configured. */
   readonly beforePublish?: BeforePublish | undefined;
+  /** The admin console's tap (#17), shared with what records outside the core; default: one of its own. */
+  readonly tap?: DebugTap;
+  /** Open connections of every wire on this node, for the admin console's figures. */
+  readonly connections?: () => number;
 }
 
 /**
@@ -52,10 +61,15 @@ export class ChatService {
   readonly directory: Directory;
   /** Finding users by name, for signed-in users. */
   readonly users: UserSearch;
+  /** The admin console's live feed: figures and debug events of every node (#17). */
+  readonly admin: AdminFeed;
+  /** The admin console's searches and the server-admin flag (#17). */
+  readonly adminDirectory: AdminDirectory;
   readonly #observer: ChatObserver;
   readonly #bus: Bus;
   readonly #limits: Limits;
   readonly #revalidation: Revalidation;
+  readonly #tap: DebugTap;
   #recheckTimer: NodeJS.Timeout | undefined;
   #lastRecheck = Date.now();
   // A re-check after a resync failed (the Store did not answer): retried on the next tick.
@@ -82,6 +96,30 @@ export class ChatService {
     // While the bus is down, invalidations from other nodes are being lost: read through.
     this.access = new Access(store, { ttlMs: limits.accessCacheTtlMs, readThrough: () => !bus.connected });
     this.sessions = new Sessions({ store, limits, observer });
+    const tap = deps.tap ?? new DebugTap(randomUUID(), { batchMax: limits.adminTraceBatchMax });
+    this.#tap = tap;
+    const sessions = this.sessions;
+    const connections = deps.connections ?? (() => sessions.count);
+    this.admin = new AdminFeed({
+      bus,
+      tap,
+      watchMs: limits.adminWatchMs,
+      consolesMax: limits.adminConsolesMax,
+      // A bus that is down is no news to the console; nothing more is owed (at most once).
+      onError: () => {},
+      report: () => {
+        const users = [...sessions.users()];
+        return {
+          connections: connections(),
+          sessions: sessions.count,
+          channels: this.hub.channelCount,
+          busConnected: bus.connected,
+          users: users.slice(0, NODE_USERS_MAX),
+          userCount: users.length,
+        };
+      },
+    });
+    this.adminDirectory = new AdminDirectory(store);
     const access = this.access;
     this.subscriptions = new Subscriptions({
       store,
@@ -92,6 +130,7 @@ export class ChatService {
       observer,
       access,
       cache,
+      tap,
     });
     this.moderation = new Moderation({
       store,
@@ -152,12 +191,16 @@ export class ChatService {
 
   /** Records a newly authenticated session (its user is stored if this node has not yet). */
   async sessionOpened(session: Session): Promise<void> {
+    if (this.#tap.on)
+      this.#tap.record('connect', `${session.encoder.wire} ${session.id}`, undefined, session.user.id);
     this.#revalidation.opened(session);
     await this.sessions.opened(session);
   }
 
   /** Ends every subscription of a closed session and announces who left. */
   async sessionClosed(session: Session): Promise<void> {
+    if (this.#tap.on)
+      this.#tap.record('disconnect', `${session.encoder.wire} ${session.id}`, undefined, session.user.id);
     this.sessions.closed(session);
     await this.subscriptions.endAll(session);
   }
@@ -173,6 +216,7 @@ export class ChatService {
     this.#recheckTimer = undefined;
     this.hub.close();
     this.sessions.close();
+    this.admin.close();
   }
 
   // After a resync signal: re-check what lives on without a cache (sessions, subscriptions),
@@ -235,6 +279,11 @@ export class ChatService {
         return;
       case 'moderation':
         this.moderation.changed(event.channel, event.banned);
+        return;
+      case 'admin_watch':
+      case 'admin_node':
+      case 'admin_trace':
+        this.admin.onBus(event);
         return;
       default:
         return;

@@ -140,3 +140,6 @@ export type UserEvent = MemberChanged | ReadPositionMoved | SubscriptionEnded;
 
 /** Every event the core delivers to a connection. */
 export type DeliveryEvent = ChannelEvent | UserEvent;
+
+/** The admin console's events (#17), on the bus beside the others. */
+export type { AdminBusEvent } from './admin-events.js';

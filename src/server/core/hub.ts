@@ -336,6 +336,9 @@ export class Hub {
       case 'user':
       case 'channel':
       case 'moderation':
+      case 'admin_watch':
+      case 'admin_node':
+      case 'admin_trace':
         this.#onControl(event);
         return;
       case 'resync':

@@ -7,6 +7,7 @@ import type { Presence, PresenceUser } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import { type Access, bannedError, noAccess } from './access.js';
 import type { ChatObserver } from './chat-observer.js';
+import type { DebugTap } from './debug-tap.js';
 import type { Hub, Subscription } from './hub.js';
 import { canPost, canRead } from './permissions.js';
 import type { Session } from './session.js';
@@ -79,6 +80,8 @@ interface SubscriptionsDeps {
   readonly observer: ChatObserver;
   readonly access: Access;
   readonly cache: HistoryCache | undefined;
+  /** The admin console's tap (#17). */
+  readonly tap?: DebugTap | undefined;
 }
 
 /**
@@ -198,6 +201,9 @@ export class Subscriptions {
         presence_count: online.count,
       });
       await hub.activate(sub, lastSeq);
+      const tap = this.#d.tap;
+      if (tap?.on === true)
+        tap.record('subscribe', `${session.encoder.wire} ${session.id}`, channel.id, session.user.id);
     } catch (err) {
       // Before the presence join there is nothing to undo but the registration.
       if (joined) await this.end(session, sub);
@@ -220,7 +226,9 @@ export class Subscriptions {
 
   /** Ends one subscription, and announces a leave when it was the user's last here. */
   async end(session: Session, sub: Subscription): Promise<void> {
-    const { presence, limits, bus } = this.#d;
+    const { presence, limits, bus, tap } = this.#d;
+    if (tap?.on === true)
+      tap.record('unsubscribe', `${session.encoder.wire} ${session.id}`, sub.channel, session.user.id);
     this.#detach(session, sub);
     try {
       const left = await presence.leave(sub.channel, session.id);

@@ -11,6 +11,7 @@ import { RequestAuth } from './request-auth.js';
 import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { moderationRoutes } from './routes/moderation-routes.js';
 import { type RetentionRoutesDeps, retentionRoutes } from './routes/retention-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
@@ -86,6 +87,7 @@ export class HttpApi {
       limits: deps.limits,
       apiKey: deps.api.apiKey,
       onFailure: (reason) => metrics.authFailures.inc({ reason }),
+      isAdmin: (userId) => chat.adminDirectory.isAdmin(userId),
     });
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
@@ -93,6 +95,7 @@ export class HttpApi {
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
     moderationRoutes(this.#router, { chat, auth });
     if (deps.retention !== undefined) retentionRoutes(this.#router, { auth, ...deps.retention });
+    adminRoutes(this.#router, { chat, auth, metrics, limits: deps.limits });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */
@@ -155,6 +158,11 @@ export class HttpApi {
     };
     try {
       const reply = await found.handler(ctx);
+      if (reply.stream !== undefined) {
+        this.#deps.metrics.httpRequests.inc({ method, status: String(reply.status) });
+        reply.stream(res);
+        return;
+      }
       if (reply.lines !== undefined) await this.#stream(res, method, reply.status, reply.lines);
       else this.#send(res, method, reply.status, reply.body);
     } catch (err) {

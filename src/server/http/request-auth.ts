@@ -17,6 +17,11 @@ export interface RequestAuthDeps {
   readonly limits: Pick<Limits, 'httpPerSecond' | 'httpBurst'>;
   /** The key of the server API; undefined = that API is off. */
   readonly apiKey: string | undefined;
+  /**
+   * Whether a user is a server admin (#17), who may use the server API with their bearer token
+   * instead of the key; none = only the key.
+   */
+  readonly isAdmin?: (userId: string) => Promise<boolean>;
   /** Told the reason of every refused API key (for the metrics). */
   readonly onFailure?: (reason: 'bad_api_key') => void;
 }
@@ -46,12 +51,34 @@ export class RequestAuth {
     return async (ctx) => fn(await this.user(ctx), ctx);
   }
 
-  /** A handler for the app's backend: it runs only with the right API key. */
+  /**
+   * A handler for the app's backend: it runs only with the right API key, or with the bearer
+   * token of a server admin (sent without a key).
+   */
   asServer(fn: (ctx: RequestContext) => Promise<Reply>): Handler {
     return async (ctx) => {
-      this.requireApiKey(ctx);
+      await this.requireServer(ctx);
       return fn(ctx);
     };
+  }
+
+  /**
+   * Who may use the server API: the key's holder (`'api_key'`), or a server admin by their
+   * bearer token when no key is sent (their user); `forbidden` for a user who is not one.
+   */
+  async requireServer(ctx: RequestContext): Promise<Actor | 'api_key'> {
+    const isAdmin = this.#d.isAdmin;
+    if (
+      isAdmin !== undefined &&
+      ctx.req.headers['x-api-key'] === undefined &&
+      ctx.req.headers.authorization !== undefined
+    ) {
+      const actor = await this.user(ctx);
+      if (!(await isAdmin(actor.user.id))) throw new ParleyError('forbidden', 'you are not a server admin');
+      return actor;
+    }
+    this.requireApiKey(ctx);
+    return 'api_key';
   }
 
   /** The request's user, from its bearer token; `not_authenticated`, `auth_failed` or `rate_limited`. */

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteParams } from './router.js';
 
 /** What a route handler is given: the request, its parsed URL, path parameters and client IP. */
@@ -21,6 +21,11 @@ export interface RequestContext {
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
+  /**
+   * Instead of a body, a stream the handler writes itself (the admin console's events, #17):
+   * called with the response once the API has set its common headers.
+   */
+  readonly stream?: (res: ServerResponse) => void;
   /**
    * Streamed as `application/x-ndjson` instead of `body`: one JSON value per line, written as
    * the peer reads them (a slow reader holds the iteration, not memory).

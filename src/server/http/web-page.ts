@@ -28,8 +28,12 @@ interface Asset {
   readonly immutable: boolean;
 }
 
+/** The admin console's page in the build (#17). */
+const ADMIN_PAGE = '/admin/index.html';
 /** Paths that answer with the page itself: the full app and the embeddable one. */
 const PAGE_PATHS = new Set(['/', '/index.html', '/embed']);
+/** The built pages: the chat page, and the admin console (#17) at /admin/. */
+const PAGES = new Set(['/index.html', ADMIN_PAGE]);
 /** What else is served from the build: nothing else there (a stray file, a dotfile) ever is. */
 const ASSET_PATH = /^\/(?:widget\.js|favicon\.svg|assets\/[A-Za-z0-9][\w.-]*)$/;
 
@@ -41,6 +45,7 @@ const ASSET_PATH = /^\/(?:widget\.js|favicon\.svg|assets\/[A-Za-z0-9][\w.-]*)$/;
 export class WebPage {
   readonly #assets: ReadonlyMap<string, Asset>;
   readonly #csp: string;
+  readonly #adminCsp: string;
 
   private constructor(assets: ReadonlyMap<string, Asset>, config: WebConfig) {
     this.#assets = assets;
@@ -55,6 +60,7 @@ export class WebPage {
       "form-action 'none'",
       `frame-ancestors ${config.frameAncestors.join(' ')}`,
     ].join('; ');
+    this.#adminCsp = this.#csp.replace(/frame-ancestors [^;]*$/, "frame-ancestors 'none'");
   }
 
   /**
@@ -74,7 +80,7 @@ export class WebPage {
     for (const file of await listFiles(dir)) {
       const path = `/${relative(dir, file).split(sep).join('/')}`;
       const type = CONTENT_TYPES[extname(file)];
-      if (type === undefined || (path !== '/index.html' && !ASSET_PATH.test(path))) continue;
+      if (type === undefined || (!PAGES.has(path) && !ASSET_PATH.test(path))) continue;
       const body = await readFile(file);
       assets.set(path, {
         body,
@@ -93,14 +99,22 @@ export class WebPage {
 
   /** Serves `path` when it is part of the page; false when it is not (the caller answers 404). */
   serve(req: IncomingMessage, res: ServerResponse, path: string): boolean {
-    const isPage = PAGE_PATHS.has(path);
-    const asset = this.#assets.get(isPage ? '/index.html' : path);
+    // The console's relative URLs (../assets/, ../api/) need the trailing slash.
+    if (path === '/admin' && this.#assets.has(ADMIN_PAGE)) {
+      res.writeHead(308, { Location: 'admin/' });
+      res.end();
+      return true;
+    }
+    const isAdmin = path === '/admin/' || path === ADMIN_PAGE;
+    const isPage = isAdmin || PAGE_PATHS.has(path);
+    const asset = this.#assets.get(isAdmin ? ADMIN_PAGE : isPage ? '/index.html' : path);
     if (asset === undefined) return false;
     res.setHeader('Content-Type', asset.type);
     res.setHeader('ETag', asset.etag);
     res.setHeader('Cache-Control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     if (isPage) {
-      res.setHeader('Content-Security-Policy', this.#csp);
+      // The console is never framed, whatever may frame the chat page.
+      res.setHeader('Content-Security-Policy', isAdmin ? this.#adminCsp : this.#csp);
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
     } else if (path === '/widget.js') {

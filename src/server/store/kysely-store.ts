@@ -6,6 +6,7 @@ import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 import type { AppendCommitter } from './append-committer.js';
 import { classifyDatabaseError } from './classify-database-error.js';
+import { KyselyAdmin } from './kysely-admin.js';
 import { KyselyAppends } from './kysely-appends.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
@@ -19,6 +20,8 @@ import { KyselyUsers } from './kysely-users.js';
 import { runMigrations } from './migrations.js';
 import type { ChannelRetention, ErasureMode, UserReaction } from './retention-store.js';
 import type {
+  AdminChannel,
+  AdminUser,
   AppendResult,
   ChannelPatch,
   MessageVersion,
@@ -117,6 +120,7 @@ export class KyselyStore implements Store {
   readonly #outbox: KyselyOutbox;
   readonly #online: KyselyOnline;
   readonly #retention: KyselyRetention;
+  readonly #admin: KyselyAdmin;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
   /** Bans, mutes, slow mode, word filters and reports. */
   readonly moderation: KyselyModeration;
@@ -138,6 +142,7 @@ export class KyselyStore implements Store {
     this.#online = new KyselyOnline(this.#run, this.#webhooks);
     this.moderation = new KyselyModeration(this.#run, this.#webhooks);
     this.#retention = new KyselyRetention(this.#run, this.#webhooks);
+    this.#admin = new KyselyAdmin(this.#run);
   }
 
   async migrate(): Promise<void> {
@@ -407,6 +412,24 @@ export class KyselyStore implements Store {
 
   eraseUser(userId: string, now: number, data: Readonly<Record<string, unknown>>): Promise<boolean> {
     return this.#retention.eraseUser(userId, now, data);
+  }
+
+  // ─── server admins (#17) ──────────────────────────────────────────────────────────────────
+
+  isUserAdmin(id: string): Promise<boolean> {
+    return this.#admin.isUserAdmin(id);
+  }
+
+  setUserAdmin(id: string, admin: boolean): Promise<void> {
+    return this.#admin.setUserAdmin(id, admin);
+  }
+
+  searchUsers(query: string, limit: number): Promise<readonly AdminUser[]> {
+    return this.#admin.searchUsers(query, limit);
+  }
+
+  searchChannels(query: string, limit: number): Promise<readonly AdminChannel[]> {
+    return this.#admin.searchChannels(query, limit);
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

@@ -108,6 +108,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0006_online_users': migration0006(dialect),
     '0009_moderation': migration0009(dialect, schemaOf(dialect)),
     '0010_retention': migration0010(dialect),
+    '0011_admin': migration0011(),
   };
 }
 
@@ -397,6 +398,22 @@ function migration0006(dialect: StoreDialect): Migration {
     async down(db: AnyDb): Promise<void> {
       for (const name of ['nodes', 'online_nodes', 'online_users'])
         await db.schema.dropTable(name).ifExists().execute();
+    },
+  };
+}
+
+/** Server admins (#17): the `admin` flag on users, set by the server API or `parley user admin`. */
+function migration0011(): Migration {
+  return {
+    async up(db: AnyDb): Promise<void> {
+      await db.schema
+        .alterTable('users')
+        .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+
+    async down(db: AnyDb): Promise<void> {
+      await db.schema.alterTable('users').dropColumn('admin').execute();
     },
   };
 }

@@ -13,6 +13,8 @@ export interface UsersTable {
   created_at: Int64;
   tokens_valid_after: ColumnType<number | string, number | undefined, number>;
   banned: ColumnType<number, number | undefined, number>;
+  /** A server admin (migration 0011): may use the admin console and the server API. */
+  admin: ColumnType<number, number | undefined, number>;
 }
 
 /** The `channels` table, as Kysely sees it. */

@@ -136,6 +136,21 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** A user as the admin console lists them (#17). */
+export interface AdminUser extends StoredUser {
+  readonly banned: boolean;
+  readonly admin: boolean;
+}
+
+/** A channel as the admin console lists it (#17). */
+export interface AdminChannel {
+  readonly id: string;
+  readonly kind: ChannelKind;
+  readonly title: string;
+  readonly lastSeq: number;
+  readonly archived: boolean;
+}
+
 /**
  * Parley's durable storage. The single source of truth for users, channels, members and
  * messages; every other component (caches, buses) may lose data, this one may not.
@@ -372,7 +387,22 @@ export interface Store extends RetentionStore {
 
   /** Bans, mutes, slow mode, word filters and reports (issue 17). */
   readonly moderation: ModerationStore;
-  // ─── retention, export and erasure (issue 17; see store/retention-store.ts) ───────────────
+
+  // ─── server admins and the admin console's searches (#17) ───────────────────────────────
+
+  /** True when the user is a server admin; false for an unknown user. */
+  isUserAdmin(id: string): Promise<boolean>;
+  /** Sets or clears the user's server-admin flag. Throws `not_found` for an unknown user. */
+  setUserAdmin(id: string, admin: boolean): Promise<void>;
+  /**
+   * Up to `limit` users whose id or username contains `query` (ASCII letters in any case;
+   * `%` and `_` are plain characters), ordered by id; `''` lists the first users.
+   */
+  searchUsers(query: string, limit: number): Promise<readonly AdminUser[]>;
+  /** Up to `limit` channels whose id or title contains `query`, as `searchUsers`, ordered by id. */
+  searchChannels(query: string, limit: number): Promise<readonly AdminChannel[]>;
+
+  // Retention, export and erasure (issue 17): `RetentionStore` (store/retention-store.ts), above.
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;

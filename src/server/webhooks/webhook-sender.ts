@@ -31,7 +31,8 @@ export interface WebhookSenderOptions {
   /** How often to look for deliveries other nodes wrote, or that became due. */
   readonly pollMs: number;
   readonly logger: Logger;
-  readonly onOutcome?: (outcome: WebhookAttemptOutcome) => void;
+  /** Told each settled attempt's outcome, with the delivery as it was claimed. */
+  readonly onOutcome?: (outcome: WebhookAttemptOutcome, delivery: WebhookDelivery) => void;
   /** How long a replayed delivery is retried again. */
   readonly retryWindowMs: number;
   /** The HTTP client; defaults to the global `fetch`. */
@@ -247,16 +248,16 @@ export class WebhookSender {
       return;
     }
     if (outcome.kind === 'delivered') {
-      this.#o.onOutcome?.('delivered');
+      this.#o.onOutcome?.('delivered', delivery);
       this.#o.logger.debug(log, 'webhook delivered');
     } else if (outcome.kind === 'dead') {
-      this.#o.onOutcome?.('dead');
+      this.#o.onOutcome?.('dead', delivery);
       this.#o.logger.error(
         { ...log, failure },
         'webhook dead: its retry window is over (list and replay it with the server API)',
       );
     } else {
-      this.#o.onOutcome?.('retried');
+      this.#o.onOutcome?.('retried', delivery);
       this.#o.logger.warn(
         { ...log, failure, retry_in_ms: outcome.at - now },
         'webhook attempt failed; will retry',

@@ -28,7 +28,10 @@ export const ServerPatchChannel = z
     slow_mode_seconds: PatchChannel.shape.slow_mode_seconds,
     retention_days: z.number().int().min(0).max(MAX_RETENTION_DAYS).nullable().optional(),
   })
-  .refine((p) => Object.keys(p).length > 0, 'give title, topic, archived, slow_mode_seconds or retention_days');
+  .refine(
+    (p) => Object.keys(p).length > 0,
+    'give title, topic, archived, slow_mode_seconds or retention_days',
+  );
 
 /** The `ChannelPatch` of a `ServerPatchChannel` body. */
 export function serverChannelPatch(body: z.infer<typeof ServerPatchChannel>): ChannelPatch {
