@@ -5,8 +5,10 @@ import { type Kysely, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 import type { AppendCommitter } from './append-committer.js';
+import type { NewAttachment, StoredAttachment } from './attachment-rows.js';
 import { classifyDatabaseError } from './classify-database-error.js';
 import { KyselyAppends } from './kysely-appends.js';
+import { KyselyAttachments } from './kysely-attachments.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
 import { KyselyOnline } from './kysely-online.js';
@@ -113,6 +115,7 @@ export class KyselyStore implements Store {
   readonly #reads: KyselyReads;
   readonly #outbox: KyselyOutbox;
   readonly #online: KyselyOnline;
+  readonly #attachments: KyselyAttachments;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
 
   constructor(options: KyselyStoreOptions) {
@@ -130,6 +133,7 @@ export class KyselyStore implements Store {
     this.#reads = new KyselyReads(this.#run);
     this.#outbox = new KyselyOutbox(this.#run);
     this.#online = new KyselyOnline(this.#run, this.#webhooks);
+    this.#attachments = new KyselyAttachments(this.#run);
   }
 
   async migrate(): Promise<void> {
@@ -354,6 +358,31 @@ export class KyselyStore implements Store {
 
   sweepNodes(before: number, now: number): Promise<number> {
     return this.#online.sweepNodes(before, now);
+  }
+
+  // ─── attachments ─────────────────────────────────────────────────────────────────────────
+
+  createAttachment(attachment: NewAttachment): Promise<void> {
+    return this.#attachments.createAttachment(attachment);
+  }
+
+  getAttachments(ids: readonly string[]): Promise<readonly StoredAttachment[]> {
+    return this.#attachments.getAttachments(ids);
+  }
+
+  uploadsSince(userId: string, since: number): Promise<{ readonly count: number; readonly bytes: number }> {
+    return this.#attachments.uploadsSince(userId, since);
+  }
+
+  staleAttachments(query: {
+    readonly unattachedBefore: number;
+    readonly limit: number;
+  }): Promise<readonly StoredAttachment[]> {
+    return this.#attachments.staleAttachments(query);
+  }
+
+  deleteAttachments(ids: readonly string[]): Promise<void> {
+    return this.#attachments.deleteAttachments(ids);
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

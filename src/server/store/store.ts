@@ -1,6 +1,8 @@
-import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { Attachment, ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { AttachmentStore } from './attachment-rows.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
+export type { AttachmentStore, NewAttachment, StoredAttachment } from './attachment-rows.js';
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
 /** Where a webhook delivery is: waiting for its (next) attempt, or out of time (dead). */
@@ -109,6 +111,11 @@ export interface NewMessage {
   readonly replyTo?: string | null;
   /** The event name, for a message triggered through the Pusher-compatible API (at most 200 characters). */
   readonly event?: string | null;
+  /**
+   * The records of the files it carries (checked by the caller: uploaded to this channel by
+   * this sender, not attached yet); the append sets their rows' `message_id` in its transaction.
+   */
+  readonly attachments?: readonly Attachment[];
 }
 
 /** A text a message had before an edit replaced it. */
@@ -137,7 +144,7 @@ export interface AppendResult {
  * database cannot be reached or the store is closed. Any other failure is a bug. Paging
  * methods do not cap `limit`: callers enforce their page size.
  */
-export interface Store {
+export interface Store extends AttachmentStore {
   /** Creates or upgrades the schema. Safe to call from several processes at once. */
   migrate(): Promise<void>;
 
