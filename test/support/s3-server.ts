@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
@@ -21,7 +20,7 @@ export async function startS3Server(bucket = 'parley-test'): Promise<S3TestServe
     directory,
     configureBuckets: [{ name: bucket, configs: [] }],
   });
-  const address = (await server.run()) as AddressInfo;
+  const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     bucket,
