@@ -159,6 +159,8 @@ export interface PublishFrame {
   readonly client_msg_id: string;
   /** Reply to this message (of the same channel). */
   readonly reply_to?: string;
+  /** Ids of one's own uploads to this channel, not sent yet, that the message carries. */
+  readonly attachments?: readonly string[];
 }
 /** Replace the text of one's own message (or, as channel admin/owner, anyone's). */
 export interface MessageEditFrame {

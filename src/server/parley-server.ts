@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -12,6 +13,8 @@ import type { HistoryCache } from './cache/history-cache.js';
 import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
 import { ChatService } from './core/chat-service.js';
+import type { FileStore } from './files/file-store.js';
+import { openFileStore } from './files/open-file-store.js';
 import { HttpApi } from './http/http-api.js';
 import { createHttpServer } from './http/http-server.js';
 import { WebPage } from './http/web-page.js';
@@ -37,6 +40,8 @@ export interface ServerParts {
   readonly metrics?: ParleyMetrics;
   /** Recent messages per channel; none = every history read goes to the Store. */
   readonly cache?: HistoryCache;
+  /** Where attachment files go. Default: the one `config.attachments.storage` names. */
+  readonly files?: FileStore;
 }
 
 /**
@@ -55,6 +60,7 @@ export class ParleyServer {
   readonly pusher: PusherWire | undefined;
   #migrated = false;
   readonly #online: ClusterOnline | undefined;
+  readonly #files: FileStore;
 
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
@@ -119,7 +125,14 @@ export class ParleyServer {
                 }),
           });
     this.pusher = pusher;
+    this.#files = parts.files ?? openFileStore(config.attachments.storage);
     const chat = new ChatService({
+      attachments: {
+        files: this.#files,
+        config: config.attachments,
+        // Its own key: a download ticket can never pass for a token, nor the other way round.
+        ticketKey: createHmac('sha256', config.jwt.secret).update('parley attachment tickets').digest(),
+      },
       store: parts.store,
       bus: parts.bus,
       presence: parts.presence,
@@ -254,5 +267,6 @@ export class ParleyServer {
     await this.#parts.bus.close();
     await this.#parts.presence.close();
     await this.#parts.cache?.close();
+    await this.#files.close();
   }
 }

@@ -1,9 +1,13 @@
 import { type Bus, type BusEvent, CONTROL_TOPIC } from '../bus/bus.js';
 import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
+import type { AttachmentConfig } from '../config-attachments.js';
+import type { FileStore } from '../files/file-store.js';
 import type { Presence } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import { Access } from './access.js';
+import { AttachmentSweeper } from './attachment-sweeper.js';
+import { Attachments } from './attachments.js';
 import { Channels } from './channels.js';
 import type { ChatObserver } from './chat-observer.js';
 import { deliverTo } from './delivery.js';
@@ -24,6 +28,10 @@ export interface ChatServiceDeps {
   readonly observer: ChatObserver;
   /** Recent messages, so joins and short resumes skip SQL; the Store fills anything it lacks. */
   readonly cache?: HistoryCache | undefined;
+  /** Attachments (issue 16): where files go, their settings, and the key tickets are signed with. */
+  readonly attachments?:
+    | { readonly files: FileStore; readonly config: AttachmentConfig; readonly ticketKey: Uint8Array }
+    | undefined;
   /** The hub's tuning and its delivery metric. */
   readonly hub?: Omit<HubOptions, 'onControl' | 'onError' | 'beforeResync' | 'onResyncSignal'>;
 }
@@ -41,6 +49,9 @@ export class ChatService {
   readonly subscriptions: Subscriptions;
   readonly messages: Messages;
   readonly channels: Channels;
+  /** Uploads and downloads of attachments; undefined when the node takes none. */
+  readonly attachments: Attachments | undefined;
+  readonly #sweeper: AttachmentSweeper | undefined;
   /** Users' and channels' stored records, for the app's backend. */
   readonly directory: Directory;
   readonly #observer: ChatObserver;
@@ -81,7 +92,40 @@ export class ChatService {
       access,
       cache,
     });
-    this.messages = new Messages({ store, bus, limits, observer, access, sessions: this.sessions, cache });
+    const files = deps.attachments;
+    this.attachments =
+      files === undefined
+        ? undefined
+        : new Attachments({
+            store,
+            files: files.files,
+            access,
+            config: files.config,
+            ticketKey: files.ticketKey,
+          });
+    this.#sweeper =
+      files === undefined
+        ? undefined
+        : new AttachmentSweeper({
+            store,
+            files: files.files,
+            observer,
+            unattachedTtlMs: files.config.unattachedTtlMs,
+            intervalMs: files.config.sweepIntervalMs,
+          });
+    this.messages = new Messages({
+      store,
+      bus,
+      limits,
+      observer,
+      access,
+      sessions: this.sessions,
+      cache,
+      attachments:
+        this.attachments === undefined || this.#sweeper === undefined
+          ? undefined
+          : { uploads: this.attachments, sweeper: this.#sweeper },
+    });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
     this.#revalidation = new Revalidation({
@@ -102,6 +146,12 @@ export class ChatService {
     this.#lastRecheck = Date.now();
     this.#recheckTimer = setInterval(() => this.#recheckTick(), this.#limits.recheckWhileDownMs);
     this.#recheckTimer.unref();
+    this.#sweeper?.start();
+  }
+
+  /** Runs the attachment sweep now; resolves with how many attachments it removed. */
+  sweepAttachments(): Promise<number> {
+    return this.#sweeper?.sweep() ?? Promise.resolve(0);
   }
 
   /**
@@ -138,6 +188,7 @@ export class ChatService {
   /** Stops the hub, the re-checks and the offline timers. */
   close(): void {
     clearInterval(this.#recheckTimer);
+    void this.#sweeper?.close();
     this.#recheckTimer = undefined;
     this.hub.close();
     this.sessions.close();

@@ -8,9 +8,10 @@ import type { ApiConfig, Limits } from '../config.js';
 import type { ChatService } from '../core/chat-service.js';
 import type { ParleyMetrics } from '../metrics/parley-metrics.js';
 import { RequestAuth } from './request-auth.js';
-import type { Handler, RequestContext } from './request-context.js';
+import type { Handler, Reply, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
+import { attachmentRoutes } from './routes/attachment-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
@@ -85,6 +86,8 @@ export class HttpApi {
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
+    if (chat.attachments !== undefined)
+      attachmentRoutes(this.#router, { attachments: chat.attachments, auth });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */
@@ -147,6 +150,7 @@ export class HttpApi {
     };
     try {
       const reply = await found.handler(ctx);
+      if (reply.file !== undefined) return this.#sendFile(res, method, reply.status, reply.file);
       this.#send(res, method, reply.status, reply.body);
     } catch (err) {
       this.#sendError(res, method, this.#toParleyError(err));
@@ -213,6 +217,27 @@ export class HttpApi {
     this.#send(res, method, status, {
       error: { code: error.code, message: error.message, ...(error.details ?? {}) },
     });
+  }
+
+  // A download: its own headers (type, disposition, CSP, caching) over the defaults.
+  #sendFile(res: ServerResponse, method: string, status: number, file: NonNullable<Reply['file']>): void {
+    if (res.destroyed) {
+      file.body.destroy();
+      return;
+    }
+    this.#deps.metrics.httpRequests.inc({ method, status: String(status) });
+    res.writeHead(status, { ...file.headers, 'Content-Length': file.size });
+    if (method === 'HEAD') {
+      file.body.destroy();
+      res.end();
+      return;
+    }
+    file.body.on('error', (err) => {
+      this.#deps.logger.warn({ err }, 'attachment download failed');
+      res.destroy();
+    });
+    res.on('close', () => file.body.destroy());
+    file.body.pipe(res);
   }
 
   #send(res: ServerResponse, method: string, status: number, body: unknown): void {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { RouteParams } from './router.js';
 
 /** What a route handler is given: the request, its parsed URL, path parameters and client IP. */
@@ -17,10 +18,16 @@ export interface RequestContext {
   param(name: string): string;
 }
 
-/** A handler's answer: a status and a JSON body (none for 204). */
+/** A handler's answer: a status and a JSON body (none for 204), or a file to stream. */
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
+  /** A download (attachments): its bytes, their count and its own headers. */
+  readonly file?: {
+    readonly body: Readable;
+    readonly size: number;
+    readonly headers: Readonly<Record<string, string>>;
+  };
 }
 
 /** A route handler: it answers or throws a `ParleyError`, which the API turns into the body. */
