@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel, PendingMessage } from '../chat-model.js';
 import { dayLabel, dayStart } from '../format.js';
+import { AttachButton, fileDropHandlers, UploadList, useUploads } from './attach-tray.js';
 import { MembersPanel } from './members-panel.js';
 import { MessageItem } from './message-item.js';
 import { RichText } from './rich-text.js';
@@ -284,17 +285,28 @@ function Composer({
     if (replyTo !== undefined) ref.current?.focus();
   }, [replyTo]);
 
+  const files = useUploads(model, channelId);
+  const ready = files.uploads.flatMap((u) => (u.attachment === undefined ? [] : [u.attachment]));
   const send = () => {
-    const value = text.trim();
+    if (files.busy) return;
+    // A message of files alone says their names.
+    const value = text.trim() === '' ? ready.map((a) => a.name).join(', ') : text.trim();
     if (value === '') return;
-    model.send(channelId, value, replyTo?.id);
+    model.send(
+      channelId,
+      value,
+      replyTo?.id,
+      ready.map((a) => a.id),
+    );
     setText('');
+    files.clear();
     onCancelReply();
   };
 
   return (
     <form
       class="composer"
+      {...fileDropHandlers(files)}
       onSubmit={(e) => {
         e.preventDefault();
         send();
@@ -309,7 +321,9 @@ function Composer({
           </button>
         </div>
       )}
+      <UploadList state={files} />
       <div class="row">
+        <AttachButton state={files} />
         <textarea
           ref={ref}
           aria-label={`Message ${title}`}
@@ -329,7 +343,11 @@ function Composer({
             }
           }}
         />
-        <button type="submit" class="primary" disabled={text.trim() === ''}>
+        <button
+          type="submit"
+          class="primary"
+          disabled={files.busy || (text.trim() === '' && ready.length === 0)}
+        >
           Send
         </button>
       </div>
