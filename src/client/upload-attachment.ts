@@ -29,7 +29,7 @@ export function httpBaseOf(wsUrl: string): string {
 /**
  * Uploads one file to a channel (`POST /api/channels/:id/attachments`) and resolves with its
  * record; publish its `id` in `attachments` to send it. Rejects with a `ParleyClientError` of
- * the server's code (`file_too_large`, `file_type_not_allowed`, `not_an_image`, …).
+ * the server's code (`file_too_large`, `file_type_refused`, `not_an_image`, …).
  */
 export async function uploadAttachment(target: UploadTarget, file: UploadFile): Promise<Attachment> {
   const form = new FormData();

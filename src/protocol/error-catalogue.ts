@@ -24,9 +24,9 @@ export const ERRORS = {
   internal: { status: 500, exit: 1, retry: true },
   // Attachments (issue 16).
   file_too_large: { status: 413, exit: 2, retry: false },
-  file_type_not_allowed: { status: 415, exit: 2, retry: false },
+  file_type_refused: { status: 415, exit: 2, retry: false },
   not_an_image: { status: 415, exit: 2, retry: false },
-  attachment_unusable: { status: 409, exit: 6, retry: false },
+  bad_attachment: { status: 409, exit: 6, retry: false },
 } as const satisfies Record<string, { status: number; exit: number; retry: boolean }>;
 
 /** A stable Parley error code. */

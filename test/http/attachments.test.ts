@@ -162,7 +162,7 @@ describe('attachments over HTTP (issue 16)', () => {
     const elf = Buffer.concat([Buffer.from('7f454c46020101000000000000000000', 'hex'), randomBytes(200)]);
     const refused = await upload('bob', 'team', elf, 'tool', 'application/octet-stream');
     assert.equal(refused.status, 415);
-    assert.equal(refused.body.error.code, 'file_type_not_allowed');
+    assert.equal(refused.body.error.code, 'file_type_refused');
   });
 
   it('refuses a file that claims to be an image and is not, with not_an_image', async () => {
@@ -333,17 +333,17 @@ describe('attachments over HTTP (issue 16)', () => {
       attachments: [a.id],
     });
     assert.equal(byOther.status, 409);
-    assert.equal(byOther.body.error.code, 'attachment_unusable');
+    assert.equal(byOther.body.error.code, 'bad_attachment');
     const elsewhere = await as('bob', 'POST', '/api/channels/general/messages', {
       text: 'here?',
       attachments: [a.id],
     });
-    assert.equal(elsewhere.body.error.code, 'attachment_unusable');
+    assert.equal(elsewhere.body.error.code, 'bad_attachment');
     const unknown = await as('bob', 'POST', '/api/channels/team/messages', {
       text: '?',
       attachments: [randomUUID()],
     });
-    assert.equal(unknown.body.error.code, 'attachment_unusable');
+    assert.equal(unknown.body.error.code, 'bad_attachment');
     assert.equal(
       (await as('bob', 'POST', '/api/channels/team/messages', { text: 'first', attachments: [a.id] })).status,
       201,
@@ -353,7 +353,7 @@ describe('attachments over HTTP (issue 16)', () => {
       attachments: [a.id],
     });
     assert.equal(twice.status, 409);
-    assert.equal(twice.body.error.code, 'attachment_unusable');
+    assert.equal(twice.body.error.code, 'bad_attachment');
     // The app's backend may attach a user's upload in its channel.
     const c = (await upload('bob', 'team', Buffer.from('backend\n'), 'b.txt', 'text/plain')).body.attachment;
     const posted = await call(server.httpUrl, 'POST', '/api/server/messages', {

@@ -153,7 +153,7 @@ export class Attachments {
         (actor.system !== true && row.uploaderId !== actor.user.id)
       )
         throw new ParleyError(
-          'attachment_unusable',
+          'bad_attachment',
           `attachment ${id.slice(0, 40)} is not one of your uploads to "${channelId}"`,
         );
       if (row.messageId !== null) {
@@ -163,7 +163,7 @@ export class Attachments {
           attachedTo?.client_msg_id === clientMsgId &&
           attachedTo.user_id === actor.user.id;
         if (!retry)
-          throw new ParleyError('attachment_unusable', `attachment ${id} is attached to another message`);
+          throw new ParleyError('bad_attachment', `attachment ${id} is attached to another message`);
       }
       records.push(attachmentRecord(row));
     }

@@ -129,7 +129,7 @@ export class Messages {
     }
     const files = input.attachments ?? [];
     if (files.length > 0 && this.#d.attachments === undefined)
-      throw new ParleyError('attachment_unusable', 'this server takes no attachments');
+      throw new ParleyError('bad_attachment', 'this server takes no attachments');
     const attachments =
       files.length === 0
         ? undefined

@@ -53,7 +53,7 @@ export async function checkUpload(upload: SpooledUpload, rules: UploadRules): Pr
     throw new ParleyError('not_an_image', `"${name}" claims to be an image, but its bytes are not one`);
   if (sniffed === undefined || !rules.types.includes(sniffed))
     throw new ParleyError(
-      'file_type_not_allowed',
+      'file_type_refused',
       `files of type ${sniffed ?? 'unknown'} are not accepted here`,
       {
         details: { accepted: rules.types },
