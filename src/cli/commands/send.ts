@@ -33,7 +33,7 @@ export async function send(argv: readonly string[], io: CliIo): Promise<number> 
   const paths = values.file ?? [];
   const text =
     positionals.join(' ').trim() === '' ? paths.map((p) => basename(p)).join(', ') : positionals.join(' ');
-  if (text.trim() === '') throw new UsageError('the message TEXT (or a --file) is required', usage);
+  if (text.trim() === '') throw new UsageError('the message TEXT is required (or a --file)', usage);
   const files = await Promise.all(
     paths.map(async (path) => {
       try {
