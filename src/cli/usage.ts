@@ -2,7 +2,7 @@
 export const USAGE = {
   serve: 'parley serve [--port N] [--host H] [--db URL] [--dev]',
   token: 'parley token --user-id ID --username NAME [--ttl 1h] [--secret S]',
-  send: 'parley send [--url URL] [--token T] --channel NAME [--client-msg-id ID] [--timeout 30s] TEXT',
+  send: 'parley send [--url URL] [--token T] --channel NAME [--client-msg-id ID] [--file PATH]... [--timeout 30s] TEXT',
   listen: 'parley listen [--url URL] [--token T] --channel NAME [--since SEQ] [--history N] [--timeout 10s]',
   channel: [
     'parley channel create NAME [--private] [--title T] [--url URL] [--token T]',

@@ -3,6 +3,7 @@
 export { CloseCode, isReconnectable } from '../protocol/close-codes.js';
 export { ERRORS, type ErrorCode } from '../protocol/error-catalogue.js';
 export type {
+  Attachment,
   ChannelDetail,
   ChannelInfo,
   ChannelKind,
@@ -41,6 +42,7 @@ export {
   type ParleyClientErrorOptions,
 } from './parley-client-error.js';
 export { type Disposer, type Listener, TypedEmitter } from './typed-emitter.js';
+export { httpBaseOf, type UploadFile, type UploadTarget, uploadAttachment } from './upload-attachment.js';
 export type {
   WebSocketCloseEventLike,
   WebSocketConstructor,

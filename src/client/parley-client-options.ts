@@ -4,6 +4,8 @@ import type { WebSocketConstructor } from './web-socket-like.js';
 export interface ParleyClientOptions {
   /** The socket URL, `ws://HOST:PORT/ws` or `wss://…`. */
   readonly url: string;
+  /** The HTTP API's base, for uploads; default: the WebSocket URL's origin (`wss://h/ws` → `https://h`). */
+  readonly httpUrl?: string;
   /** A JWT, or a function returning a fresh one; it is called on every (re)connect and on `token_expiring`. */
   readonly token: string | (() => Promise<string>);
   /** The WebSocket constructor. Default `globalThis.WebSocket`; on Node 20 pass `WebSocket` from `ws`. */
@@ -57,6 +59,8 @@ export interface PublishOptions {
   readonly timeoutMs?: number;
   /** Publish as a reply to this message (an id of the same channel). */
   readonly replyTo?: string;
+  /** Ids of uploads (see {@link ParleyClient.upload}) the message carries. */
+  readonly attachments?: readonly string[];
 }
 
 /** Options of {@link ParleyClient.history}: give `before` or `after`, not both. */

@@ -1,4 +1,5 @@
 import type {
+  Attachment,
   ChannelInfo,
   MessageDeletedFrame,
   MessageEditedFrame,
@@ -34,6 +35,7 @@ import { stripFrame } from './strip-frame.js';
 import { TimerSet } from './timer-set.js';
 import { toMessage } from './to-message.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { httpBaseOf, type UploadFile, uploadAttachment } from './upload-attachment.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 
 // The types of the client's API live beside it; they are exported from here as they always were.
@@ -75,9 +77,11 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
   readonly #requests: RequestTracker;
   readonly #publisher: Publisher;
   readonly #subs: ChannelSubscriptions;
+  readonly #options: ParleyClientOptions;
 
   constructor(options: ParleyClientOptions) {
     super();
+    this.#options = options;
     const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (WebSocketImpl === undefined) {
       throw new ParleyClientError(
@@ -195,6 +199,28 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
    */
   publish(channel: string, text: string, options: PublishOptions = {}): Promise<Ack> {
     return this.#publisher.publish(channel, text, options);
+  }
+
+  /**
+   * Uploads a file to `channel` over the HTTP API (with the client's token) and resolves with
+   * its record; it is sent once a publish lists its id in `attachments` (see `attach`).
+   */
+  async upload(channel: string, file: UploadFile): Promise<Attachment> {
+    const token = typeof this.#options.token === 'string' ? this.#options.token : await this.#options.token();
+    const httpUrl = this.#options.httpUrl ?? httpBaseOf(this.#options.url);
+    return uploadAttachment({ httpUrl, token, channel }, file);
+  }
+
+  /** Uploads `files` to `channel`, then publishes `text` with them; resolves with the ack. */
+  async attach(
+    channel: string,
+    text: string,
+    files: readonly UploadFile[],
+    options: PublishOptions = {},
+  ): Promise<Ack> {
+    const uploaded: Attachment[] = [];
+    for (const file of files) uploaded.push(await this.upload(channel, file));
+    return this.publish(channel, text, { ...options, attachments: uploaded.map((a) => a.id) });
   }
 
   /** Reads a page of `channel`'s history, ascending by seq. */

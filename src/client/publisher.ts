@@ -65,6 +65,9 @@ export class Publisher {
       text,
       client_msg_id: clientMsgId,
       ...(options.replyTo === undefined ? {} : { reply_to: options.replyTo }),
+      ...(options.attachments === undefined || options.attachments.length === 0
+        ? {}
+        : { attachments: options.attachments }),
     };
     let lostSession = -1;
     let retries = 0;

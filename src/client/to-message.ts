@@ -15,5 +15,6 @@ export function toMessage(m: Message): Message {
     ...(m.edited_at === undefined ? {} : { edited_at: m.edited_at }),
     ...(m.deleted === true ? { deleted: true as const } : {}),
     ...(m.reactions === undefined ? {} : { reactions: m.reactions }),
+    ...(m.attachments === undefined ? {} : { attachments: m.attachments }),
   };
 }

@@ -27,6 +27,11 @@ export const ERRORS = {
   unavailable: { status: 503, exit: 8, retry: true },
   timeout: { status: 504, exit: 8, retry: true },
   internal: { status: 500, exit: 1, retry: true },
+  // Attachments (issue 16).
+  file_too_large: { status: 413, exit: 2, retry: false },
+  file_type_refused: { status: 415, exit: 2, retry: false },
+  not_an_image: { status: 415, exit: 2, retry: false },
+  bad_attachment: { status: 409, exit: 6, retry: false },
 } as const satisfies Record<string, { status: number; exit: number; retry: boolean }>;
 
 /** A stable Parley error code. */

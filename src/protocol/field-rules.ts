@@ -85,6 +85,9 @@ export function isClientMsgId(value: string): boolean {
   return value.length <= MAX_CLIENT_MSG_ID && CLIENT_MSG_ID_PATTERN.test(value);
 }
 
+/** Most attachment ids one message frame may list (the server's own limit may be lower). */
+export const MAX_ATTACHMENT_IDS = 20;
+
 /** True for a message id (see `MESSAGE_ID_PATTERN`). */
 export function isMessageId(value: string): boolean {
   return MESSAGE_ID_PATTERN.test(value);

@@ -45,6 +45,29 @@ export interface Message {
   readonly deleted?: true;
   /** Present in history and replies when the message has reactions, by emoji. */
   readonly reactions?: readonly ReactionCount[];
+  /** Present when files were attached (issue 16), in the order the sender listed them. */
+  readonly attachments?: readonly Attachment[];
+}
+
+/**
+ * A file attached to a message (issue 16). `url` and `thumbnail_url` are paths on Parley's HTTP
+ * API: fetch them with the bearer token, or add a channel's download ticket (`?ticket=…`, from
+ * `GET /api/channels/:id/attachments/ticket`) to use them in an `<img>` tag.
+ */
+export interface Attachment {
+  readonly id: string;
+  /** The file's name as uploaded (at most 255 characters, no path). */
+  readonly name: string;
+  /** The media type sniffed from the file's bytes. */
+  readonly type: string;
+  /** Bytes, as stored (an image is stored re-encoded, without its metadata). */
+  readonly size: number;
+  /** Images only: pixels. */
+  readonly width?: number;
+  readonly height?: number;
+  readonly url: string;
+  /** Images only: a small preview (at most 320 pixels on its longer side). */
+  readonly thumbnail_url?: string;
 }
 
 /** One emoji's reactions to a message. */
@@ -136,6 +159,8 @@ export interface PublishFrame {
   readonly client_msg_id: string;
   /** Reply to this message (of the same channel). */
   readonly reply_to?: string;
+  /** Ids of one's own uploads to this channel, not sent yet, that the message carries. */
+  readonly attachments?: readonly string[];
 }
 /** Replace the text of one's own message (or, as channel admin/owner, anyone's). */
 export interface MessageEditFrame {

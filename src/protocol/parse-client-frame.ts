@@ -5,6 +5,7 @@ import {
   isClientMsgId,
   isEmoji,
   isMessageId,
+  MAX_ATTACHMENT_IDS,
   MAX_CHANNEL_ID,
   MAX_CHANNEL_NAME,
   MAX_CLIENT_MSG_ID,
@@ -82,6 +83,19 @@ function role(o: Obj): Role | undefined {
   return v as Role;
 }
 
+/** The optional `attachments` field: a list of attachment ids (issue 16). */
+function attachmentIds(o: Obj): readonly string[] | undefined {
+  const v = o.attachments;
+  if (v === undefined) return undefined;
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_ATTACHMENT_IDS ||
+    !v.every((id) => typeof id === 'string' && isMessageId(id))
+  )
+    throw new FieldError(`"attachments" must be a list of at most ${MAX_ATTACHMENT_IDS} attachment ids`);
+  return v as string[];
+}
+
 function messageId(o: Obj, key = 'id'): string {
   const v = str(o, key, MESSAGE_ID_LENGTH, true);
   if (!isMessageId(v)) throw new FieldError(`"${key}" is not a message id`);
@@ -131,6 +145,7 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
   publish: (o, ref) => {
     const text = messageText(o);
     const replyTo = o.reply_to === undefined ? undefined : messageId(o, 'reply_to');
+    const attachments = attachmentIds(o);
     return withRef(
       {
         type: 'publish',
@@ -138,6 +153,7 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
         text,
         client_msg_id: clientMsgId(o),
         ...(replyTo === undefined ? {} : { reply_to: replyTo }),
+        ...(attachments === undefined ? {} : { attachments }),
       },
       ref,
     );

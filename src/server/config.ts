@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
+import { type AttachmentConfig, loadAttachmentConfig } from './config-attachments.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
 import { type BeforePublishConfig, loadBeforePublish } from './config-moderation.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
@@ -47,6 +48,8 @@ export interface Config {
   readonly compressMinBytes: number | undefined;
   /** The Pusher-compatible endpoint's apps (`config-pusher.ts`); none = off. */
   readonly pusher: PusherConfig;
+  /** Attachments (issue 16): limits, quotas, the sweep and where files are stored. */
+  readonly attachments: AttachmentConfig;
   /** Retention, export and erasure (`config-retention.ts`). */
   readonly retention: RetentionConfig;
 }
@@ -224,6 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     web: loadWebConfig(env),
     compressMinBytes: compression(env),
     pusher: loadPusherConfig(env, dev),
+    attachments: loadAttachmentConfig(
+      env,
+      flags.databaseUrl ?? env.PARLEY_DATABASE_URL ?? 'sqlite:./data/parley.db',
+    ),
     retention: loadRetentionConfig(env),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),

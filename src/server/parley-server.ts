@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ import { ChatService } from './core/chat-service.js';
 import { DebugTap } from './core/debug-tap.js';
 import { Erasure } from './core/erasure.js';
 import { Exports } from './core/exports.js';
+import type { FileStore } from './files/file-store.js';
+import { openFileStore } from './files/open-file-store.js';
 import { HttpApi } from './http/http-api.js';
 import { createHttpServer } from './http/http-server.js';
 import { WebPage } from './http/web-page.js';
@@ -43,6 +46,8 @@ export interface ServerParts {
   readonly metrics?: ParleyMetrics;
   /** Recent messages per channel; none = every history read goes to the Store. */
   readonly cache?: HistoryCache;
+  /** Where attachment files go. Default: the one `config.attachments.storage` names. */
+  readonly files?: FileStore;
 }
 
 /**
@@ -63,6 +68,7 @@ export class ParleyServer {
   readonly retention: RetentionPruner;
   #migrated = false;
   readonly #online: ClusterOnline | undefined;
+  readonly #files: FileStore;
 
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
@@ -144,8 +150,15 @@ export class ParleyServer {
                 }),
           });
     this.pusher = pusher;
+    this.#files = parts.files ?? openFileStore(config.attachments.storage);
     const hook = config.api.beforePublish;
     const chat = new ChatService({
+      attachments: {
+        files: this.#files,
+        config: config.attachments,
+        // Its own key: a download ticket can never pass for a token, nor the other way round.
+        ticketKey: createHmac('sha256', config.jwt.secret).update('parley attachment tickets').digest(),
+      },
       ...(hook === undefined || webhookSecret === undefined
         ? {}
         : {
@@ -308,6 +321,7 @@ export class ParleyServer {
     await this.#parts.bus.close();
     await this.#parts.presence.close();
     await this.#parts.cache?.close();
+    await this.#files.close();
   }
 }
 

@@ -26,7 +26,7 @@ test('prints one command usage for help COMMAND and COMMAND --help', async () =>
     const io = cliRecorder();
     assert.equal(await runCli(args, io), 0);
     assert.deepEqual(io.stdout, [
-      'usage: parley send [--url URL] [--token T] --channel NAME [--client-msg-id ID] [--timeout 30s] TEXT',
+      'usage: parley send [--url URL] [--token T] --channel NAME [--client-msg-id ID] [--file PATH]... [--timeout 30s] TEXT',
     ]);
   }
 });

@@ -42,14 +42,13 @@ export interface TestServerOptions {
 /** Starts a real Parley node (real store, real sockets) for a test. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const secret = options.secret ?? randomBytes(32).toString('hex');
-  let dir: string | undefined;
+  let dir: string;
   let databaseUrl = options.databaseUrl;
-  if (databaseUrl === undefined) {
-    dir = await mkdtemp(join(tmpdir(), 'parley-test-'));
-    databaseUrl = `sqlite:${join(dir, 'parley.db')}`;
-  }
+  dir = await mkdtemp(join(tmpdir(), 'parley-test-'));
+  databaseUrl ??= `sqlite:${join(dir, 'parley.db')}`;
   const base = loadConfig(
-    { PARLEY_JWT_SECRET: secret, ...options.env },
+    // Attachment files go to the test's own directory, whatever the database.
+    { PARLEY_JWT_SECRET: secret, PARLEY_ATTACHMENT_DIR: join(dir, 'attachments'), ...options.env },
     { port: options.port ?? 0, host: '127.0.0.1', databaseUrl },
   );
   const config = { ...base, limits: { ...base.limits, ...options.limits } };
@@ -88,7 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       if (closed) return;
       closed = true;
       await server.close();
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -49,6 +49,48 @@ export class Api {
     return this.#request('DELETE', new URL(path, this.#base));
   }
 
+  /** A path of the API as an absolute URL (attachment URLs are given as `/api/…` paths). */
+  resolve(path: string): URL {
+    return new URL(path.replace(/^\//, ''), this.#base);
+  }
+
+  /**
+   * `POST path` with `file` as the multipart field `file`, reporting upload progress (0–1);
+   * resolves with the JSON answer; throws ApiError.
+   */
+  async upload<T>(
+    path: string,
+    file: Blob,
+    name: string,
+    onProgress: (fraction: number) => void,
+  ): Promise<T> {
+    const token = this.#token === undefined ? undefined : await this.#token();
+    const form = new FormData();
+    form.append('file', file, name);
+    return new Promise<T>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', new URL(path, this.#base));
+      if (token !== undefined) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      };
+      xhr.onerror = () =>
+        reject(new ApiError(0, 'unavailable', 'Parley cannot be reached; check your connection.'));
+      xhr.onload = () => {
+        let data: unknown;
+        try {
+          data = JSON.parse(xhr.responseText);
+        } catch {
+          data = undefined;
+        }
+        if (xhr.status >= 200 && xhr.status < 300) return resolve(data as T);
+        const error = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+        reject(new ApiError(xhr.status, error?.code ?? 'internal', error?.message ?? `HTTP ${xhr.status}`));
+      };
+      xhr.send(form);
+    });
+  }
+
   async #request<T>(method: string, url: URL, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';

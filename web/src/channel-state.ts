@@ -6,6 +6,8 @@ export interface PendingMessage {
   readonly clientMsgId: string;
   readonly text: string;
   readonly replyTo: string | undefined;
+  /** Ids of the uploads it carries (issue 16). */
+  readonly attachments?: readonly string[];
   readonly state: 'sending' | 'failed';
   readonly error?: string;
   readonly createdAt: number;

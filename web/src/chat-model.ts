@@ -21,6 +21,7 @@ import type {
   UserInfo,
 } from '../../src/client/index.js';
 import { type Api, channelPath } from './api.js';
+import { AttachmentFiles } from './attachment-files.js';
 import { ChannelMessages, type ChannelMessagesHost } from './channel-messages.js';
 import { type ChannelState, freshChannel, online, withMessage } from './channel-state.js';
 import { PendingSends, type PendingSendsHost } from './pending-sends.js';
@@ -70,6 +71,7 @@ export class ChatModel {
   readonly #messages: ChannelMessages;
   readonly #sends: PendingSends;
   readonly #typing: TypingIndicator;
+  #files: AttachmentFiles | undefined;
   // Channels whose presence was known before a disconnection: asked again when opened.
   readonly #presenceStale = new Set<string>();
   // Texts the server refused for their length, per channel, for its composer to take back.
@@ -330,8 +332,14 @@ export class ChatModel {
   // ─── sending ────────────────────────────────────────────────────────────────────────────
 
   /** Sends `text` to channel `id`: shown at once as pending, then as the stored message. */
-  send(id: string, text: string, replyTo?: string): void {
-    this.#sends.send(id, text, replyTo);
+  send(id: string, text: string, replyTo?: string, attachments?: readonly string[]): void {
+    this.#sends.send(id, text, replyTo, attachments);
+  }
+
+  /** Uploads and download tickets of attachments (issue 16). */
+  get files(): AttachmentFiles {
+    this.#files ??= new AttachmentFiles(this.#api);
+    return this.#files;
   }
 
   /** Sends a failed message again, with the same id: stored at most once whatever happened. */

@@ -40,11 +40,12 @@ export class PendingSends {
   }
 
   /** Sends `text` to channel `id`: shown at once as pending, then as the stored message. */
-  send(id: string, text: string, replyTo?: string): void {
+  send(id: string, text: string, replyTo?: string, attachments?: readonly string[]): void {
     const pending: PendingMessage = {
       clientMsgId: this.#newId(),
       text,
       replyTo,
+      ...(attachments === undefined || attachments.length === 0 ? {} : { attachments }),
       state: 'sending',
       createdAt: Date.now(),
     };
@@ -78,6 +79,7 @@ export class PendingSends {
       await this.#client.publish(id, pending.text, {
         clientMsgId: pending.clientMsgId,
         ...(pending.replyTo === undefined ? {} : { replyTo: pending.replyTo }),
+        ...(pending.attachments === undefined ? {} : { attachments: pending.attachments }),
       });
       // The stored message arrives (or arrived) on the subscription and takes its place; should
       // it not come (the subscription failed), the latest page brings it.

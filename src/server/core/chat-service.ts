@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { type Bus, type BusEvent, CONTROL_TOPIC } from '../bus/bus.js';
 import type { HistoryCache } from '../cache/history-cache.js';
 import type { Limits } from '../config.js';
+import type { AttachmentConfig } from '../config-attachments.js';
+import type { FileStore } from '../files/file-store.js';
 import type { Presence } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import { Access } from './access.js';
 import { AdminDirectory } from './admin-directory.js';
 import { NODE_USERS_MAX } from './admin-events.js';
 import { AdminFeed } from './admin-feed.js';
+import { AttachmentSweeper } from './attachment-sweeper.js';
+import { Attachments } from './attachments.js';
 import type { BeforePublish } from './before-publish.js';
 import { Channels } from './channels.js';
 import type { ChatObserver } from './chat-observer.js';
@@ -32,6 +36,10 @@ export interface ChatServiceDeps {
   readonly observer: ChatObserver;
   /** Recent messages, so joins and short resumes skip SQL; the Store fills anything it lacks. */
   readonly cache?: HistoryCache | undefined;
+  /** Attachments (issue 16): where files go, their settings, and the key tickets are signed with. */
+  readonly attachments?:
+    | { readonly files: FileStore; readonly config: AttachmentConfig; readonly ticketKey: Uint8Array }
+    | undefined;
   /** The hub's tuning and its delivery metric. */
   readonly hub?: Omit<HubOptions, 'onControl' | 'onError' | 'beforeResync' | 'onResyncSignal'>;
   /** The app's before-publish hook (issue 17), when one is configured. */
@@ -55,6 +63,9 @@ export class ChatService {
   readonly subscriptions: Subscriptions;
   readonly messages: Messages;
   readonly channels: Channels;
+  /** Uploads and downloads of attachments; undefined when the node takes none. */
+  readonly attachments: Attachments | undefined;
+  readonly #sweeper: AttachmentSweeper | undefined;
   /** Bans, mutes, slow mode, word filters and reports. */
   readonly moderation: Moderation;
   /** Users' and channels' stored records, for the app's backend. */
@@ -142,6 +153,27 @@ export class ChatService {
       subscriptions: this.subscriptions,
       beforePublish: deps.beforePublish,
     });
+    const files = deps.attachments;
+    this.attachments =
+      files === undefined
+        ? undefined
+        : new Attachments({
+            store,
+            files: files.files,
+            access,
+            config: files.config,
+            ticketKey: files.ticketKey,
+          });
+    this.#sweeper =
+      files === undefined
+        ? undefined
+        : new AttachmentSweeper({
+            store,
+            files: files.files,
+            observer,
+            unattachedTtlMs: files.config.unattachedTtlMs,
+            intervalMs: files.config.sweepIntervalMs,
+          });
     this.messages = new Messages({
       store,
       bus,
@@ -151,6 +183,10 @@ export class ChatService {
       sessions: this.sessions,
       cache,
       moderation: this.moderation,
+      attachments:
+        this.attachments === undefined || this.#sweeper === undefined
+          ? undefined
+          : { uploads: this.attachments, sweeper: this.#sweeper },
     });
     this.channels = new Channels({ store, bus, limits, observer, access });
     this.directory = new Directory(store);
@@ -173,6 +209,12 @@ export class ChatService {
     this.#lastRecheck = Date.now();
     this.#recheckTimer = setInterval(() => this.#recheckTick(), this.#limits.recheckWhileDownMs);
     this.#recheckTimer.unref();
+    this.#sweeper?.start();
+  }
+
+  /** Runs the attachment sweep now; resolves with how many attachments it removed. */
+  sweepAttachments(): Promise<number> {
+    return this.#sweeper?.sweep() ?? Promise.resolve(0);
   }
 
   /**
@@ -213,6 +255,7 @@ export class ChatService {
   /** Stops the hub, the re-checks and the offline timers. */
   close(): void {
     clearInterval(this.#recheckTimer);
+    void this.#sweeper?.close();
     this.#recheckTimer = undefined;
     this.hub.close();
     this.sessions.close();

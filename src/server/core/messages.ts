@@ -7,6 +7,8 @@ import { highlightRanges, searchTerms } from '../store/search-terms.js';
 import type { AppendResult, Store } from '../store/store.js';
 import { type Access, noAccess } from './access.js';
 import type { Actor } from './actor.js';
+import type { AttachmentSweeper } from './attachment-sweeper.js';
+import type { Attachments } from './attachments.js';
 import type { ChatObserver } from './chat-observer.js';
 import type { MessageDeleted, MessageEdited, ReactionToggled, ReadPositionMoved } from './events.js';
 import type { Moderation } from './moderation.js';
@@ -21,6 +23,8 @@ export interface PostInput {
   readonly replyTo?: string | undefined;
   /** The event name, for an event triggered through the Pusher-compatible API. */
   readonly event?: string | undefined;
+  /** Ids of the sender's uploads to this channel that the message carries (issue 16). */
+  readonly attachments?: readonly string[] | undefined;
   /** A connection (Recipient id) not to deliver it to: the sender's own. */
   readonly except?: string | undefined;
 }
@@ -57,6 +61,8 @@ interface MessagesDeps {
   readonly access: Access;
   readonly sessions: Sessions;
   readonly cache: HistoryCache | undefined;
+  /** Uploads (issue 16); without it, a message with attachments is refused. */
+  readonly attachments?: { readonly uploads: Attachments; readonly sweeper: AttachmentSweeper } | undefined;
   /** Bans, mutes, word filters, the before-publish hook and slow mode. */
   readonly moderation?: Moderation | undefined;
 }
@@ -135,7 +141,15 @@ export class Messages {
     if (input.replyTo !== undefined && (await store.getMessage(channel.id, input.replyTo)) === undefined) {
       throw new ParleyError('not_found', 'the message replied to is not in this channel');
     }
+    const files = input.attachments ?? [];
+    if (files.length > 0 && this.#d.attachments === undefined)
+      throw new ParleyError('bad_attachment', 'this server takes no attachments');
+    const attachments =
+      files.length === 0
+        ? undefined
+        : await this.#d.attachments?.uploads.forPost(actor, channel.id, files, input.clientMsgId);
     const appended = store.append({
+      ...(attachments === undefined ? {} : { attachments }),
       channelId: channel.id,
       userId: actor.user.id,
       username: actor.user.username,
@@ -244,6 +258,8 @@ export class Messages {
     }
     const deleted = await store.deleteMessage(channelId, id);
     await cache?.invalidate(channelId);
+    // Its files go now rather than at the next interval.
+    if (message.attachments !== undefined) this.#d.attachments?.sweeper.kick();
     const event: MessageDeleted = {
       kind: 'deleted',
       channel: channelId,

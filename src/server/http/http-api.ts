@@ -8,10 +8,11 @@ import type { ApiConfig, Limits } from '../config.js';
 import type { ChatService } from '../core/chat-service.js';
 import type { ParleyMetrics } from '../metrics/parley-metrics.js';
 import { RequestAuth } from './request-auth.js';
-import type { Handler, RequestContext } from './request-context.js';
+import type { Handler, Reply, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { attachmentRoutes } from './routes/attachment-routes.js';
 import { moderationRoutes } from './routes/moderation-routes.js';
 import { type RetentionRoutesDeps, retentionRoutes } from './routes/retention-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
@@ -96,6 +97,8 @@ export class HttpApi {
     moderationRoutes(this.#router, { chat, auth });
     if (deps.retention !== undefined) retentionRoutes(this.#router, { auth, ...deps.retention });
     adminRoutes(this.#router, { chat, auth, metrics, limits: deps.limits });
+    if (chat.attachments !== undefined)
+      attachmentRoutes(this.#router, { attachments: chat.attachments, auth });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */
@@ -163,6 +166,7 @@ export class HttpApi {
         reply.stream(res);
         return;
       }
+      if (reply.file !== undefined) return this.#sendFile(res, method, reply.status, reply.file);
       if (reply.lines !== undefined) await this.#stream(res, method, reply.status, reply.lines);
       else this.#send(res, method, reply.status, reply.body);
     } catch (err) {
@@ -257,6 +261,27 @@ export class HttpApi {
       this.#deps.logger.error({ err }, 'http stream failed');
       res.destroy();
     }
+  }
+
+  // A download: its own headers (type, disposition, CSP, caching) over the defaults.
+  #sendFile(res: ServerResponse, method: string, status: number, file: NonNullable<Reply['file']>): void {
+    if (res.destroyed) {
+      file.body.destroy();
+      return;
+    }
+    this.#deps.metrics.httpRequests.inc({ method, status: String(status) });
+    res.writeHead(status, { ...file.headers, 'Content-Length': file.size });
+    if (method === 'HEAD') {
+      file.body.destroy();
+      res.end();
+      return;
+    }
+    file.body.on('error', (err) => {
+      this.#deps.logger.warn({ err }, 'attachment download failed');
+      res.destroy();
+    });
+    res.on('close', () => file.body.destroy());
+    file.body.pipe(res);
   }
 
   #send(res: ServerResponse, method: string, status: number, body: unknown): void {

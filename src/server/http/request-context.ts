@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { RouteParams } from './router.js';
 
 /** What a route handler is given: the request, its parsed URL, path parameters and client IP. */
@@ -17,7 +18,7 @@ export interface RequestContext {
   param(name: string): string;
 }
 
-/** A handler's answer: a status and a JSON body (none for 204), or a stream of NDJSON lines. */
+/** A handler's answer: a status and a JSON body (none for 204), a stream of NDJSON lines, or a file. */
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
@@ -31,6 +32,12 @@ export interface Reply {
    * the peer reads them (a slow reader holds the iteration, not memory).
    */
   readonly lines?: AsyncIterable<unknown>;
+  /** A download (attachments): its bytes, their count and its own headers. */
+  readonly file?: {
+    readonly body: Readable;
+    readonly size: number;
+    readonly headers: Readonly<Record<string, string>>;
+  };
 }
 
 /** A route handler: it answers or throws a `ParleyError`, which the API turns into the body. */

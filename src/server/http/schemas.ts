@@ -8,6 +8,7 @@ import {
   isClientMsgId,
   isEmoji,
   LOGIN_NAME_PATTERN,
+  MAX_ATTACHMENT_IDS,
   MAX_CHANNEL_NAME,
   MAX_CLIENT_MSG_ID,
   MAX_DISPLAY_NAME,
@@ -35,6 +36,10 @@ const clientMsgId = z
   .max(MAX_CLIENT_MSG_ID)
   .regex(CLIENT_MSG_ID_PATTERN, 'must be visible ASCII');
 const messageId = z.string().regex(MESSAGE_ID_PATTERN, 'is not a message id');
+// Attachment ids are UUIDs too; the node's own per-message limit is checked by the core.
+const attachments = z
+  .array(z.string().regex(MESSAGE_ID_PATTERN, 'is not an attachment id'))
+  .max(MAX_ATTACHMENT_IDS);
 const displayName = z
   .string()
   .min(1)
@@ -103,6 +108,7 @@ export const PostMessage = z.strictObject({
   text,
   client_msg_id: clientMsgId.optional(),
   reply_to: messageId.optional(),
+  attachments: attachments.optional(),
 });
 
 /** `POST /api/server/messages`. */
@@ -113,6 +119,7 @@ export const ServerPostMessage = z.strictObject({
   username: displayName.optional(),
   idempotency_key: clientMsgId.optional(),
   reply_to: messageId.optional(),
+  attachments: attachments.optional(),
 });
 
 /** `PATCH /api/channels/:id/messages/:msgId`. */

@@ -12,6 +12,12 @@ export interface ClientId {
   readonly clientMsgId: string;
 }
 
+/** A new message and the attachments it takes: `attachments.message_id` is set in its transaction. */
+export interface AttachmentLink {
+  readonly messageId: string;
+  readonly attachmentIds: readonly string[];
+}
+
 /** One channel's share of an `AppendBatch`. */
 export interface AppendChannel {
   readonly id: string;
@@ -61,6 +67,8 @@ export class AppendBatch {
   readonly rows: NewMessageRow[] = [];
   /** The outbox rows of the new messages' webhooks, filled by `assign` (with `webhooks` only). */
   readonly webhookRows: NewWebhookRow[] = [];
+  /** The attachment rows each new message with files takes (`attachments.message_id`), filled by `assign`. */
+  readonly links: AttachmentLink[] = [];
   readonly #items: readonly NewMessage[];
   readonly #options: AppendBatchOptions;
   readonly #results: (AppendResult | Error | undefined)[];
@@ -165,6 +173,9 @@ export class AppendBatch {
         client_msg_id: item.clientMsgId,
         ...(item.replyTo == null ? {} : { reply_to: item.replyTo }),
         ...(item.event == null ? {} : { event: item.event }),
+        ...(item.attachments === undefined || item.attachments.length === 0
+          ? {}
+          : { attachments: item.attachments }),
       };
       this.rows.push({
         id: message.id,
@@ -177,7 +188,10 @@ export class AppendBatch {
         client_msg_id: message.client_msg_id,
         reply_to: item.replyTo ?? null,
         event: item.event ?? null,
+        attachments: message.attachments === undefined ? null : JSON.stringify(message.attachments),
       });
+      if (message.attachments !== undefined)
+        this.links.push({ messageId: message.id, attachmentIds: message.attachments.map((a) => a.id) });
       this.#results[i] = { message, duplicate: false };
       if (this.#options.webhooks !== undefined) {
         for (const webhook of messageWebhooks(this.#options.webhooks, message, ts))

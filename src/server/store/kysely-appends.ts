@@ -11,6 +11,7 @@ import {
   checkText,
   MAX_CHANNEL_ID,
   MAX_CLIENT_MSG_ID,
+  MAX_TEXT_BYTES,
   MAX_USER_ID,
   MAX_USERNAME,
 } from './check-length.js';
@@ -65,6 +66,8 @@ export class KyselyAppends {
       checkText(message.text);
       if (message.replyTo != null) checkLength('reply_to', message.replyTo, MESSAGE_ID_LENGTH);
       if (message.event != null) checkLength('event', message.event, MAX_EVENT_NAME);
+      if (message.attachments !== undefined && JSON.stringify(message.attachments).length > MAX_TEXT_BYTES)
+        throw new ParleyError('bad_request', 'too many attachments for one message');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -121,6 +124,14 @@ export class KyselyAppends {
       await trx.executeQuery(this.#insertMessages(batch.rows.slice(start, start + INSERT_CHUNK)));
     }
     await insertWebhookRows(trx, batch.webhookRows);
+    for (const link of batch.links) {
+      await trx
+        .updateTable('attachments')
+        .set({ message_id: link.messageId })
+        .where('id', 'in', link.attachmentIds)
+        .where('message_id', 'is', null)
+        .execute();
+    }
     return batch.results();
   }
 

@@ -113,7 +113,8 @@ export class KyselyMessages {
       await trx.deleteFrom('reactions').where('message_id', '=', id).execute();
       // A deleted text is gone from storage, earlier versions included.
       await trx.deleteFrom('message_versions').where('message_id', '=', id).execute();
-      const { reactions: _gone, ...rest } = found;
+      // Its files go with the attachment sweep; the message no longer lists them.
+      const { reactions: _gone, attachments: _files, ...rest } = found;
       return { ...rest, text: '', deleted: true as const };
     });
   }

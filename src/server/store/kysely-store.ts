@@ -5,9 +5,11 @@ import { type Kysely, sql } from 'kysely';
 import { ParleyError } from '../../protocol/error-catalogue.js';
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
 import type { AppendCommitter } from './append-committer.js';
+import type { NewAttachment, StoredAttachment } from './attachment-rows.js';
 import { classifyDatabaseError } from './classify-database-error.js';
 import { KyselyAdmin } from './kysely-admin.js';
 import { KyselyAppends } from './kysely-appends.js';
+import { KyselyAttachments } from './kysely-attachments.js';
 import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
 import { KyselyModeration } from './kysely-moderation.js';
@@ -121,6 +123,7 @@ export class KyselyStore implements Store {
   readonly #online: KyselyOnline;
   readonly #retention: KyselyRetention;
   readonly #admin: KyselyAdmin;
+  readonly #attachments: KyselyAttachments;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
   /** Bans, mutes, slow mode, word filters and reports. */
   readonly moderation: KyselyModeration;
@@ -143,6 +146,7 @@ export class KyselyStore implements Store {
     this.moderation = new KyselyModeration(this.#run, this.#webhooks);
     this.#retention = new KyselyRetention(this.#run, this.#webhooks);
     this.#admin = new KyselyAdmin(this.#run);
+    this.#attachments = new KyselyAttachments(this.#run);
   }
 
   async migrate(): Promise<void> {
@@ -430,6 +434,31 @@ export class KyselyStore implements Store {
 
   searchChannels(query: string, limit: number): Promise<readonly AdminChannel[]> {
     return this.#admin.searchChannels(query, limit);
+  }
+
+  // ─── attachments ─────────────────────────────────────────────────────────────────────────
+
+  createAttachment(attachment: NewAttachment): Promise<void> {
+    return this.#attachments.createAttachment(attachment);
+  }
+
+  getAttachments(ids: readonly string[]): Promise<readonly StoredAttachment[]> {
+    return this.#attachments.getAttachments(ids);
+  }
+
+  uploadsSince(userId: string, since: number): Promise<{ readonly count: number; readonly bytes: number }> {
+    return this.#attachments.uploadsSince(userId, since);
+  }
+
+  staleAttachments(query: {
+    readonly unattachedBefore: number;
+    readonly limit: number;
+  }): Promise<readonly StoredAttachment[]> {
+    return this.#attachments.staleAttachments(query);
+  }
+
+  deleteAttachments(ids: readonly string[]): Promise<void> {
+    return this.#attachments.deleteAttachments(ids);
   }
 
   // ─── lifecycle ────────────────────────────────────────────────────────────────────────────

@@ -1,4 +1,4 @@
-import type { Message } from '../../protocol/frames.js';
+import type { Attachment, Message } from '../../protocol/frames.js';
 
 /** The columns an append writes, in the order of its INSERT. */
 export const MESSAGE_COLUMNS = [
@@ -12,6 +12,7 @@ export const MESSAGE_COLUMNS = [
   'client_msg_id',
   'reply_to',
   'event',
+  'attachments',
 ] as const satisfies readonly (keyof NewMessageRow)[];
 
 /** One new `messages` row, as an append inserts it. */
@@ -26,6 +27,8 @@ export interface NewMessageRow {
   readonly client_msg_id: string | null;
   readonly reply_to: string | null;
   readonly event: string | null;
+  /** The attachment records as JSON (`Attachment[]`), or null when none. */
+  readonly attachments: string | null;
 }
 
 /** The columns a message is read from (PostgreSQL's `search` column is left out). */
@@ -46,6 +49,7 @@ export interface MessageRow {
   readonly client_msg_id: string | null;
   readonly reply_to: string | null;
   readonly event: string | null;
+  readonly attachments: string | null;
   readonly edited_at: number | string | null;
   readonly deleted_at: number | string | null;
 }
@@ -74,5 +78,9 @@ export function toMessage(row: MessageRow): Message {
     ...(row.event === null ? {} : { event: row.event }),
     ...(row.edited_at === null ? {} : { edited_at: toInt(row.edited_at) }),
     ...(deleted ? { deleted: true as const } : {}),
+    // A deleted message's files are gone (the attachment sweep removes them).
+    ...(row.attachments === null || deleted
+      ? {}
+      : { attachments: JSON.parse(row.attachments) as Attachment[] }),
   };
 }

@@ -114,7 +114,7 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
   const queries = keepingStatements(db);
   const commit = db.transaction((items: readonly NewMessage[], webhooks: WebhookRouting | undefined) => {
     statements ??= prepareAppend(db);
-    const { lookup, reserve, insert, insertWebhooks } = statements;
+    const { lookup, reserve, insert, insertWebhooks, link } = statements;
     const batch = new AppendBatch(items, { ts: Date.now(), clientKey: exactClientKey, webhooks });
     for (const channel of batch.channels) {
       const stored = [];
@@ -127,6 +127,8 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
     }
     insert(batch.rows);
     insertWebhooks(batch.webhookRows);
+    for (const { messageId, attachmentIds } of batch.links)
+      for (const id of attachmentIds) link.run(messageId, id);
     return batch.results();
   });
 
@@ -180,9 +182,11 @@ interface AppendStatements {
   readonly reserve: Database.Statement<[number, string], { last_seq: number }>;
   readonly insert: (rows: readonly NewMessageRow[]) => void;
   readonly insertWebhooks: (rows: readonly NewWebhookRow[]) => void;
+  /** Gives an attachment not attached yet to a new message: (message id, attachment id). */
+  readonly link: Database.Statement<[string, string], void>;
 }
 
-/** Rows in the largest INSERT statement (10 parameters each; SQLite allows 32,766). */
+/** Rows in the largest INSERT statement (11 parameters each; SQLite allows 32,766). */
 const INSERT_ROWS_MAX = 256;
 
 /**
@@ -216,6 +220,7 @@ function prepareAppend(db: Database.Database): AppendStatements {
     reserve: db.prepare(
       `update "channels" set "last_seq" = "last_seq" + ? where "id" = ? returning "last_seq"`,
     ),
+    link: db.prepare(`update "attachments" set "message_id" = ? where "id" = ? and "message_id" is null`),
     insertWebhooks: (rows) => {
       if (rows.length === 0) return;
       insertWebhook ??= db.prepare(

@@ -54,6 +54,7 @@ export interface MessagesTable {
   client_msg_id: string | null;
   reply_to: ColumnType<string | null, string | null | undefined, string | null>;
   event: ColumnType<string | null, string | null | undefined, string | null>;
+  attachments: ColumnType<string | null, string | null | undefined, string | null>;
   edited_at: ColumnType<number | string | null, number | null | undefined, number | null>;
   deleted_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
@@ -135,6 +136,22 @@ export interface NodesTable {
   seen_at: Int64;
 }
 
+/** The `attachments` table: uploaded files and the message each is attached to (issue 16). */
+export interface AttachmentsTable {
+  id: string;
+  channel_id: string;
+  uploader_id: string;
+  name: string;
+  type: string;
+  size: Int64;
+  width: number | null;
+  height: number | null;
+  file_key: string;
+  thumbnail_key: string | null;
+  created_at: Int64;
+  message_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 // ─── moderation (migration 0009) ─────────────────────────────────────────────────────────
 
 /** The `channel_sanctions` table: bans and mutes. */
@@ -212,6 +229,7 @@ export interface StoreTables {
   online_users: OnlineUsersTable;
   online_nodes: OnlineNodesTable;
   nodes: NodesTable;
+  attachments: AttachmentsTable;
   channel_sanctions: ChannelSanctionsTable;
   channel_slow_mode: ChannelSlowModeTable;
   channel_post_times: ChannelPostTimesTable;

@@ -1,10 +1,11 @@
-import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { Attachment, ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { AttachmentStore } from './attachment-rows.js';
 import type { ModerationStore } from './moderation-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
+export type { AttachmentStore, NewAttachment, StoredAttachment } from './attachment-rows.js';
 export type { ChannelRetention, ErasureMode, RetentionStore, UserReaction } from './retention-store.js';
-
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
 /** Where a webhook delivery is: waiting for its (next) attempt, or out of time (dead). */
@@ -119,6 +120,11 @@ export interface NewMessage {
   readonly replyTo?: string | null;
   /** The event name, for a message triggered through the Pusher-compatible API (at most 200 characters). */
   readonly event?: string | null;
+  /**
+   * The records of the files it carries (checked by the caller: uploaded to this channel by
+   * this sender, not attached yet); the append sets their rows' `message_id` in its transaction.
+   */
+  readonly attachments?: readonly Attachment[];
 }
 
 /** A text a message had before an edit replaced it. */
@@ -162,7 +168,7 @@ export interface AdminChannel {
  * database cannot be reached or the store is closed. Any other failure is a bug. Paging
  * methods do not cap `limit`: callers enforce their page size.
  */
-export interface Store extends RetentionStore {
+export interface Store extends AttachmentStore, RetentionStore {
   /** Creates or upgrades the schema. Safe to call from several processes at once. */
   migrate(): Promise<void>;
 

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Message, UserInfo } from '../../../src/client/index.js';
 import type { ChannelState, ChatModel } from '../chat-model.js';
+import { AttachButton, fileDropHandlers, UploadList, useUploads } from './attach-tray.js';
 import { Icon } from './icon.js';
 import { LengthCounter, overLimit } from './length-counter.js';
 import { MembersPanel } from './members-panel.js';
@@ -171,18 +172,29 @@ function Composer({
   }, [given]);
   const tooLong = overLimit(text, model.maxMessageChars);
 
+  const files = useUploads(model, channelId);
+  const ready = files.uploads.flatMap((u) => (u.attachment === undefined ? [] : [u.attachment]));
   const send = () => {
-    const value = text.trim();
+    if (files.busy) return;
+    // A message of files alone says their names.
+    const value = text.trim() === '' ? ready.map((a) => a.name).join(', ') : text.trim();
     // Over the limit the text stays here to edit: the server would refuse it.
     if (value === '' || tooLong) return;
-    model.send(channelId, value, replyTo?.id);
+    model.send(
+      channelId,
+      value,
+      replyTo?.id,
+      ready.map((a) => a.id),
+    );
     setText('');
+    files.clear();
     onCancelReply();
   };
 
   return (
     <form
       class="composer"
+      {...fileDropHandlers(files)}
       onSubmit={(e) => {
         e.preventDefault();
         send();
@@ -197,7 +209,9 @@ function Composer({
           </button>
         </div>
       )}
+      <UploadList state={files} />
       <div class="row">
+        <AttachButton state={files} />
         <textarea
           ref={ref}
           aria-label={`Message ${title}`}
@@ -220,7 +234,11 @@ function Composer({
           }}
         />
         <LengthCounter text={text} max={model.maxMessageChars} id={`length-${channelId}`} />
-        <button type="submit" class="primary" disabled={text.trim() === '' || tooLong}>
+        <button
+          type="submit"
+          class="primary"
+          disabled={files.busy || tooLong || (text.trim() === '' && ready.length === 0)}
+        >
           Send
         </button>
       </div>

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import type { Message } from '../../../src/client/index.js';
 import type { ChatModel } from '../chat-model.js';
 import { fullLabel, timeLabel } from '../format.js';
+import { AttachmentView } from './attachment-view.js';
 import { Avatar } from './avatar.js';
 import { Icon } from './icon.js';
 import { RichText } from './rich-text.js';
@@ -125,6 +126,9 @@ export const MessageItem = memo(function MessageItem({
               </span>
             )}
           </p>
+        )}
+        {!deleted && m.attachments !== undefined && (
+          <AttachmentView model={model} channelId={m.channel} attachments={m.attachments} />
         )}
         {!deleted && (m.reactions?.length ?? 0) > 0 && (
           <div class="reactions">

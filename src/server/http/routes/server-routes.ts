@@ -69,7 +69,13 @@ export function serverRoutes(
             };
       const result = await chat.messages.post(
         { user: as, system: true },
-        { channel: body.channel, text: body.text, clientMsgId: key ?? null, replyTo: body.reply_to },
+        {
+          channel: body.channel,
+          text: body.text,
+          clientMsgId: key ?? null,
+          replyTo: body.reply_to,
+          attachments: body.attachments,
+        },
       );
       return ok({ message: result.message, duplicate: result.duplicate }, result.duplicate ? 200 : 201);
     }),

@@ -149,6 +149,7 @@ export function userRoutes(router: Router<Handler>, { chat, auth }: UserRoutesDe
         text: body.text,
         clientMsgId: body.client_msg_id ?? null,
         replyTo: body.reply_to,
+        attachments: body.attachments,
       });
       return ok({ message: result.message, duplicate: result.duplicate }, result.duplicate ? 200 : 201);
     }),

@@ -76,6 +76,7 @@ export async function dispatch(
             text: frame.text,
             clientMsgId: frame.client_msg_id,
             replyTo: frame.reply_to,
+            attachments: frame.attachments,
           },
           ({ message, duplicate }) =>
             reply(peer, ref, {

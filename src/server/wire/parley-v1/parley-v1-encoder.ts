@@ -24,6 +24,7 @@ export function v1Frame(event: V1Event): ServerFrame {
         client_msg_id: m.client_msg_id,
         ...(m.reply_to === undefined ? {} : { reply_to: m.reply_to }),
         ...(m.event === undefined ? {} : { event: m.event }),
+        ...(m.attachments === undefined ? {} : { attachments: m.attachments }),
       };
     }
     case 'edited':
