@@ -11,10 +11,12 @@ import { KyselyChannels } from './kysely-channels.js';
 import { KyselyMessages } from './kysely-messages.js';
 import { KyselyOnline } from './kysely-online.js';
 import { KyselyOutbox, type WebhookRoutingRef } from './kysely-outbox.js';
+import { KyselyPush } from './kysely-push.js';
 import { KyselyReads } from './kysely-reads.js';
 import { KyselyRunner } from './kysely-runner.js';
 import { KyselyUsers } from './kysely-users.js';
 import { runMigrations } from './migrations.js';
+import type { PushStore } from './push-store.js';
 import type {
   AppendResult,
   ChannelPatch,
@@ -114,6 +116,7 @@ export class KyselyStore implements Store {
   readonly #outbox: KyselyOutbox;
   readonly #online: KyselyOnline;
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
+  readonly push: PushStore;
 
   constructor(options: KyselyStoreOptions) {
     this.dialect = options.dialect;
@@ -130,6 +133,7 @@ export class KyselyStore implements Store {
     this.#reads = new KyselyReads(this.#run);
     this.#outbox = new KyselyOutbox(this.#run);
     this.#online = new KyselyOnline(this.#run, this.#webhooks);
+    this.push = new KyselyPush(this.#run);
   }
 
   async migrate(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ChannelKind, Message, Role } from '../../protocol/frames.js';
+import type { PushStore } from './push-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
 export type { NewWebhook, WebhookRouting } from './webhook-rows.js';
@@ -353,6 +354,11 @@ export interface Store {
    * users went offline.
    */
   sweepNodes(before: number, now: number): Promise<number>;
+
+  // ─── Web Push ───────────────────────────────────────────────────────────────────────────
+
+  /** The Web Push records (subscriptions, levels, pending pushes): see `PushStore`. */
+  readonly push: PushStore;
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
