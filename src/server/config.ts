@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
+import { loadPushConfig, type PushConfig } from './config-push.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
 
 export { DEFAULT_LIMITS, type Limits } from './config-limits.js';
@@ -45,6 +46,8 @@ export interface Config {
   readonly compressMinBytes: number | undefined;
   /** The Pusher-compatible endpoint's apps (`config-pusher.ts`); none = off. */
   readonly pusher: PusherConfig;
+  /** Web Push to users who are away (`config-push.ts`); off by default. */
+  readonly push: PushConfig;
 }
 
 /** Settings of the chat page served at `/` (and `/embed`, `/widget.js`). */
@@ -215,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     web: loadWebConfig(env),
     compressMinBytes: compression(env),
     pusher: loadPusherConfig(env, dev),
+    push: loadPushConfig(env, dev),
     defaultChannels:
       env.PARLEY_DEFAULT_CHANNELS === undefined ? ['general'] : list(env.PARLEY_DEFAULT_CHANNELS),
   };

@@ -17,6 +17,8 @@ import { createHttpServer } from './http/http-server.js';
 import { WebPage } from './http/web-page.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
+import { PushService } from './push/push-service.js';
+import { WebPushTransport } from './push/web-push-transport.js';
 import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 import { chatWebhooks, enqueue } from './webhooks/chat-webhooks.js';
@@ -55,6 +57,8 @@ export class ParleyServer {
   readonly pusher: PusherWire | undefined;
   #migrated = false;
   readonly #online: ClusterOnline | undefined;
+  /** Web Push to users who are away; undefined unless `PARLEY_PUSH=on`. */
+  readonly push: PushService | undefined;
 
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
@@ -87,8 +91,9 @@ export class ParleyServer {
             onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
           });
     this.webhooks = sender;
+    // Web Push needs the cluster's online state too: "away" means connected to no node.
     const online =
-      sender === undefined || routing === undefined
+      (sender === undefined || routing === undefined) && !config.push.enabled
         ? undefined
         : new ClusterOnline({
             store: parts.store,
@@ -96,7 +101,7 @@ export class ParleyServer {
             nodeTtlMs: config.limits.nodeTtlMs,
             graceMs: config.limits.offlineGraceMs,
             logger,
-            onTransition: () => sender.wake(),
+            onTransition: () => sender?.wake(),
           });
     this.#online = online;
     const verifier = new RevocationCheckingVerifier(parts.verifier, parts.store, (reason) =>
@@ -119,6 +124,7 @@ export class ParleyServer {
                 }),
           });
     this.pusher = pusher;
+    let push: PushService | undefined;
     const chat = new ChatService({
       store: parts.store,
       bus: parts.bus,
@@ -129,15 +135,37 @@ export class ParleyServer {
       observer: {
         error: onError,
         ...(sender === undefined || online === undefined ? {} : chatWebhooks(sender, online)),
-        messageCreated: () => {
+        ...(online === undefined
+          ? {}
+          : {
+              userOnline: (user) => online.connected(user),
+              userOffline: (user) => online.disconnected(user),
+            }),
+        messageCreated: (message) => {
           metrics.messagesPublished.inc();
           sender?.wake();
+          push?.messageCreated(message);
         },
         ...pusher?.observer(),
       },
     });
     pusher?.attach(chat);
     this.chat = chat;
+    push = config.push.enabled
+      ? new PushService({
+          config: config.push,
+          store: parts.store,
+          transportFor: (vapid) =>
+            new WebPushTransport({ vapid, timeoutMs: config.push.limits.pushTimeoutMs }),
+          generateKeys: WebPushTransport.generateKeys,
+          checkChannel: async (actor, channelId) => (await chat.access.check(actor, channelId)).channel,
+          channelKind: async (channelId) => (await chat.access.channel(channelId))?.kind,
+          node: webhookNodeName(),
+          logger,
+          onError,
+        })
+      : undefined;
+    this.push = push;
     const trustedProxies = trustedProxySet(config.trustedProxies);
     const parleyV1 = new ParleyV1Wire({
       chat,
@@ -165,6 +193,7 @@ export class ParleyServer {
       },
       chat,
       ...(sender === undefined ? {} : { webhooks: sender }),
+      push,
       accounts: new Accounts({
         store: parts.store,
         hasher: new Argon2PasswordHasher(),
@@ -218,6 +247,7 @@ export class ParleyServer {
     await server.chat.start();
     await server.#online?.start();
     await server.webhooks?.start();
+    await server.push?.start();
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.port, config.host, () => {
@@ -244,6 +274,7 @@ export class ParleyServer {
     // Claims of attempts in flight lapse: those deliveries are sent again (here after a
     // restart, or by another node).
     await this.webhooks?.close();
+    await this.push?.close();
     await this.#online?.close();
     await this.#parts.store.close();
     await this.#gateway.close();

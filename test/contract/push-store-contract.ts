@@ -143,6 +143,7 @@ export function pushStoreContract(name: string, make: () => Promise<StoreHarness
       await store.push.queuePushes([entry(1, false)], 1000, 5000);
       await other.push.queuePushes([entry(3, true)], 1100, 9000);
       await store.push.queuePushes([entry(2, false)], 1200, 9000);
+      assert.deepEqual([...(await other.push.pendingPushes(u))], [[channel, 3]]);
       assert.deepEqual(
         await store.push.claimPushes({ owner: owner(), limit: 10, leaseMs: 60_000, now: 4999 }),
         [],

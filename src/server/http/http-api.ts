@@ -7,10 +7,12 @@ import { clientIp } from '../client-ip.js';
 import type { ApiConfig, Limits } from '../config.js';
 import type { ChatService } from '../core/chat-service.js';
 import type { ParleyMetrics } from '../metrics/parley-metrics.js';
+import type { PushService } from '../push/push-service.js';
 import { RequestAuth } from './request-auth.js';
 import type { Handler, RequestContext } from './request-context.js';
 import { Router } from './router.js';
 import { accountsRoutes } from './routes/accounts-routes.js';
+import { pushRoutes } from './routes/push-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import type { WebPage } from './web-page.js';
@@ -39,6 +41,8 @@ export interface HttpApiDeps {
   readonly webhooks?: WebhookAdmin;
   /** Local accounts and revocation (login, refresh, log out everywhere, ban). */
   readonly accounts: Accounts;
+  /** Web Push (`PARLEY_PUSH=on`); none = its routes answer not_found. */
+  readonly push?: PushService | undefined;
   /** Verifies bearer tokens (revocations included). */
   readonly verifier: TokenVerifier;
   readonly api: Pick<ApiConfig, 'apiKey'>;
@@ -85,6 +89,7 @@ export class HttpApi {
     accountsRoutes(this.#router, { accounts, auth });
     userRoutes(this.#router, { chat, auth });
     serverRoutes(this.#router, { chat, accounts, auth, webhooks: deps.webhooks });
+    if (deps.push !== undefined) pushRoutes(this.#router, { push: deps.push, auth });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */

@@ -347,6 +347,17 @@ export class KyselyPush implements PushStore {
     return counted.numUpdatedRows > 0n ? undefined : window + windowMs;
   }
 
+  pendingPushes(userId: string): Promise<ReadonlyMap<string, number>> {
+    return this.#run.guard('reading pending pushes', async () => {
+      const rows = await this.#run.db
+        .selectFrom('push_pending')
+        .select(['channel_id', 'messages'])
+        .where('user_id', '=', userId)
+        .execute();
+      return new Map(rows.map((r) => [r.channel_id, toInt(r.messages)]));
+    });
+  }
+
   userOnline(userId: string): Promise<boolean> {
     return this.#run.guard('reading whether a user is online', async () => {
       const row = await this.#run.db

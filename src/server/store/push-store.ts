@@ -130,6 +130,8 @@ export interface PushStore {
    * were counted there already: then returns when the next window starts. Atomic across nodes.
    */
   takePushBudget(userId: string, windowMs: number, max: number, now: number): Promise<number | undefined>;
+  /** The user's pushes waiting (claimed or not), by channel id: how many messages each stands for. */
+  pendingPushes(userId: string): Promise<ReadonlyMap<string, number>>;
   /** Whether some node holds a connection of the user (the cluster's `online_users`). */
   userOnline(userId: string): Promise<boolean>;
 }
