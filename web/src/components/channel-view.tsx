@@ -4,6 +4,7 @@ import type { ChannelState, ChatModel, PendingMessage } from '../chat-model.js';
 import { dayLabel, dayStart } from '../format.js';
 import { MembersPanel } from './members-panel.js';
 import { MessageItem } from './message-item.js';
+import { NotificationsControl } from './notifications-control.js';
 import { RichText } from './rich-text.js';
 
 // A run of messages by one author shows its header once, unless they are this far apart.
@@ -45,6 +46,7 @@ export function ChannelView({
           <h1>{title}</h1>
           {s.topic !== '' && <p class="topic">{s.topic}</p>}
         </div>
+        <NotificationsControl api={model.api} channel={s.id} />
         <button
           type="button"
           class="presence-button"
