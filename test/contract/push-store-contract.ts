@@ -214,6 +214,22 @@ export function pushStoreContract(name: string, make: () => Promise<StoreHarness
       );
     });
 
+    it('folds entries of one user and channel given in one call', async () => {
+      const u = await user('fold');
+      const channel = `fold-${unique()}`;
+      await store.createChannel({ id: channel, kind: 'public', title: channel, owner: null });
+      const e = (seq: number) => ({
+        userId: u,
+        channelId: channel,
+        seq,
+        messageId: `f-${seq}`,
+        urgent: seq === 2,
+      });
+      await store.push.queuePushes([e(2), e(3), e(1)], 0, 10 ** 12);
+      await store.push.queuePushes([e(4), e(5)], 0, 10 ** 12);
+      assert.deepEqual([...(await store.push.pendingPushes(u))], [[channel, 5]]);
+    });
+
     it('makes a lapsed claim due again for another node', async () => {
       const u = await user('lapse');
       const channel = `lapse-${unique()}`;

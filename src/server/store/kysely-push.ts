@@ -1,7 +1,8 @@
 // `KyselyStore`'s Web Push records: subscriptions, levels, the pending pushes and their claims,
 // the per-user rate window and the VAPID keys (see `PushStore`).
 import { createHash, randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
+import { INSERT_CHUNK } from './chunk-sizes.js';
 import type { KyselyRunner } from './kysely-runner.js';
 import { toInt } from './message-row.js';
 import {
@@ -15,9 +16,11 @@ import {
   type PushStore,
   type StoredPushSubscription,
 } from './push-store.js';
-import type { StoreTables } from './store-tables.js';
+import type { PushPendingTable, StoreTables } from './store-tables.js';
 
 const VAPID_ROW = 'vapid';
+/** Candidates looked up in one statement (far below every dialect's parameter limit). */
+const CANDIDATE_CHUNK = 500;
 
 /** The `PushStore` of a `KyselyStore`; each method is the `PushStore` method of its name. */
 export class KyselyPush implements PushStore {
@@ -146,70 +149,106 @@ export class KyselyPush implements PushStore {
     readonly mentioned: readonly string[];
   }): Promise<readonly PushCandidate[]> {
     return this.#run.guard('finding whom to push', async () => {
-      const rows = await this.#run.db
-        .selectFrom('users as u')
-        .leftJoin('push_settings as ps', (join) =>
-          join.onRef('ps.user_id', '=', 'u.id').on('ps.channel_id', '=', query.channelId),
-        )
-        .select(['u.id as user_id', 'u.username as username', 'ps.level as level'])
-        .where('u.id', '<>', query.senderId)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('push_subscriptions as s')
-              .select(sql`1`.as('one'))
-              .whereRef('s.user_id', '=', 'u.id'),
-          ),
-        )
-        .where((eb) => {
-          const any = [eb('ps.level', '=', 'all')];
-          if (query.members)
-            any.push(
-              eb(
-                'u.id',
-                'in',
-                eb.selectFrom('members as m').select('m.user_id').where('m.channel_id', '=', query.channelId),
-              ),
-            );
-          if (query.mentioned.length > 0)
-            any.push(eb(eb.fn('lower', ['u.username']), 'in', [...query.mentioned]));
-          return eb.or(any);
-        })
+      const db = this.#run.db;
+      // Each source on its own index (a message with no mention in a public channel costs one
+      // lookup of the channel's "all" choosers); only a mention looks through usernames.
+      const ids = new Set<string>();
+      const all = await db
+        .selectFrom('push_settings')
+        .select('user_id')
+        .where('channel_id', '=', query.channelId)
+        .where('level', '=', 'all')
         .execute();
-      return rows.map((r) => ({
-        userId: r.user_id,
-        username: r.username,
-        level: r.level === null ? null : toLevel(r.level),
-      }));
+      for (const r of all) ids.add(r.user_id);
+      if (query.members) {
+        const members = await db
+          .selectFrom('members')
+          .select('user_id')
+          .where('channel_id', '=', query.channelId)
+          .execute();
+        for (const r of members) ids.add(r.user_id);
+      }
+      if (query.mentioned.length > 0) {
+        const named = await db
+          .selectFrom('users')
+          .select('id')
+          .where((eb) => eb(eb.fn('lower', ['username']), 'in', [...query.mentioned]))
+          .execute();
+        for (const r of named) ids.add(r.id);
+      }
+      ids.delete(query.senderId);
+      if (ids.size === 0) return [];
+      const found: PushCandidate[] = [];
+      const wanted = [...ids];
+      for (let start = 0; start < wanted.length; start += CANDIDATE_CHUNK) {
+        const chunk = wanted.slice(start, start + CANDIDATE_CHUNK);
+        const rows = await db
+          .selectFrom('users as u')
+          .leftJoin('push_settings as ps', (join) =>
+            join.onRef('ps.user_id', '=', 'u.id').on('ps.channel_id', '=', query.channelId),
+          )
+          .select(['u.id as user_id', 'u.username as username', 'ps.level as level'])
+          .where('u.id', 'in', chunk)
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('push_subscriptions as s')
+                .select(sql`1`.as('one'))
+                .whereRef('s.user_id', '=', 'u.id'),
+            ),
+          )
+          .execute();
+        for (const r of rows)
+          found.push({
+            userId: r.user_id,
+            username: r.username,
+            level: r.level === null ? null : toLevel(r.level),
+          });
+      }
+      return found;
     });
   }
 
   async queuePushes(entries: readonly PushEntry[], now: number, dueAt: number): Promise<void> {
     if (entries.length === 0) return;
-    await this.#run.write('queueing pushes', async (trx) => {
-      for (const e of entries) await this.#queueOne(trx, e, now, dueAt);
-    });
-  }
-
-  async #queueOne(trx: Kysely<StoreTables>, e: PushEntry, now: number, dueAt: number): Promise<void> {
-    const insert = trx.insertInto('push_pending').values({
-      user_id: e.userId,
-      channel_id: e.channelId,
-      last_seq: e.seq,
-      last_message_id: e.messageId,
-      messages: 1,
-      urgent: e.urgent ? 1 : 0,
+    // One row per user and channel (PostgreSQL refuses an upsert that meets one row twice).
+    const folded = new Map<string, { entry: PushEntry; messages: number; urgent: boolean }>();
+    for (const e of entries) {
+      const key = `${e.userId}\u0000${e.channelId}`;
+      const had = folded.get(key);
+      if (had === undefined) folded.set(key, { entry: e, messages: 1, urgent: e.urgent });
+      else {
+        had.messages++;
+        had.urgent ||= e.urgent;
+        if (e.seq > had.entry.seq) had.entry = e;
+      }
+    }
+    const rows = [...folded.values()].map(({ entry, messages, urgent }) => ({
+      user_id: entry.userId,
+      channel_id: entry.channelId,
+      last_seq: entry.seq,
+      last_message_id: entry.messageId,
+      messages,
+      urgent: urgent ? 1 : 0,
       created_at: now,
       due_at: dueAt,
       claimed_by: null,
+    }));
+    await this.#run.write('queueing pushes', async (trx) => {
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK)
+        await this.#queueRows(trx, rows.slice(start, start + INSERT_CHUNK));
     });
+  }
+
+  async #queueRows(trx: Kysely<StoreTables>, rows: readonly Insertable<PushPendingTable>[]): Promise<void> {
+    const insert = trx.insertInto('push_pending').values([...rows]);
     if (this.#run.caps.upsert === 'on-conflict') {
       await insert
         .onConflict((oc) =>
           oc.columns(['user_id', 'channel_id']).doUpdateSet({
             last_message_id: sql<string>`case when excluded.last_seq > push_pending.last_seq then excluded.last_message_id else push_pending.last_message_id end`,
             last_seq: sql<number>`case when excluded.last_seq > push_pending.last_seq then excluded.last_seq else push_pending.last_seq end`,
-            messages: sql<number>`push_pending.messages + 1`,
+            messages: sql<number>`push_pending.messages + excluded.messages`,
             urgent: sql<number>`case when excluded.urgent > push_pending.urgent then excluded.urgent else push_pending.urgent end`,
           }),
         )
@@ -222,7 +261,7 @@ export class KyselyPush implements PushStore {
       .onDuplicateKeyUpdate({
         last_message_id: sql<string>`case when values(last_seq) > last_seq then values(last_message_id) else last_message_id end`,
         last_seq: sql<number>`greatest(last_seq, values(last_seq))`,
-        messages: sql<number>`messages + 1`,
+        messages: sql<number>`messages + values(messages)`,
         urgent: sql<number>`greatest(urgent, values(urgent))`,
       })
       .execute();
