@@ -60,6 +60,17 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<string> {
     logLevel: 'warning',
   });
 
+  // The service worker under a fixed name at the top, so its scope can be the page's directory.
+  await build({
+    entryPoints: [join(WEB, 'src', 'sw.ts')],
+    outfile: join(outdir, 'sw.js'),
+    bundle: true,
+    format: 'iife',
+    target: TARGET,
+    minify,
+    logLevel: 'warning',
+  });
+
   // Relative URLs, so the page also works behind a proxy under a path (/chat/).
   const html = (await readFile(join(WEB, 'index.html'), 'utf8'))
     .replace('<!-- parley:css -->', `<link rel="stylesheet" href="assets/${css}">`)

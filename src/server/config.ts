@@ -5,6 +5,7 @@ import { ParleyError } from '../protocol/error-catalogue.js';
 import { type AttachmentConfig, loadAttachmentConfig } from './config-attachments.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
 import { type BeforePublishConfig, loadBeforePublish } from './config-moderation.js';
+import { loadPushConfig, type PushConfig } from './config-push.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
 import { loadRetentionConfig, type RetentionConfig } from './config-retention.js';
 
@@ -48,6 +49,8 @@ export interface Config {
   readonly compressMinBytes: number | undefined;
   /** The Pusher-compatible endpoint's apps (`config-pusher.ts`); none = off. */
   readonly pusher: PusherConfig;
+  /** Web Push to users who are away (`config-push.ts`); off by default. */
+  readonly push: PushConfig;
   /** Attachments (issue 16): limits, quotas, the sweep and where files are stored. */
   readonly attachments: AttachmentConfig;
   /** Retention, export and erasure (`config-retention.ts`). */
@@ -227,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     web: loadWebConfig(env),
     compressMinBytes: compression(env),
     pusher: loadPusherConfig(env, dev),
+    push: loadPushConfig(env, dev),
     attachments: loadAttachmentConfig(
       env,
       flags.databaseUrl ?? env.PARLEY_DATABASE_URL ?? 'sqlite:./data/parley.db',

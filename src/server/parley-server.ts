@@ -24,6 +24,8 @@ import { createHttpServer } from './http/http-server.js';
 import { WebPage } from './http/web-page.js';
 import { ParleyMetrics } from './metrics/parley-metrics.js';
 import type { Presence } from './presence/presence.js';
+import { PushService } from './push/push-service.js';
+import { WebPushTransport } from './push/web-push-transport.js';
 import { RetentionPruner } from './retention/retention-pruner.js';
 import type { Store } from './store/store.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
@@ -69,6 +71,8 @@ export class ParleyServer {
   #migrated = false;
   readonly #online: ClusterOnline | undefined;
   readonly #files: FileStore;
+  /** Web Push to users who are away; undefined unless `PARLEY_PUSH=on`. */
+  readonly push: PushService | undefined;
 
   private constructor(config: Config, parts: ServerParts, web: WebPage | undefined) {
     this.#parts = parts;
@@ -112,8 +116,9 @@ export class ParleyServer {
             },
           });
     this.webhooks = sender;
+    // Web Push needs the cluster's online state too: "away" means connected to no node.
     const online =
-      sender === undefined || routing === undefined
+      (sender === undefined || routing === undefined) && !config.push.enabled
         ? undefined
         : new ClusterOnline({
             store: parts.store,
@@ -121,7 +126,7 @@ export class ParleyServer {
             nodeTtlMs: config.limits.nodeTtlMs,
             graceMs: config.limits.offlineGraceMs,
             logger,
-            onTransition: () => sender.wake(),
+            onTransition: () => sender?.wake(),
           });
     this.#online = online;
     this.retention = new RetentionPruner({
@@ -152,6 +157,7 @@ export class ParleyServer {
     this.pusher = pusher;
     this.#files = parts.files ?? openFileStore(config.attachments.storage);
     const hook = config.api.beforePublish;
+    let push: PushService | undefined;
     const chat = new ChatService({
       attachments: {
         files: this.#files,
@@ -181,9 +187,16 @@ export class ParleyServer {
       observer: {
         error: onError,
         ...(sender === undefined || online === undefined ? {} : chatWebhooks(sender, online)),
+        ...(online === undefined
+          ? {}
+          : {
+              userOnline: (user) => online.connected(user),
+              userOffline: (user) => online.disconnected(user),
+            }),
         messageCreated: (message) => {
           metrics.messagesPublished.inc();
           sender?.wake();
+          push?.messageCreated(message);
           if (tap.on)
             tap.record('publish', `${message.id} seq ${message.seq}`, message.channel, message.user_id);
         },
@@ -192,6 +205,21 @@ export class ParleyServer {
     });
     pusher?.attach(chat);
     this.chat = chat;
+    push = config.push.enabled
+      ? new PushService({
+          config: config.push,
+          store: parts.store,
+          transportFor: (vapid) =>
+            new WebPushTransport({ vapid, timeoutMs: config.push.limits.pushTimeoutMs }),
+          generateKeys: WebPushTransport.generateKeys,
+          checkChannel: async (actor, channelId) => (await chat.access.check(actor, channelId)).channel,
+          channelKind: async (channelId) => (await chat.access.channel(channelId))?.kind,
+          node: webhookNodeName(),
+          logger,
+          onError,
+        })
+      : undefined;
+    this.push = push;
     const trustedProxies = trustedProxySet(config.trustedProxies);
     const parleyV1 = new ParleyV1Wire({
       chat,
@@ -230,6 +258,7 @@ export class ParleyServer {
       },
       chat,
       ...(sender === undefined ? {} : { webhooks: sender }),
+      push,
       accounts,
       retention: {
         exports: new Exports({ store: parts.store, pageRows }),
@@ -284,6 +313,7 @@ export class ParleyServer {
     await server.#online?.start();
     await server.webhooks?.start();
     server.retention.start();
+    await server.push?.start();
     await new Promise<void>((resolve, reject) => {
       server.#http.once('error', reject);
       server.#http.listen(config.port, config.host, () => {
@@ -311,6 +341,7 @@ export class ParleyServer {
     // restart, or by another node).
     await this.webhooks?.close();
     await this.retention.close();
+    await this.push?.close();
     await this.#online?.close();
     await this.#parts.store.close();
     await this.#gateway.close();

@@ -44,9 +44,9 @@ export class Api {
     return this.#request('PUT', new URL(path, this.#base), body);
   }
 
-  /** `DELETE path`. */
-  delete<T>(path: string): Promise<T> {
-    return this.#request('DELETE', new URL(path, this.#base));
+  /** `DELETE path`, with a JSON body when given. */
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.#request('DELETE', new URL(path, this.#base), body);
   }
 
   /** A path of the API as an absolute URL (attachment URLs are given as `/api/…` paths). */

@@ -9,6 +9,7 @@ import { SearchPanel } from './components/search-panel.js';
 import { Sidebar } from './components/sidebar.js';
 import { SignIn } from './components/sign-in.js';
 import type { HostLink } from './host-link.js';
+import { onNotificationClick } from './push-subscription.js';
 import { AccountSessionHolder, HandedTokenSession, type Session, SessionExpiredError } from './session.js';
 
 /** How the page was opened: the full app at `/`, or inside a host site's frame at `/embed`. */
@@ -182,6 +183,15 @@ function Chat({
   useEffect(() => {
     if (model.activeId !== undefined && !mode.embed) rememberChannel(model.activeId);
   }, [model.activeId]);
+  // A push notification clicked while the page is open: its channel (maybe new to the list, a DM).
+  useEffect(
+    () =>
+      onNotificationClick(async (id) => {
+        if (model.channel(id) === undefined) await model.refreshChannels();
+        await model.open(id);
+      }),
+    [model],
+  );
 
   const onlyChannel = mode.embed && mode.channel !== undefined;
   const active = model.active;

@@ -160,6 +160,11 @@ export class ChatModel {
     return this.#active === undefined ? undefined : this.#channels.get(this.#active);
   }
   /** A known channel by id. */
+  /** The HTTP API as the signed-in user. */
+  get api(): Api {
+    return this.#api;
+  }
+
   channel(id: string): ChannelState | undefined {
     return this.#channels.get(id);
   }

@@ -7,6 +7,7 @@ import { clientIp } from '../client-ip.js';
 import type { ApiConfig, Limits } from '../config.js';
 import type { ChatService } from '../core/chat-service.js';
 import type { ParleyMetrics } from '../metrics/parley-metrics.js';
+import type { PushService } from '../push/push-service.js';
 import { RequestAuth } from './request-auth.js';
 import type { Handler, Reply, RequestContext } from './request-context.js';
 import { Router } from './router.js';
@@ -14,6 +15,7 @@ import { accountsRoutes } from './routes/accounts-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { attachmentRoutes } from './routes/attachment-routes.js';
 import { moderationRoutes } from './routes/moderation-routes.js';
+import { pushRoutes } from './routes/push-routes.js';
 import { type RetentionRoutesDeps, retentionRoutes } from './routes/retention-routes.js';
 import { serverRoutes, type WebhookAdmin } from './routes/server-routes.js';
 import { userRoutes } from './routes/user-routes.js';
@@ -46,6 +48,8 @@ export interface HttpApiDeps {
   readonly retention?: Omit<RetentionRoutesDeps, 'auth'>;
   /** Local accounts and revocation (login, refresh, log out everywhere, ban). */
   readonly accounts: Accounts;
+  /** Web Push (`PARLEY_PUSH=on`); none = its routes answer not_found. */
+  readonly push?: PushService | undefined;
   /** Verifies bearer tokens (revocations included). */
   readonly verifier: TokenVerifier;
   readonly api: Pick<ApiConfig, 'apiKey'>;
@@ -99,6 +103,7 @@ export class HttpApi {
     adminRoutes(this.#router, { chat, auth, metrics, limits: deps.limits });
     if (chat.attachments !== undefined)
       attachmentRoutes(this.#router, { attachments: chat.attachments, auth });
+    if (deps.push !== undefined) pushRoutes(this.#router, { push: deps.push, auth });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */

@@ -35,7 +35,7 @@ const PAGE_PATHS = new Set(['/', '/index.html', '/embed']);
 /** The built pages: the chat page, and the admin console (#17) at /admin/. */
 const PAGES = new Set(['/index.html', ADMIN_PAGE]);
 /** What else is served from the build: nothing else there (a stray file, a dotfile) ever is. */
-const ASSET_PATH = /^\/(?:widget\.js|favicon\.svg|assets\/[A-Za-z0-9][\w.-]*)$/;
+const ASSET_PATH = /^\/(?:widget\.js|sw\.js|favicon\.svg|assets\/[A-Za-z0-9][\w.-]*)$/;
 
 /**
  * The browser chat page (`npm run build` → dist/web), held in memory and served with a strict
@@ -117,6 +117,9 @@ export class WebPage {
       res.setHeader('Content-Security-Policy', isAdmin ? this.#adminCsp : this.#csp);
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+    } else if (path === '/sw.js') {
+      // The service worker's own policy: it loads and fetches nothing (docs/api.md § Web Push).
+      res.setHeader('Content-Security-Policy', "default-src 'none'");
     } else if (path === '/widget.js') {
       // Host pages load it with a plain <script> from another origin.
       res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');

@@ -15,11 +15,13 @@ import { KyselyMessages } from './kysely-messages.js';
 import { KyselyModeration } from './kysely-moderation.js';
 import { KyselyOnline } from './kysely-online.js';
 import { KyselyOutbox, type WebhookRoutingRef } from './kysely-outbox.js';
+import { KyselyPush } from './kysely-push.js';
 import { KyselyReads } from './kysely-reads.js';
 import { KyselyRetention } from './kysely-retention.js';
 import { KyselyRunner } from './kysely-runner.js';
 import { KyselyUsers } from './kysely-users.js';
 import { runMigrations } from './migrations.js';
+import type { PushStore } from './push-store.js';
 import type { ChannelRetention, ErasureMode, UserReaction } from './retention-store.js';
 import type {
   AdminChannel,
@@ -127,6 +129,7 @@ export class KyselyStore implements Store {
   readonly #webhooks: WebhookRoutingRef = { routing: undefined };
   /** Bans, mutes, slow mode, word filters and reports. */
   readonly moderation: KyselyModeration;
+  readonly push: PushStore;
 
   constructor(options: KyselyStoreOptions) {
     this.dialect = options.dialect;
@@ -147,6 +150,7 @@ export class KyselyStore implements Store {
     this.#retention = new KyselyRetention(this.#run, this.#webhooks);
     this.#admin = new KyselyAdmin(this.#run);
     this.#attachments = new KyselyAttachments(this.#run);
+    this.push = new KyselyPush(this.#run);
   }
 
   async migrate(): Promise<void> {

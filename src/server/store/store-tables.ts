@@ -136,6 +136,53 @@ export interface NodesTable {
   seen_at: Int64;
 }
 
+/** The `push_subscriptions` table: a browser's Web Push subscription, per user. */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  endpoint_hash: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: Int64;
+}
+
+/** The `push_settings` table: a user's notification level in a channel. */
+export interface PushSettingsTable {
+  user_id: string;
+  channel_id: string;
+  level: string;
+}
+
+/** The `push_pending` table: a user's pushes of one channel waiting to be sent, collapsed. */
+export interface PushPendingTable {
+  user_id: string;
+  channel_id: string;
+  last_seq: Int64;
+  last_message_id: string;
+  messages: number;
+  urgent: number;
+  created_at: Int64;
+  due_at: Int64;
+  attempts: ColumnType<number, number | undefined, number>;
+  claimed_by: string | null;
+}
+
+/** The `push_rate` table: pushes sent to a user in their current rate window. */
+export interface PushRateTable {
+  user_id: string;
+  window_start: Int64;
+  sent: number;
+}
+
+/** The `push_keys` table: the cluster's VAPID key pair. */
+export interface PushKeysTable {
+  id: string;
+  public_key: string;
+  private_key: string;
+  created_at: Int64;
+}
+
 /** The `attachments` table: uploaded files and the message each is attached to (issue 16). */
 export interface AttachmentsTable {
   id: string;
@@ -229,6 +276,11 @@ export interface StoreTables {
   online_users: OnlineUsersTable;
   online_nodes: OnlineNodesTable;
   nodes: NodesTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_settings: PushSettingsTable;
+  push_pending: PushPendingTable;
+  push_rate: PushRateTable;
+  push_keys: PushKeysTable;
   attachments: AttachmentsTable;
   channel_sanctions: ChannelSanctionsTable;
   channel_slow_mode: ChannelSlowModeTable;

@@ -1,6 +1,7 @@
 import type { Attachment, ChannelKind, Message, Role } from '../../protocol/frames.js';
 import type { AttachmentStore } from './attachment-rows.js';
 import type { ModerationStore } from './moderation-store.js';
+import type { PushStore } from './push-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { NewWebhook, WebhookRouting } from './webhook-rows.js';
 
@@ -409,6 +410,11 @@ export interface Store extends AttachmentStore, RetentionStore {
   searchChannels(query: string, limit: number): Promise<readonly AdminChannel[]>;
 
   // Retention, export and erasure (issue 17): `RetentionStore` (store/retention-store.ts), above.
+
+  // ─── Web Push ───────────────────────────────────────────────────────────────────────────
+
+  /** The Web Push records (subscriptions, levels, pending pushes): see `PushStore`. */
+  readonly push: PushStore;
 
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;

@@ -6,6 +6,7 @@ import { Icon } from './icon.js';
 import { LengthCounter, overLimit } from './length-counter.js';
 import { MembersPanel } from './members-panel.js';
 import { MessageList } from './message-list.js';
+import { NotificationsControl } from './notifications-control.js';
 
 /** The open channel: header, messages, typing line and composer. */
 export function ChannelView({
@@ -47,6 +48,7 @@ export function ChannelView({
           </h1>
           {s.topic !== '' && <p class="topic">{s.topic}</p>}
         </div>
+        <NotificationsControl api={model.api} channel={s.id} />
         <PresenceButton
           known={state.presenceKnown && model.connection === 'open'}
           count={state.onlineCount}
