@@ -6,7 +6,7 @@ export const USAGE = {
   listen: 'parley listen [--url URL] [--token T] --channel NAME [--since SEQ] [--history N] [--timeout 10s]',
   channel: [
     'parley channel create NAME [--private] [--title T] [--url URL] [--token T]',
-    'parley channel add-member NAME USER_ID [--role owner|admin|member|readonly] [--url URL] [--token T]',
+    'parley channel add-member NAME USER_ID [--role owner|admin|moderator|member|readonly] [--url URL] [--token T]',
     'parley channel remove-member NAME USER_ID [--url URL] [--token T]',
   ].join('\n       '),
   user: 'parley user admin USER_ID [--off] [--url URL] [--api-key KEY]',

@@ -90,7 +90,7 @@ test('channel exits 2 for an unknown action, a missing user id and a bad role', 
     [['channel', 'add-member', 'team'], /USER_ID is required/],
     [
       ['channel', 'add-member', 'team', 'u2', '--role', 'king'],
-      /--role must be one of owner, admin, member, readonly/,
+      /--role must be one of owner, admin, moderator, member, readonly/,
     ],
     [['channel', 'create'], /NAME is required/],
   ];
