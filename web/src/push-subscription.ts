@@ -16,6 +16,17 @@ export async function pushState(): Promise<PushState> {
     : 'off';
 }
 
+let serverPush: Promise<boolean> | undefined;
+
+/** Whether this server sends Web Push (asked once per page; false when it cannot be asked). */
+export function serverHasPush(api: Api): Promise<boolean> {
+  serverPush ??= api.get<{ enabled: boolean }>('api/push/vapid-public-key').then(
+    (r) => r.enabled,
+    () => false,
+  );
+  return serverPush;
+}
+
 /**
  * Turns push on for this browser: asks for permission (call it from a user's click, never on
  * load), registers the service worker, subscribes with the server's VAPID key and stores the

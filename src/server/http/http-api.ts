@@ -103,7 +103,7 @@ export class HttpApi {
     adminRoutes(this.#router, { chat, auth, metrics, limits: deps.limits });
     if (chat.attachments !== undefined)
       attachmentRoutes(this.#router, { attachments: chat.attachments, auth });
-    if (deps.push !== undefined) pushRoutes(this.#router, { push: deps.push, auth });
+    pushRoutes(this.#router, { push: deps.push, auth });
   }
 
   /** Handles one request; never rejects for a peer's bad input. */

@@ -2,6 +2,7 @@ import { useRef, useState } from 'preact/hooks';
 import type { Attachment } from '../../../src/client/index.js';
 import { formatBytes } from '../attachment-files.js';
 import type { ChatModel } from '../chat-model.js';
+import { Icon } from './icon.js';
 
 /** One file on its way: its progress, then its record, or why it failed. */
 export interface Upload {
@@ -66,7 +67,7 @@ export function AttachButton({ state }: { state: UploadsState }) {
         title="Attach files"
         onClick={() => input.current?.click()}
       >
-        📎
+        <Icon name="attach" />
       </button>
       <input
         ref={input}
@@ -105,7 +106,7 @@ export function UploadList({ state }: { state: UploadsState }) {
             aria-label={`Remove ${u.name}`}
             onClick={() => state.remove(u.key)}
           >
-            ×
+            <Icon name="close" />
           </button>
         </li>
       ))}

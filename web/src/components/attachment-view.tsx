@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Attachment } from '../../../src/client/index.js';
 import { formatBytes } from '../attachment-files.js';
 import type { ChatModel } from '../chat-model.js';
+import { Icon } from './icon.js';
 
 /**
  * A message's attachments (issue 16): images as previews (their thumbnail) that open a
@@ -48,7 +49,7 @@ export function AttachmentView({
         >
           <SignedImage model={model} channelId={channelId} path={open.url} alt={open.name} />
           <button type="button" class="icon close" aria-label="Close" onClick={() => setOpen(undefined)}>
-            ×
+            <Icon name="close" />
           </button>
         </div>
       )}

@@ -18,6 +18,7 @@ const PATHS = {
   external: 'M14 4h6v6M20 4l-9 9M18 14v6H4V6h6',
   plus: 'M12 5v14M5 12h14',
   replied: 'M6 4v7a4 4 0 0 0 4 4h9M15 11l4 4-4 4',
+  attach: 'M21 11.5 12.5 20a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5',
 } as const;
 
 /** The name of one of the page's icons. */

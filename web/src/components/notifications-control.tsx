@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api.js';
 import { channelPath } from '../api.js';
-import { enablePush, type PushState, pushState } from '../push-subscription.js';
+import { enablePush, type PushState, pushState, serverHasPush } from '../push-subscription.js';
 
 type Level = 'all' | 'mentions' | 'none';
 
@@ -19,12 +19,17 @@ export function NotificationsControl({ api, channel }: { api: Api; channel: stri
     let live = true;
     void (async () => {
       try {
+        // Asked first, so that a server without push is no failed request on every channel.
+        if (!(await serverHasPush(api))) {
+          if (live) setState('server-off');
+          return;
+        }
         const r = await api.get<{ level: Level }>(channelPath(channel, '/notifications'));
         if (!live) return;
         setLevel(r.level);
         setState(await pushState());
       } catch {
-        // 404: push is off on this server.
+        // The channel's level could not be read: no control.
         if (live) setState('server-off');
       }
     })();

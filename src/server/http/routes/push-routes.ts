@@ -7,7 +7,8 @@ import { parse } from '../schemas.js';
 
 /** What the push routes need. */
 export interface PushRoutesDeps {
-  readonly push: PushService;
+  /** Undefined when push is off: the key route says so, the others answer not_found. */
+  readonly push: PushService | undefined;
   readonly auth: RequestAuth;
 }
 
@@ -26,11 +27,15 @@ const Level = z.object({ level: z.enum(['all', 'mentions', 'none']).nullable() }
  */
 export function pushRoutes(router: Router<Handler>, { push, auth }: PushRoutesDeps): void {
   const user = auth.asUser.bind(auth);
+  // Answered either way, so that a page learns whether push is on without an error.
   router.add(
     'GET',
     '/api/push/vapid-public-key',
-    user(async () => ok({ public_key: push.vapidPublicKey })),
+    user(async () =>
+      ok(push === undefined ? { enabled: false } : { enabled: true, public_key: push.vapidPublicKey }),
+    ),
   );
+  if (push === undefined) return;
   router.add(
     'POST',
     '/api/push/subscriptions',
