@@ -201,7 +201,7 @@ async function runScenario(
   try {
     if (scenario.kind === 'ramp')
       await runRamp(scenario, kind, rooms, secret, server, generator, run, options, log);
-    else await runIdle(scenario, kind, rooms, secret, server, generator, run, log);
+    else await runIdle(scenario, kind, rooms, secret, server, generator, run, options, log);
   } catch (err) {
     log(`   failed: ${(err as Error).message}`);
     (run as { error?: string }).error = (err as Error).message;
@@ -286,9 +286,12 @@ async function runIdle(
   server: ServerHandle,
   generator: GeneratorHandle,
   run: ScenarioRun,
+  options: BenchOptions,
   log: (line: string) => void,
 ): Promise<void> {
   const base = await server.stats(true);
+  // --cpu-prof: the server's main thread over the first checkpoint's connect storm.
+  if (options.cpuProfDir !== undefined) await server.request({ cmd: 'profile-start' });
   let have = 0;
   const cap = openFileLimit() - 500;
   for (const wanted of scenario.checkpoints) {
@@ -308,6 +311,11 @@ async function runIdle(
     );
     run.setup.push(setup);
     have += setup.ready;
+    if (options.cpuProfDir !== undefined && run.setup.length === 1) {
+      const file = join(options.cpuProfDir, `${scenario.name}-${kind}.cpuprofile`);
+      await server.request({ cmd: 'profile-stop', file });
+      log(`   CPU profile of the connect storm: ${file}`);
+    }
     log(
       `   +${setup.ready}/${setup.connections} connected in ${setup.seconds.toFixed(1)} s ` +
         `(${Math.round(setup.perSecond)}/s, p99 ${setup.connectP99Ms.toFixed(0)} ms)` +

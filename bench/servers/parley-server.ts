@@ -10,7 +10,7 @@
  *   PARLEY_JWT_SECRET=… PARLEY_DATABASE_URL=sqlite:/tmp/x/parley.db node --import tsx bench/servers/parley-server.ts
  */
 import { pino } from 'pino';
-import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { HmacTokenVerifier } from '../../src/server/auth/hmac-token-verifier.js';
 import { MemoryBus } from '../../src/server/bus/memory-bus.js';
 import { loadConfig } from '../../src/server/config.js';
 import { ParleyServer } from '../../src/server/parley-server.js';
@@ -31,7 +31,7 @@ const server = await ParleyServer.start(config, {
   store,
   bus: new MemoryBus(),
   presence: new MemoryPresence(),
-  verifier: new JoseTokenVerifier(config.jwt),
+  verifier: new HmacTokenVerifier(config.jwt),
   logger,
 });
 serveStats(
