@@ -86,6 +86,7 @@ async function startExtras(variant: ParleyVariant, dir: string, kind: ServerKind
       env.PARLEY_BENCH_WORKERS = String(variant.workers);
     }
     if (variant.compression === true) env.PARLEY_COMPRESSION = 'on';
+    if (variant.presenceMax !== undefined) env.PARLEY_PRESENCE_MAX = String(variant.presenceMax);
     if (variant.webhooks === true) {
       const receiver: Server = createServer((req, res) => {
         req.resume();

@@ -100,6 +100,14 @@ const ROWS: readonly Row[] = [
     met: (r) => ((v) => (v === undefined ? undefined : v >= 1.5))(stormRatio(r, 'idle')),
   },
   {
+    target: 'Connect storm without presence events (PARLEY_PRESENCE_MAX=1) ÷ Socket.IO (which sends none)',
+    figure: (r) =>
+      stormRate(r, 'idle-presence-off', 'parley') === undefined
+        ? '—'
+        : `${int(stormRate(r, 'idle-presence-off', 'parley')!)}/s: ${x(stormRatio(r, 'idle-presence-off'))}`,
+    met: () => undefined,
+  },
+  {
     target: 'History on join / resume p99 ≤ 20 ms, no event-loop stall > 20 ms',
     figure: (r) => {
       const h = historyFigures(r);

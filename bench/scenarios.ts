@@ -13,6 +13,8 @@ export interface ParleyVariant {
   readonly compression?: boolean;
   /** A webhook URL configured (a receiver in the orchestrator answers 200 to each). */
   readonly webhooks?: boolean;
+  /** `PARLEY_PRESENCE_MAX`: 1 = no presence events or lists (Socket.IO sends none). */
+  readonly presenceMax?: number;
 }
 
 /** What a scenario shares by kind: its name, its title and how the servers run. */
@@ -99,6 +101,10 @@ function issue15(base: readonly Scenario[], quick: boolean): Scenario[] {
   out.push(variantOf(fanout, 'workers', '--workers 2 on Redis', { workers: 2 }));
   out.push(variantOf(small, 'workers', '--workers 2 on Redis', { workers: 2 }));
   out.push(variantOf(small, 'webhooks', 'a webhook URL configured', { webhooks: true }));
+  // The storm without presence: each join in a room of 100 is otherwise a frame to every member.
+  out.push(
+    variantOf(storm, 'presence-off', 'PARLEY_PRESENCE_MAX=1 (no presence events)', { presenceMax: 1 }),
+  );
   // Compression: ~2 KB texts (English-like, so they compress as chat does), both servers with it on.
   out.push({
     ...fanout,
