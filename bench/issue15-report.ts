@@ -235,6 +235,43 @@ export function renderTargets(result: BenchResult, previous: BenchResult | undef
   return lines.join('\n');
 }
 
+/** The highest step of a run (sustainable or not), where its ceiling shows. */
+function top(run: ScenarioRun | undefined): StepRecord | undefined {
+  return run?.steps.at(-1);
+}
+
+/**
+ * Each store (and the workers) side by side: max sustainable fan-out and DMs with the ratio to
+ * Socket.IO, the storm's connections/s, and at each ramp's last step the commits (rows and ms
+ * each) and the server's CPU: where the ceiling comes from.
+ */
+export function renderStores(result: BenchResult): string {
+  const lines = [
+    '| Parley on | Fan-out max sustainable (÷ Socket.IO) | At its last step: del/s, commit rows / ms mean, CPU | DMs max sustainable (÷ Socket.IO) | At its last step: del/s, commit rows / ms mean, CPU | Storm conn/s (÷ Socket.IO), CPU µs per connection |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const cell = (s: StepRecord | undefined) =>
+    s === undefined
+      ? '—'
+      : `${int(s.deliveriesPerSecond)}/s, ${s.batches?.mean.toFixed(0) ?? '—'} / ${s.batches?.meanMs.toFixed(1) ?? '—'} ms, ${(s.serverCpu * 100).toFixed(0)} %`;
+  for (const [label, suffix] of [
+    ['SQLite (one process)', ''],
+    ['MariaDB', '-mariadb'],
+    ['PostgreSQL', '-postgres'],
+    ['SQLite, --workers 2 on Redis', '-workers'],
+  ] as const) {
+    const f = find(result, `fanout${suffix}`, 'parley');
+    const d = find(result, `small-rooms${suffix}`, 'parley');
+    const i = find(result, `idle${suffix}`, 'parley');
+    if (f === undefined && d === undefined && i === undefined) continue;
+    const storm = i?.setup[0];
+    lines.push(
+      `| ${label} | ${int(f?.maxSustainable ?? 0)} (${x(sustainRatio(result, `fanout${suffix}`))}) | ${cell(top(f))} | ${int(d?.maxSustainable ?? 0)} (${x(sustainRatio(result, `small-rooms${suffix}`))}) | ${cell(top(d))} | ${storm === undefined ? '—' : `${int(storm.perSecond)} (${x(stormRatio(result, `idle${suffix}`))}), ${int(storm.serverCpuUsPerConnection)} µs`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /**
  * One chart per scenario, by name: p99 against deliveries/s for a ramp (a variant beside its
  * baseline's Socket.IO run), connections/s and memory per connection for an idle scenario.

@@ -15,8 +15,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServerKind } from './generator-protocol.js';
-import { renderScenarioCharts, renderTargets } from './issue15-report.js';
-import { renderChart, renderMarkdown } from './report.js';
+import { writeReport } from './render-results.js';
 import type { BenchResult } from './run-benchmark.js';
 import { runBenchmark } from './run-benchmark.js';
 import { FULL_SCENARIOS, QUICK_SCENARIOS } from './scenarios.js';
@@ -69,16 +68,11 @@ const previous = await readFile(join(out, `${prefix}.json`), 'utf8').then(
   (text) => JSON.parse(text) as BenchResult,
   () => undefined,
 );
-const markdown = `${renderTargets(result, previous)}\n\n${renderMarkdown(result)}`;
-process.stdout.write(`\n${markdown}\n`);
 const stamp = result.startedAt.replace(/[:.]/g, '-');
 await writeFile(
   join(out, `run-${stamp}${values.quick ? '-quick' : ''}.json`),
   `${JSON.stringify(result, null, 2)}\n`,
 );
 await writeFile(join(out, `${prefix}.json`), `${JSON.stringify(result, null, 2)}\n`);
-await writeFile(join(out, `${prefix}.md`), `${markdown}\n`);
-await writeFile(join(out, `${prefix}.svg`), renderChart(result));
-for (const [name, svg] of renderScenarioCharts(result))
-  await writeFile(join(out, `${prefix}-${name}.svg`), svg);
+process.stdout.write(`\n${await writeReport(out, prefix, result, previous)}\n`);
 process.stdout.write(`results: ${join(out, `${prefix}.{json,md,svg}`)}\n`);
