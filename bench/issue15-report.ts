@@ -212,7 +212,12 @@ const ROWS: readonly Row[] = [
         proj === undefined
           ? ''
           : `; 50,000 ≈ ${int(proj.rssMiB + ((50_000 - proj.connections) * proj.rssPerConnKiB) / 1024)} MiB`;
-      return `${a}; ${b}${p50}`;
+      const k = two ?? one;
+      const tcp =
+        k?.tcpMemPages === undefined
+          ? ''
+          : `; kernel TCP buffers ${((k.tcpMemPages * 4) / 1024).toFixed(0)} MiB for ${int(k.tcpInUse ?? 0)} sockets (both ends)`;
+      return `${a}; ${b}${p50}${tcp}`;
     },
     met: () => undefined,
   },

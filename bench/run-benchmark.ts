@@ -127,6 +127,12 @@ export interface IdleRecord {
   readonly heapMiB: number;
   readonly rssPerConnKiB: number;
   readonly heapPerConnKiB: number;
+  /**
+   * The kernel's TCP sockets in use and their buffer memory, in pages, machine-wide (both ends
+   * of every loopback connection; /proc/net/sockstat): memory no process's RSS shows.
+   */
+  readonly tcpInUse?: number;
+  readonly tcpMemPages?: number;
 }
 
 /** Everything one run measured, plus where it ran. */
@@ -358,6 +364,7 @@ async function runIdle(
       heapMiB: m.heapUsed / 2 ** 20,
       rssPerConnKiB: (m.rss - base.rss) / 1024 / Math.max(have, 1),
       heapPerConnKiB: (m.heapUsed - base.heapUsed) / 1024 / Math.max(have, 1),
+      ...tcpStat(),
     };
     run.idle.push(rec);
     log(
@@ -423,6 +430,17 @@ async function setupConnections(
     serverCpuUsPerConnection: (((after.ticks - before.ticks) / CLK_TCK) * 1e6) / Math.max(ready, 1),
     firstErrors: results.flatMap((r) => r.firstErrors).slice(0, 5),
   };
+}
+
+function tcpStat(): { tcpInUse?: number; tcpMemPages?: number } {
+  try {
+    const m = /TCP: inuse (\d+) orphan \d+ tw \d+ alloc \d+ mem (\d+)/.exec(
+      readFileSync('/proc/net/sockstat', 'utf8'),
+    );
+    return m === null ? {} : { tcpInUse: Number(m[1]), tcpMemPages: Number(m[2]) };
+  } catch {
+    return {};
+  }
 }
 
 interface ProcSample {
