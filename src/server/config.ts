@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ParleyError } from '../protocol/error-catalogue.js';
-import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from './config-limits.js';
+import { DEFAULT_LIMITS, LIMIT_ENV, LIMITS_ZERO_ALLOWED, type Limits } from './config-limits.js';
 import { loadPusherConfig, type PusherConfig } from './config-pusher.js';
 
 export { DEFAULT_LIMITS, type Limits } from './config-limits.js';
@@ -104,12 +104,13 @@ export interface ConfigFlags {
   readonly workers?: string | undefined;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, zero = false): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new ParleyError('bad_request', `${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !zero)) {
+    const what = zero ? 'a non-negative integer' : 'a positive integer';
+    throw new ParleyError('bad_request', `${name} must be ${what}, got "${raw}"`);
   }
   return n;
 }
@@ -171,7 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   const limits = Object.fromEntries(
     (Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]).map((k) => [
       k,
-      positiveInt(env, LIMIT_ENV[k], DEFAULT_LIMITS[k]),
+      positiveInt(env, LIMIT_ENV[k], DEFAULT_LIMITS[k], LIMITS_ZERO_ALLOWED.has(k)),
     ]),
   ) as unknown as Limits;
   if (limits.historyDefault > limits.historyPageMax) {

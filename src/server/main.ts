@@ -112,6 +112,7 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
     const metrics = new ParleyMetrics();
     const store = await openStore(config.databaseUrl, {
       commitBatchMax: config.limits.commitBatchMax,
+      commitDelayMs: config.limits.commitDelayMs,
       queryTimeoutMs: config.limits.dbQueryTimeoutMs,
       connectTimeoutMs: config.limits.dbConnectTimeoutMs,
       onBatch: metrics.onBatch,

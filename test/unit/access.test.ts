@@ -103,4 +103,69 @@ describe('Access cache', () => {
     assert.equal(await stale, 'member', 'the read itself answers what it read');
     assert.equal(await access.role(channel, user), undefined, 'but it was not kept');
   });
+
+  /** The Store, counting its getChannel and getRole calls, each held at a gate until released. */
+  function gatedStore() {
+    const calls = { getChannel: 0, getRole: 0 };
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const gated = new Proxy(store, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (key === 'getChannel' || key === 'getRole') {
+          return async (...args: [string, string]) => {
+            calls[key]++;
+            await gate;
+            return key === 'getChannel' ? target.getChannel(args[0]) : target.getRole(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { gated, calls, release: () => release() };
+  }
+
+  it('makes one Store read for requests that miss the cache at the same time', async () => {
+    const user = fresh('u');
+    const channel = await privateChannelWith(user);
+    const { gated, calls, release } = gatedStore();
+    const access = new Access(gated, { ttlMs: 60_000 });
+    const channels = Promise.all([1, 2, 3].map(() => access.channel(channel)));
+    const roles = Promise.all([1, 2, 3].map(() => access.role(channel, user)));
+    release();
+    assert.deepEqual(
+      (await channels).map((c) => c?.id),
+      [channel, channel, channel],
+    );
+    assert.deepEqual(await roles, ['member', 'member', 'member']);
+    assert.deepEqual(calls, { getChannel: 1, getRole: 1 });
+  });
+
+  it('does not share a read with a request made after an invalidation', async () => {
+    const user = fresh('u');
+    const channel = await privateChannelWith(user);
+    const { gated, calls, release } = gatedStore();
+    const access = new Access(gated, { ttlMs: 60_000 });
+    const before = access.role(channel, user);
+    await store.removeMember(channel, user);
+    access.forgetRole(channel, user);
+    const afterChange = access.role(channel, user);
+    release();
+    await before;
+    assert.equal(await afterChange, undefined, 'its own read, made after the change');
+    assert.equal(calls.getRole, 2);
+  });
+
+  it('shares no read while the bus is down: every request reads the Store', async () => {
+    const user = fresh('u');
+    const channel = await privateChannelWith(user);
+    const { gated, calls, release } = gatedStore();
+    const access = new Access(gated, { ttlMs: 60_000, readThrough: () => true });
+    const roles = Promise.all([1, 2, 3].map(() => access.role(channel, user)));
+    release();
+    assert.deepEqual(await roles, ['member', 'member', 'member']);
+    assert.equal(calls.getRole, 3);
+  });
 });

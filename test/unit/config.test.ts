@@ -83,6 +83,27 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes 0 for PARLEY_COMMIT_DELAY_MS (no delay, the default) but for no other limit', () => {
+    const secret = 'k'.repeat(32);
+    assert.equal(loadConfig({ PARLEY_JWT_SECRET: secret }).limits.commitDelayMs, 0);
+    assert.equal(
+      loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMMIT_DELAY_MS: '5' }).limits.commitDelayMs,
+      5,
+    );
+    assert.equal(
+      loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMMIT_DELAY_MS: '0' }).limits.commitDelayMs,
+      0,
+    );
+    assert.throws(
+      () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMMIT_DELAY_MS: '-1' }),
+      /PARLEY_COMMIT_DELAY_MS must be a non-negative integer/,
+    );
+    assert.throws(
+      () => loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_COMMIT_BATCH_MAX: '0' }),
+      /PARLEY_COMMIT_BATCH_MAX must be a positive integer/,
+    );
+  });
+
   it('defaults to SQLite under ./data, port 8080 and the general channel', () => {
     const c = loadConfig({ PARLEY_JWT_SECRET: 'k'.repeat(32) });
     assert.equal(c.databaseUrl, 'sqlite:./data/parley.db');

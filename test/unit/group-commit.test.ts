@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTick } from 'node:timers/promises';
-import { GroupCommit } from '../../src/server/store/group-commit.js';
+import { COMMIT_DELAY_MIN_BATCH, GroupCommit } from '../../src/server/store/group-commit.js';
 
 /** A commit callback the test completes by hand, recording every batch it was given. */
 function manualCommit<I>() {
@@ -124,6 +124,68 @@ describe('GroupCommit', () => {
     await closing;
     assert.deepEqual(await Promise.all(pending), [1, 2, 3]);
     await queue.close();
+  });
+
+  describe('with delayMs', () => {
+    // A delay no test outlives: a batch that waits commits only when it fills up or on close().
+    const delayMs = 600_000;
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+    /** A queue whose first batch (pushed in one tick) is a busy one, already committed. */
+    async function afterBusyBatch(maxBatch: number) {
+      const c = manualCommit<number>();
+      const queue = new GroupCommit<number, number>({ commit: c.commit, maxBatch, delayMs });
+      const first = Promise.all(range(0, COMMIT_DELAY_MIN_BATCH).map((n) => queue.push(n)));
+      await c.untilBatches(1);
+      c.finish(0);
+      await first;
+      return { c, queue };
+    }
+
+    it('gathers items pushed in later ticks into one batch after a busy one, until maxBatch wait', async () => {
+      const maxBatch = COMMIT_DELAY_MIN_BATCH + 10;
+      const { c, queue } = await afterBusyBatch(maxBatch);
+      const pushed: Promise<number>[] = [];
+      for (const n of range(100, maxBatch - 1)) {
+        pushed.push(queue.push(n));
+        await nextTick();
+      }
+      assert.equal(c.batches.length, 1, 'nothing committed before the batch is full');
+      pushed.push(queue.push(999));
+      await c.untilBatches(2);
+      assert.deepEqual(c.batches[1], [...range(100, maxBatch - 1), 999]);
+      c.finish(1);
+      assert.deepEqual(await Promise.all(pushed), [...range(100, maxBatch - 1), 999]);
+    });
+
+    it('commits a waiting batch at once on close()', async () => {
+      const { c, queue } = await afterBusyBatch(500);
+      const waiting = queue.push(7);
+      await nextTick();
+      assert.equal(c.batches.length, 1);
+      const closing = queue.close();
+      await c.untilBatches(2);
+      c.finish(1);
+      assert.equal(await waiting, 7);
+      await closing;
+    });
+
+    it('does not wait after a small batch', async () => {
+      const c = manualCommit<number>();
+      const queue = new GroupCommit<number, number>({ commit: c.commit, delayMs });
+      const first = queue.push(1);
+      await c.untilBatches(1);
+      c.finish(0);
+      assert.equal(await first, 1);
+      const second = queue.push(2);
+      await c.untilBatches(2);
+      c.finish(1);
+      assert.equal(await second, 2);
+    });
+
+    it('refuses a negative delayMs', () => {
+      assert.throws(() => new GroupCommit({ commit: async () => [], delayMs: -1 }), RangeError);
+    });
   });
 
   it('refuses a maxBatch that is not a positive integer', () => {

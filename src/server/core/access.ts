@@ -50,6 +50,9 @@ export class Access {
   readonly #now: () => number;
   readonly #channels = new Map<string, Cached<ChannelMeta>>();
   readonly #roles = new Map<string, Cached<Role | undefined>>();
+  /** Store reads in flight, by key, each with the generation it started in (`#shared`). */
+  readonly #channelReads = new Map<string, Loading<ChannelMeta | undefined>>();
+  readonly #roleReads = new Map<string, Loading<Role | undefined>>();
   // Bumped by every invalidation: a Store read that an invalidation overtook is not cached,
   // for it may have read the row before the change the invalidation announces.
   #generation = 0;
@@ -92,6 +95,10 @@ export class Access {
   async channel(id: string): Promise<ChannelMeta | undefined> {
     const cached = this.#fresh(this.#channels.get(id));
     if (cached !== undefined) return cached.value;
+    return this.#shared(this.#channelReads, id, () => this.#readChannel(id));
+  }
+
+  async #readChannel(id: string): Promise<ChannelMeta | undefined> {
     const generation = this.#generation;
     const found = await this.#store.getChannel(id);
     if (found === undefined) return undefined;
@@ -115,12 +122,36 @@ export class Access {
   /** The user's role in the channel; membership changes read through (`fresh`). */
   async role(channelId: string, userId: string, fresh = false): Promise<Role | undefined> {
     const key = roleKey(channelId, userId);
-    const cached = fresh ? undefined : this.#fresh(this.#roles.get(key));
+    if (fresh) return this.#readRole(key, channelId, userId);
+    const cached = this.#fresh(this.#roles.get(key));
     if (cached !== undefined) return cached.value;
+    return this.#shared(this.#roleReads, key, () => this.#readRole(key, channelId, userId));
+  }
+
+  async #readRole(key: string, channelId: string, userId: string): Promise<Role | undefined> {
     const generation = this.#generation;
     const role = await this.#store.getRole(channelId, userId);
     if (generation === this.#generation) put(this.#roles, key, { value: role, at: this.#now() });
     return role;
+  }
+
+  /**
+   * `read()`, or the same read already in flight for `key`: requests that miss the cache at
+   * once (a burst of joins into one room, a hot entry past its TTL) make one Store read. A read
+   * is shared only while nothing was invalidated since it started, and never while the bus is
+   * down, so no caller gets a value read before a change it was told of.
+   */
+  #shared<T>(reads: Map<string, Loading<T>>, key: string, read: () => Promise<T>): Promise<T> {
+    const inFlight = reads.get(key);
+    if (inFlight !== undefined && inFlight.generation === this.#generation && !this.#readThrough())
+      return inFlight.value;
+    const loading: Loading<T> = { generation: this.#generation, value: read() };
+    reads.set(key, loading);
+    const done = () => {
+      if (reads.get(key) === loading) reads.delete(key);
+    };
+    loading.value.then(done, done);
+    return loading.value;
   }
 
   /** Records a role this node just wrote. */
@@ -154,6 +185,12 @@ export class Access {
     const other = members.find((m) => m.userId !== viewer) ?? members[0];
     return other?.username ?? channel.title;
   }
+}
+
+/** A Store read in flight, and the cache generation it started in. */
+interface Loading<T> {
+  readonly generation: number;
+  readonly value: Promise<T>;
 }
 
 function roleKey(channelId: string, userId: string): string {

@@ -154,18 +154,7 @@ export class AppendBatch {
     const ids = messageIds(plan.fresh.length, ts);
     for (const [n, i] of plan.fresh.entries()) {
       const item = this.#items[i] as NewMessage;
-      const message: Message = {
-        id: ids[n] as string,
-        channel: channel.id,
-        seq: seq++,
-        user_id: item.userId,
-        username: item.username,
-        text: item.text,
-        ts,
-        client_msg_id: item.clientMsgId,
-        ...(item.replyTo == null ? {} : { reply_to: item.replyTo }),
-        ...(item.event == null ? {} : { event: item.event }),
-      };
+      const message = newMessage(item, ids[n] as string, seq++, ts);
       this.rows.push({
         id: message.id,
         channel_id: channel.id,
@@ -196,6 +185,26 @@ export class AppendBatch {
   }
 }
 
+/**
+ * The message an append of `item` stores as `id` and `seq` at `ts`: what `AppendBatch` builds,
+ * and what a thread that sent `item` to another to be committed builds again from the id and
+ * seq it got back (so the message itself need not cross).
+ */
+export function newMessage(item: NewMessage, id: string, seq: number, ts: number): Message {
+  return {
+    id,
+    channel: item.channelId,
+    seq,
+    user_id: item.userId,
+    username: item.username,
+    text: item.text,
+    ts,
+    client_msg_id: item.clientMsgId,
+    ...(item.replyTo == null ? {} : { reply_to: item.replyTo }),
+    ...(item.event == null ? {} : { event: item.event }),
+  };
+}
+
 /** The time and counter of the last message id made in this thread (see `messageIds`). */
 const lastId = { msecs: Number.NEGATIVE_INFINITY, seq: 0 };
 
@@ -208,7 +217,7 @@ const lastId = { msecs: Number.NEGATIVE_INFINITY, seq: 0 };
  * counter starts at a random value below 2^30.
  */
 function messageIds(count: number, msecs: number): string[] {
-  const random = randomFillSync(new Uint8Array(16 * count + 4));
+  const random = randomBytes(16 * count + 4);
   let at = msecs;
   let start =
     (((random[0] as number) & 0x3f) << 24) | ((random[1] as number) << 16) | ((random[2] as number) << 8);
@@ -226,4 +235,23 @@ function messageIds(count: number, msecs: number): string[] {
   return Array.from({ length: count }, (_, i) =>
     uuidv7({ msecs: at, seq: start + i, random: random.subarray(4 + 16 * i, 4 + 16 * (i + 1)) }),
   );
+}
+
+/** Bytes of CSPRNG output drawn at a time by `randomBytes` (a call costs ~5 µs whatever its size). */
+const RANDOM_POOL_BYTES = 16 * 1024;
+const randomPool = { bytes: new Uint8Array(RANDOM_POOL_BYTES), used: RANDOM_POOL_BYTES };
+
+/**
+ * `size` fresh random bytes, from a pool refilled from the CSPRNG when it runs out (each byte
+ * handed out once); a request larger than the pool gets its own buffer.
+ */
+function randomBytes(size: number): Uint8Array {
+  if (size > RANDOM_POOL_BYTES) return randomFillSync(new Uint8Array(size));
+  if (randomPool.used + size > RANDOM_POOL_BYTES) {
+    randomFillSync(randomPool.bytes);
+    randomPool.used = 0;
+  }
+  const bytes = randomPool.bytes.subarray(randomPool.used, randomPool.used + size);
+  randomPool.used += size;
+  return bytes;
 }

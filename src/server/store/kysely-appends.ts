@@ -27,6 +27,8 @@ import { toStoreError } from './to-store-error.js';
 /** Options of `KyselyAppends`, as `KyselyStoreOptions` gives them. */
 export interface KyselyAppendsOptions {
   readonly maxBatch?: number;
+  /** `GroupCommitOptions.delayMs`. */
+  readonly delayMs?: number;
   readonly maxAttempts: number;
   readonly onBatch?: (size: number, ms: number) => void;
   /** Where `message.created` webhooks go, read at each batch. */
@@ -50,6 +52,7 @@ export class KyselyAppends {
     this.#queue = new GroupCommit({
       commit: (items) => this.#commitBatch(items),
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
       ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
       closedError: () => new ParleyError('unavailable', 'the store is closed'),
     });

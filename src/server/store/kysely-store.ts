@@ -59,6 +59,8 @@ export interface KyselyStoreOptions {
   readonly dialect: StoreDialect;
   /** Most appends committed in one transaction. Default 500. */
   readonly maxBatch?: number;
+  /** How long a batch of appends waits for more under load (`GroupCommitOptions.delayMs`). Default 0. */
+  readonly commitDelayMs?: number;
   /**
    * How many times a batch runs before giving up when it loses a race to another process
    * (a unique clash on a client id stored meanwhile, a deadlock). Default 5.
@@ -124,6 +126,7 @@ export class KyselyStore implements Store {
       webhooks: this.#webhooks,
       maxAttempts: options.maxAppendAttempts ?? DEFAULT_MAX_APPEND_ATTEMPTS,
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      ...(options.commitDelayMs === undefined ? {} : { delayMs: options.commitDelayMs }),
       ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
     });
     this.#messages = new KyselyMessages(this.#run);

@@ -18,6 +18,8 @@ import type { StoreDialect } from './store-dialect.js';
 export interface OpenStoreOptions {
   /** Most appends committed in one transaction (group commit). Default 500. */
   readonly commitBatchMax?: number;
+  /** How long a batch of appends waits for more under load (`GroupCommitOptions.delayMs`). Default 0. */
+  readonly commitDelayMs?: number;
   /** Connections in the pool (MySQL/MariaDB, PostgreSQL). Default 10. */
   readonly poolSize?: number;
   /**
@@ -57,6 +59,7 @@ export interface OpenStoreOptions {
 /** The defaults of `OpenStoreOptions`. */
 export const OPEN_STORE_DEFAULTS = {
   commitBatchMax: 500,
+  commitDelayMs: 0,
   poolSize: 10,
   connectTimeoutMs: 10_000,
   queryTimeoutMs: 5_000,
@@ -178,6 +181,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     db,
     dialect,
     maxBatch: options.commitBatchMax ?? OPEN_STORE_DEFAULTS.commitBatchMax,
+    ...(options.commitDelayMs === undefined ? {} : { commitDelayMs: options.commitDelayMs }),
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
     ...(options.onWriteBatch === undefined ? {} : { onWriteBatch: options.onWriteBatch }),
     ...(appender === undefined

@@ -11,6 +11,7 @@
 import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isErrorCode, ParleyError } from '../../protocol/error-catalogue.js';
+import type { Message } from '../../protocol/frames.js';
 import { AppendBatch, exactClientKey } from './append-batch.js';
 import { keepingStatements } from './kept-statements.js';
 import {
@@ -72,14 +73,26 @@ export interface WireError {
   readonly code: string | undefined;
 }
 
-/** One item's result of a committed batch. */
-export type WireResult = AppendResult | { readonly error: WireError };
+/**
+ * One item's result of a committed batch: a new message as its id and seq (the sender builds
+ * it again from its item and the batch's `ts`, `newMessage`), a duplicate as the stored message.
+ */
+export type WireResult =
+  | { readonly id: string; readonly seq: number }
+  | { readonly stored: Message }
+  | { readonly error: WireError };
 
 /** What the worker answers. */
 export type AppendWorkerReply =
   /** The connection is open: commits may come. */
   | { readonly type: 'ready' }
-  | { readonly type: 'committed'; readonly id: number; readonly results: readonly WireResult[] }
+  | {
+      readonly type: 'committed';
+      readonly id: number;
+      /** The commit time: every new message's `ts`. */
+      readonly ts: number;
+      readonly results: readonly WireResult[];
+    }
   /** A `query` ran: its rows when it returns some, else what it changed. */
   | { readonly type: 'ran'; readonly id: number; readonly result: QueryResult }
   /** The transaction failed and was rolled back (nothing of the batch is stored). */
@@ -112,23 +125,41 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
   // Prepared on the first commit: the tables exist only once the store has migrated.
   let statements: AppendStatements | undefined;
   const queries = keepingStatements(db);
-  const commit = db.transaction((items: readonly NewMessage[], webhooks: WebhookRouting | undefined) => {
-    statements ??= prepareAppend(db);
-    const { lookup, reserve, insert, insertWebhooks } = statements;
-    const batch = new AppendBatch(items, { ts: Date.now(), clientKey: exactClientKey, webhooks });
-    for (const channel of batch.channels) {
-      const stored = [];
-      for (const { userId, clientMsgId } of channel.clientIds) {
-        const row = lookup.get(channel.id, clientMsgId, userId);
-        if (row !== undefined) stored.push(toMessage(row));
+  /**
+   * One batch's transaction. With `lookups` false it looks up no client id: it trusts that none
+   * is stored yet, which the (channel, client id, sender) unique key checks for it, since every
+   * fresh item's row is inserted: a client id that was stored fails the INSERT, and the caller
+   * runs the batch again with lookups (a retry is rare; a lookup per message is ~2 µs).
+   */
+  const commit = db.transaction(
+    (items: readonly NewMessage[], webhooks: WebhookRouting | undefined, ts: number, lookups: boolean) => {
+      statements ??= prepareAppend(db);
+      const { lookup, reserve, insert, insertWebhooks } = statements;
+      const batch = new AppendBatch(items, { ts, clientKey: exactClientKey, webhooks });
+      for (const channel of batch.channels) {
+        const stored = [];
+        if (lookups) {
+          for (const { userId, clientMsgId } of channel.clientIds) {
+            const row = lookup.get(channel.id, clientMsgId, userId);
+            if (row !== undefined) stored.push(toMessage(row));
+          }
+        }
+        const count = batch.dedupe(channel, stored);
+        if (count > 0) batch.assign(channel, reserve.get(count, channel.id)?.last_seq);
       }
-      const count = batch.dedupe(channel, stored);
-      if (count > 0) batch.assign(channel, reserve.get(count, channel.id)?.last_seq);
+      insert(batch.rows);
+      insertWebhooks(batch.webhookRows);
+      return batch.results();
+    },
+  );
+  const commitBatch = (items: readonly NewMessage[], webhooks: WebhookRouting | undefined, ts: number) => {
+    try {
+      return commit.immediate(items, webhooks, ts, false);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return commit.immediate(items, webhooks, ts, true);
     }
-    insert(batch.rows);
-    insertWebhooks(batch.webhookRows);
-    return batch.results();
-  });
+  };
 
   port.on('message', (request: AppendWorkerRequest) => {
     switch (request.type) {
@@ -138,10 +169,9 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
           // Inside an open transaction, better-sqlite3 would run the batch as a SAVEPOINT: it
           // would be answered as committed and then undone by that transaction's rollback.
           if (db.inTransaction) throw new Error('an append batch arrived inside an open write transaction');
-          const results = commit
-            .immediate(request.items, request.webhooks)
-            .map((result) => (result instanceof Error ? { error: toWireError(result) } : result));
-          reply = { type: 'committed', id: request.id, results };
+          const ts = Date.now();
+          const results = commitBatch(request.items, request.webhooks, ts).map(toWireResult);
+          reply = { type: 'committed', id: request.id, ts, results };
         } catch (error) {
           reply = { type: 'failed', id: request.id, error: toWireError(error) };
         }
@@ -173,6 +203,18 @@ export function serveAppends(port: MessagePort, options: SqliteAppendWorkerData)
     }
   });
   port.postMessage({ type: 'ready' } satisfies AppendWorkerReply);
+}
+
+/** A batch's result as it crosses back (see `WireResult`). */
+function toWireResult(result: AppendResult | Error): WireResult {
+  if (result instanceof Error) return { error: toWireError(result) };
+  return result.duplicate ? { stored: result.message } : { id: result.message.id, seq: result.message.seq };
+}
+
+/** Whether better-sqlite3 threw for a UNIQUE (or PRIMARY KEY) constraint. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 interface AppendStatements {

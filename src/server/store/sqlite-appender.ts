@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { ParleyError } from '../../protocol/error-catalogue.js';
+import { newMessage } from './append-batch.js';
 import type { AppendCommitter } from './kysely-store.js';
 import type {
   AppendWorkerReply,
@@ -71,13 +72,14 @@ export class SqliteAppender implements AppendCommitter {
     await this.#running();
   }
 
-  commit(items: readonly NewMessage[], webhooks?: WebhookRouting): Promise<(AppendResult | Error)[]> {
-    return this.#call((id) => ({
+  async commit(items: readonly NewMessage[], webhooks?: WebhookRouting): Promise<(AppendResult | Error)[]> {
+    const reply = await this.#call<Committed>((id) => ({
       type: 'commit',
       id,
       items,
       ...(webhooks === undefined ? {} : { webhooks }),
     }));
+    return fromWire(items, reply);
   }
 
   /**
@@ -203,12 +205,22 @@ export class SqliteAppender implements AppendCommitter {
     if (this.#calls.size === 0) worker.unref();
     if (reply.type === 'failed') call.reject(fromWireError(reply.error));
     else if (reply.type === 'ran') (call.resolve as (result: QueryResult) => void)(reply.result);
-    else (call.resolve as (results: (AppendResult | Error)[]) => void)(reply.results.map(fromWireResult));
+    else (call.resolve as (reply: Committed) => void)(reply);
   }
 }
 
-function fromWireResult(result: WireResult): AppendResult | Error {
-  return 'error' in result ? fromWireError(result.error) : result;
+type Committed = Extract<AppendWorkerReply, { type: 'committed' }>;
+
+/** The results of `items`' batch, from the worker's reply (see `WireResult`). */
+function fromWire(items: readonly NewMessage[], { ts, results }: Committed): (AppendResult | Error)[] {
+  if (results.length !== items.length) {
+    throw new Error(`the append worker returned ${results.length} results for ${items.length} items`);
+  }
+  return results.map((result: WireResult, i) => {
+    if ('error' in result) return fromWireError(result.error);
+    if ('stored' in result) return { message: result.stored, duplicate: true };
+    return { message: newMessage(items[i] as NewMessage, result.id, result.seq, ts), duplicate: false };
+  });
 }
 
 /**
