@@ -47,6 +47,7 @@ if (config.redisUrl !== undefined) {
 }
 const store = await openStore(config.databaseUrl, {
   commitBatchMax: config.limits.commitBatchMax,
+  commitDelayMs: config.limits.commitDelayMs,
   queryTimeoutMs: config.limits.dbQueryTimeoutMs,
   connectTimeoutMs: config.limits.dbConnectTimeoutMs,
   onBatch: (size, ms) => batches.add(size, ms),
