@@ -70,6 +70,7 @@ export class BenchConnection {
     readonly trackSeq: boolean;
     readonly join: JoinOptions;
     readonly sink: ConnectionSink;
+    readonly deflate?: boolean;
   }) {
     this.index = o.index;
     this.room = o.room;
@@ -95,6 +96,7 @@ export class BenchConnection {
             ? '/app/bench-key?protocol=7&client=js&version=8.6.0'
             : '/socket.io/?EIO=4&transport=websocket',
       localAddress: o.localAddress,
+      deflate: o.deflate === true,
       onFrame:
         o.server === 'parley'
           ? (b, s, e) => this.#parley(b, s, e)
@@ -123,6 +125,11 @@ export class BenchConnection {
 
   get isOpen(): boolean {
     return this.#ws.isOpen;
+  }
+
+  /** TCP payload bytes received so far. */
+  get bytesReceived(): number {
+    return this.#ws.bytesReceived;
   }
 
   /** Publishes one benchmark message to this connection's room. */

@@ -26,6 +26,13 @@ export interface SetupRequest {
   readonly perAddress: number;
   /** Connections per room that will publish (`parley-pusher`: those speak Parley v1). */
   readonly publishersPerRoom?: number;
+  /**
+   * The first connection index this generator uses (when it is the first to set up): several
+   * generators take disjoint ranges, so disjoint users and local addresses.
+   */
+  readonly indexBase?: number;
+  /** Offer permessage-deflate (and inflate what comes compressed). */
+  readonly compression?: boolean;
 }
 
 /** What a setup achieved. */
@@ -85,6 +92,8 @@ export interface StepResult {
   readonly open: number;
   /** The generator's own CPU use during the step, in cores (1 = one core busy). */
   readonly generatorCpu: number;
+  /** Bytes received on the counted connections during the step (TCP payload: frames and all). */
+  readonly bytesReceived: number;
   readonly churn?: ChurnResult | undefined;
 }
 

@@ -38,6 +38,13 @@ export class LatencyHistogram {
     return this.maxUs / 1000;
   }
 
+  /** Adds another histogram's samples to this one. */
+  merge(other: LatencyHistogram): void {
+    for (let i = 0; i < this.#counts.length; i++) this.#counts[i]! += other.#counts[i]!;
+    this.count += other.count;
+    if (other.maxUs > this.maxUs) this.maxUs = other.maxUs;
+  }
+
   /** The histogram as `[bucket, count]` pairs plus totals. */
   toJSON(): SerializedHistogram {
     const buckets: [number, number][] = [];

@@ -41,6 +41,7 @@ class LoadGenerator implements ConnectionSink {
   #rooms = 1;
   #perAddress = 20_000;
   #publishersPerRoom = 0;
+  #deflate = false;
   #nextIndex = 0;
   #errors = 0;
   #firstErrors: string[] = [];
@@ -102,6 +103,7 @@ class LoadGenerator implements ConnectionSink {
       trackSeq,
       join,
       sink: this,
+      deflate: this.#deflate,
     });
   }
 
@@ -112,12 +114,17 @@ class LoadGenerator implements ConnectionSink {
     this.#rooms = req.rooms;
     this.#perAddress = req.perAddress;
     this.#publishersPerRoom = req.publishersPerRoom ?? 0;
+    this.#deflate = req.compression === true;
+    if (req.indexBase !== undefined && this.#nextIndex < req.indexBase) this.#nextIndex = req.indexBase;
     const hist = new LatencyHistogram();
     const errors: string[] = [];
     let ready = 0;
     let failed = 0;
-    const started = performance.now();
     const last = this.#nextIndex + req.connections;
+    // Tokens first: a client has its token before it connects (the web app signed it), so the
+    // storm times the server's checks, not the generator's signing.
+    for (let i = this.#nextIndex; i < last; i++) await this.#token(`u${i % req.users}`);
+    const started = performance.now();
     const worker = async () => {
       while (this.#nextIndex < last) {
         const i = this.#nextIndex++;
@@ -173,7 +180,9 @@ class LoadGenerator implements ConnectionSink {
       if (list.length < req.publishersPerRoom && c.canPublish) list.push(c);
     }
     const rooms = byRoom.map((list, r) => ({ list, r })).filter((x) => x.list.length > 0);
-    const padding = 'x'.repeat(Math.max(0, req.textBytes - 20));
+    const padding = filler(Math.max(0, req.textBytes - 20));
+    let bytes0 = 0;
+    for (const c of this.#conns) if (c.counted) bytes0 += c.bytesReceived;
 
     const churn = req.churn === undefined ? undefined : this.#churn(req.churn, req.durationMs);
 
@@ -211,7 +220,11 @@ class LoadGenerator implements ConnectionSink {
     const cpu = process.cpuUsage(cpu0);
     const wall = performance.now() - t0;
     let open = 0;
-    for (const c of this.#conns) if (c.ready) open++;
+    let bytes1 = 0;
+    for (const c of this.#conns) {
+      if (c.ready) open++;
+      if (c.counted) bytes1 += c.bytesReceived;
+    }
     return {
       step: req.step,
       published,
@@ -226,6 +239,7 @@ class LoadGenerator implements ConnectionSink {
       closed: this.#closed,
       open,
       generatorCpu: (cpu.user + cpu.system) / 1000 / wall,
+      bytesReceived: bytes1 - bytes0,
       churn: churnResult,
     };
   }
@@ -317,6 +331,27 @@ class LoadGenerator implements ConnectionSink {
     for (const c of this.#conns) c.destroy();
     this.#conns.length = 0;
   }
+}
+
+const WORDS =
+  'the a to and of in is it you that for on was with as have be at or are this but not we they by from so can what all your will when there about if out up one more time just like new some no get people know good first would see now our only message room today back work call'.split(
+    ' ',
+  );
+
+/**
+ * Chat-like filler text of `n` characters: words of a small vocabulary in a fixed
+ * pseudo-random order (compresses as English text does, ~3× with deflate; `x` × n would
+ * compress ~100×). Only letters and spaces, nothing to escape in JSON.
+ */
+function filler(n: number): string {
+  if (n < 200) return 'x'.repeat(n);
+  let out = '';
+  let seed = 12345;
+  while (out.length < n) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    out += `${WORDS[seed % WORDS.length]} `;
+  }
+  return out.slice(0, n);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

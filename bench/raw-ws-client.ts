@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { constants, inflateRawSync } from 'node:zlib';
 
 /** Options of a {@link RawWsClient}. */
 export interface RawWsClientOptions {
@@ -13,10 +14,17 @@ export interface RawWsClientOptions {
   readonly onFrame: (buf: Buffer, start: number, end: number) => void;
   /** Called once when the socket is gone, whatever the reason. */
   readonly onClose: (code: number) => void;
+  /**
+   * Offer permessage-deflate with no context takeover either way, so that every compressed
+   * message inflates on its own; this client never compresses what it sends.
+   */
+  readonly deflate?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
 const HANDSHAKE_END = Buffer.from('\r\n\r\n');
+/** What RFC 7692 §7.2.2 has a receiver append before inflating a message. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /**
  * The cheapest WebSocket client that is still a correct one, for the load generator: it parses
@@ -34,7 +42,12 @@ export class RawWsClient {
   #fragments: Buffer[] = [];
   #onOpen: (() => void) | undefined;
   #onFail: ((err: Error) => void) | undefined;
+  #compressedMessage = false;
   readonly opened: Promise<void>;
+  /** TCP payload bytes received so far (handshake and frames). */
+  bytesReceived = 0;
+  /** Messages that arrived compressed. */
+  compressedReceived = 0;
 
   constructor(options: RawWsClientOptions) {
     this.#options = options;
@@ -55,7 +68,11 @@ export class RawWsClient {
       const key = randomBytes(16).toString('base64');
       socket.write(
         `GET ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+          (options.deflate === true
+            ? 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n'
+            : '') +
+          '\r\n',
       );
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -114,6 +131,7 @@ export class RawWsClient {
   }
 
   #onData(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
     let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     if (!this.#open) {
       const end = buf.indexOf(HANDSHAKE_END);
@@ -162,18 +180,32 @@ export class RawWsClient {
         this.#options.onClose(code);
         return;
       } else if (opcode === 0x1 || opcode === 0x2 || opcode === 0x0) {
+        // RSV1 on a message's first frame: it is compressed (permessage-deflate).
+        if (opcode !== 0x0) this.#compressedMessage = (b0 & 0x40) !== 0;
         if (!fin || this.#fragments.length > 0) {
           this.#fragments.push(Buffer.from(buf.subarray(start, end)));
           if (fin) {
             const whole = Buffer.concat(this.#fragments);
             this.#fragments = [];
-            this.#options.onFrame(whole, 0, whole.length);
+            this.#message(whole, 0, whole.length);
           }
         } else {
-          this.#options.onFrame(buf, start, end);
+          this.#message(buf, start, end);
         }
       }
     }
     this.#pending = pos === n ? EMPTY : Buffer.from(buf.subarray(pos));
+  }
+
+  #message(buf: Buffer, start: number, end: number): void {
+    if (!this.#compressedMessage) {
+      this.#options.onFrame(buf, start, end);
+      return;
+    }
+    this.compressedReceived++;
+    const plain = inflateRawSync(Buffer.concat([buf.subarray(start, end), DEFLATE_TAIL]), {
+      finishFlush: constants.Z_SYNC_FLUSH,
+    });
+    this.#options.onFrame(plain, 0, plain.length);
   }
 }

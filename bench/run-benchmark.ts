@@ -1,20 +1,21 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type {
-  GeneratorRequest,
-  ServerKind,
-  SetupRequest,
-  SetupResult,
-  StepRequest,
-  StepResult,
-} from './generator-protocol.js';
+import {
+  type GeneratorHandle,
+  openFileLimit,
+  raiseFdLimit,
+  type ServerHandle,
+  startGenerator,
+  startServer,
+} from './bench-processes.js';
+import type { ServerKind, SetupRequest, SetupResult, StepRequest, StepResult } from './generator-protocol.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { IdleScenario, RampScenario, Scenario } from './scenarios.js';
+import type { IdleScenario, ParleyVariant, RampScenario, Scenario } from './scenarios.js';
 import type { BatchSummary, LoopSummary } from './servers/server-stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -63,6 +64,12 @@ export interface StepRecord {
   /** The server's event-loop delay during the step (Parley only). */
   readonly eventLoop: LoopSummary | null;
   readonly churn: ChurnRecord | null;
+  /** Bytes the generator received per delivery (frames and all, on the counted connections). */
+  readonly bytesPerDelivery: number;
+  /** Server CPU per delivery, µs (every process of the server). */
+  readonly serverCpuUsPerDelivery: number;
+  /** Webhook deliveries received during the step (webhook variants). */
+  readonly webhooks: number;
   readonly sustainable: boolean;
   readonly verdict: string;
 }
@@ -86,6 +93,10 @@ export interface ChurnRecord {
 export interface ScenarioRun {
   readonly scenario: string;
   readonly server: ServerKind;
+  /** How Parley ran (store, workers, compression, webhooks); empty = the defaults. */
+  readonly variant: ParleyVariant;
+  /** The scenario whose Socket.IO run a Parley-only variant is compared with. */
+  readonly baseline?: string;
   readonly setup: SetupRecord[];
   readonly steps: StepRecord[];
   /** Highest measured deliveries/s of a sustainable step; 0 when none was. */
@@ -104,6 +115,8 @@ export interface SetupRecord {
   readonly perSecond: number;
   readonly connectP50Ms: number;
   readonly connectP99Ms: number;
+  /** Server CPU per connection made ready, µs (every process of the server). */
+  readonly serverCpuUsPerConnection: number;
   readonly firstErrors: readonly string[];
 }
 
@@ -114,6 +127,12 @@ export interface IdleRecord {
   readonly heapMiB: number;
   readonly rssPerConnKiB: number;
   readonly heapPerConnKiB: number;
+  /**
+   * The kernel's TCP sockets in use and their buffer memory, in pages, machine-wide (both ends
+   * of every loopback connection; /proc/net/sockstat): memory no process's RSS shows.
+   */
+  readonly tcpInUse?: number;
+  readonly tcpMemPages?: number;
 }
 
 /** Everything one run measured, plus where it ran. */
@@ -145,7 +164,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
   const started = Date.now();
   for (const scenario of options.scenarios) {
     for (const server of (scenario.kind === 'ramp' ? scenario.servers : undefined) ?? options.servers) {
-      if (scenario.kind === 'ramp' && scenario.parleyOnly === true && server !== 'parley') continue;
+      if (scenario.parleyOnly === true && server !== 'parley') continue;
       if (options.deadlineMs !== undefined && Date.now() - started > options.deadlineMs) {
         log(`skipping ${scenario.name} on ${server}: past the run deadline`);
         continue;
@@ -177,22 +196,26 @@ async function runScenario(
   const run: ScenarioRun = {
     scenario: scenario.name,
     server: kind,
+    variant: scenario.variant ?? {},
+    ...(scenario.baseline === undefined ? {} : { baseline: scenario.baseline }),
     setup: [],
     steps: [],
     maxSustainable: 0,
     idle: [],
   };
   let server: ServerHandle;
-  let generator: GeneratorHandle;
+  let generators: GeneratorHandle[];
   try {
-    server = await startServer(kind, { dir, secret, rooms, pinned });
+    server = await startServer(kind, { dir, secret, rooms, pinned, variant: scenario.variant ?? {} });
   } catch (err) {
     log(`   could not start the server: ${(err as Error).message}`);
     await rm(dir, { recursive: true, force: true });
     return { ...run, error: (err as Error).message };
   }
   try {
-    generator = await startGenerator(pinned);
+    generators = await Promise.all(
+      Array.from({ length: scenario.generators ?? 1 }, () => startGenerator(pinned)),
+    );
   } catch (err) {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -200,14 +223,16 @@ async function runScenario(
   }
   try {
     if (scenario.kind === 'ramp')
-      await runRamp(scenario, kind, rooms, secret, server, generator, run, options, log);
-    else await runIdle(scenario, kind, rooms, secret, server, generator, run, log);
+      await runRamp(scenario, kind, rooms, secret, server, generators[0]!, run, options, log);
+    else await runIdle(scenario, kind, rooms, secret, server, generators, run, options, log);
   } catch (err) {
     log(`   failed: ${(err as Error).message}`);
     (run as { error?: string }).error = (err as Error).message;
   } finally {
-    await generator.request({ cmd: 'close' }).catch(() => {});
-    generator.stop();
+    for (const generator of generators) {
+      await generator.request({ cmd: 'close' }).catch(() => {});
+      generator.stop();
+    }
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
@@ -225,15 +250,18 @@ async function runRamp(
   options: BenchOptions,
   log: (line: string) => void,
 ): Promise<void> {
+  const pids = (await server.stats(false)).pids ?? [server.pid];
   const setup = await setupConnections(
-    generator,
+    [generator],
     server,
+    pids,
     kind,
     rooms,
     secret,
     scenario.connections,
     scenario.users,
     200,
+    scenario.variant?.compression === true,
     scenario.publishersPerRoom,
   );
   run.setup.push(setup);
@@ -248,7 +276,8 @@ async function runRamp(
   const steps = scenario.ramp.slice(0, options.maxSteps ?? scenario.ramp.length);
   for (const [i, target] of steps.entries()) {
     const rate = target / scenario.roomSize;
-    const before = sampleProc(server.pid);
+    const before = sampleProc(pids);
+    const hooksBefore = server.webhooksReceived();
     const req: StepRequest = {
       cmd: 'step',
       step: i + 1,
@@ -260,9 +289,11 @@ async function runRamp(
       churn: kind === 'parley' ? scenario.churn : undefined,
     };
     const r = await generator.request<StepResult>(req);
-    const after = sampleProc(server.pid);
+    const after = sampleProc(pids);
     const stats = await server.stats(false);
-    const rec = stepRecord(target, rate, r, before, after, stats.batches ?? null, stats.loop ?? null);
+    const rec = stepRecord(target, rate, r, before, after, stats.batches ?? null, stats.loop ?? null, {
+      webhooks: server.webhooksReceived() - hooksBefore,
+    });
     run.steps.push(rec);
     log(`   ${formatStep(rec)}`);
     if (rec.sustainable) {
@@ -284,30 +315,42 @@ async function runIdle(
   rooms: number,
   secret: string,
   server: ServerHandle,
-  generator: GeneratorHandle,
+  generators: readonly GeneratorHandle[],
   run: ScenarioRun,
+  options: BenchOptions,
   log: (line: string) => void,
 ): Promise<void> {
   const base = await server.stats(true);
+  const pids = base.pids ?? [server.pid];
+  // --cpu-prof: the server's main thread over the first checkpoint's connect storm.
+  if (options.cpuProfDir !== undefined) await server.request({ cmd: 'profile-start' });
   let have = 0;
-  const cap = openFileLimit() - 500;
+  // Each generator (and each server process) holds at most the open-file limit.
+  const cap = (openFileLimit() - 500) * generators.length;
   for (const wanted of scenario.checkpoints) {
     const target = Math.min(wanted, cap);
     if (target < wanted)
       log(`   ${wanted} connections need more open files than the limit allows: ${target} instead`);
     if (target <= have) break;
     const setup = await setupConnections(
-      generator,
+      generators,
       server,
+      pids,
       kind,
       rooms,
       secret,
       target - have,
       target,
       scenario.concurrency,
+      scenario.variant?.compression === true,
     );
     run.setup.push(setup);
     have += setup.ready;
+    if (options.cpuProfDir !== undefined && run.setup.length === 1) {
+      const file = join(options.cpuProfDir, `${scenario.name}-${kind}.cpuprofile`);
+      await server.request({ cmd: 'profile-stop', file });
+      log(`   CPU profile of the connect storm: ${file}`);
+    }
     log(
       `   +${setup.ready}/${setup.connections} connected in ${setup.seconds.toFixed(1)} s ` +
         `(${Math.round(setup.perSecond)}/s, p99 ${setup.connectP99Ms.toFixed(0)} ms)` +
@@ -321,6 +364,7 @@ async function runIdle(
       heapMiB: m.heapUsed / 2 ** 20,
       rssPerConnKiB: (m.rss - base.rss) / 1024 / Math.max(have, 1),
       heapPerConnKiB: (m.heapUsed - base.heapUsed) / 1024 / Math.max(have, 1),
+      ...tcpStat(),
     };
     run.idle.push(rec);
     log(
@@ -332,41 +376,71 @@ async function runIdle(
   }
 }
 
+/**
+ * Opens `connections` more connections, split evenly over the generators (each its own range
+ * of connection indexes, so its own users and local addresses), all at once.
+ */
 async function setupConnections(
-  generator: GeneratorHandle,
+  generators: readonly GeneratorHandle[],
   server: ServerHandle,
+  pids: readonly number[],
   kind: ServerKind,
   rooms: number,
   secret: string,
   connections: number,
   users: number,
   concurrency: number,
+  compression: boolean,
   publishersPerRoom?: number,
 ): Promise<SetupRecord> {
-  const req: SetupRequest = {
-    cmd: 'setup',
-    ...(publishersPerRoom === undefined ? {} : { publishersPerRoom }),
-    server: kind,
-    port: server.port,
-    connections,
-    rooms,
-    users,
-    secret,
-    concurrency,
-    perAddress: PER_ADDRESS,
-  };
-  const r = await generator.request<SetupResult>(req);
-  const h = LatencyHistogram.fromJSON(r.connectLatency);
+  const share = Math.ceil(connections / generators.length);
+  const before = sampleProc(pids);
+  const results = await Promise.all(
+    generators.map((generator, g) => {
+      const req: SetupRequest = {
+        cmd: 'setup',
+        ...(publishersPerRoom === undefined ? {} : { publishersPerRoom }),
+        server: kind,
+        port: server.port,
+        connections: Math.min(share, connections - g * share),
+        rooms,
+        users,
+        secret,
+        concurrency: Math.ceil(concurrency / generators.length),
+        perAddress: PER_ADDRESS,
+        indexBase: g * users,
+        compression,
+      };
+      return generator.request<SetupResult>(req);
+    }),
+  );
+  const after = sampleProc(pids);
+  const h = new LatencyHistogram();
+  for (const r of results) h.merge(LatencyHistogram.fromJSON(r.connectLatency));
+  const ready = results.reduce((a, r) => a + r.ready, 0);
+  const ms = Math.max(...results.map((r) => r.ms));
   return {
     connections,
-    ready: r.ready,
-    failed: r.failed,
-    seconds: r.ms / 1000,
-    perSecond: r.perSecond,
+    ready,
+    failed: results.reduce((a, r) => a + r.failed, 0),
+    seconds: ms / 1000,
+    perSecond: ready / (ms / 1000),
     connectP50Ms: h.quantileMs(0.5),
     connectP99Ms: h.quantileMs(0.99),
-    firstErrors: r.firstErrors,
+    serverCpuUsPerConnection: (((after.ticks - before.ticks) / CLK_TCK) * 1e6) / Math.max(ready, 1),
+    firstErrors: results.flatMap((r) => r.firstErrors).slice(0, 5),
   };
+}
+
+function tcpStat(): { tcpInUse?: number; tcpMemPages?: number } {
+  try {
+    const m = /TCP: inuse (\d+) orphan \d+ tw \d+ alloc \d+ mem (\d+)/.exec(
+      readFileSync('/proc/net/sockstat', 'utf8'),
+    );
+    return m === null ? {} : { tcpInUse: Number(m[1]), tcpMemPages: Number(m[2]) };
+  } catch {
+    return {};
+  }
 }
 
 interface ProcSample {
@@ -377,19 +451,27 @@ interface ProcSample {
   readonly machineTotal: number;
 }
 
-function sampleProc(pid: number): ProcSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start at `) `.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function sampleProc(pids: readonly number[]): ProcSample {
+  let ticks = 0;
+  let rssKiB = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces) start at `) `.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      rssKiB += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // the process is gone
+    }
+  }
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
   const total = cpu.reduce((a, b) => a + b, 0);
   return {
     at: performance.now(),
     ticks,
-    rssKiB: Number(rss?.[1] ?? 0),
+    rssKiB,
     machineBusy: total - idle,
     machineTotal: total,
   };
@@ -403,6 +485,7 @@ function stepRecord(
   after: ProcSample,
   batches: BatchSummary | null,
   eventLoop: LoopSummary | null,
+  extra: { readonly webhooks: number },
 ): StepRecord {
   const latency = LatencyHistogram.fromJSON(r.latency);
   const ack = LatencyHistogram.fromJSON(r.ack);
@@ -460,6 +543,10 @@ function stepRecord(
     batches,
     eventLoop,
     churn,
+    bytesPerDelivery: r.delivered === 0 ? 0 : r.bytesReceived / r.delivered,
+    serverCpuUsPerDelivery:
+      r.delivered === 0 ? 0 : (((after.ticks - before.ticks) / CLK_TCK) * 1e6) / r.delivered,
+    webhooks: extra.webhooks,
     sustainable,
     verdict: sustainable ? (reasons.length > 0 ? `ok (${reasons.join(', ')})` : 'ok') : reasons.join(', '),
   };
@@ -485,175 +572,6 @@ export function formatStep(s: StepRecord): string {
     `${a} cpu ${(s.serverCpu * 100).toFixed(0)}% rss ${s.serverRssMiB.toFixed(0)} MiB gen ${(s.generatorCpu * 100).toFixed(0)}%` +
     `${b}${l}${c} → ${s.verdict}`
   );
-}
-
-// ─── processes ────────────────────────────────────────────────────────────────────────────
-
-interface ServerHandle {
-  readonly pid: number;
-  readonly port: number;
-  stats(gc: boolean): Promise<ServerStats>;
-  request(msg: { cmd: 'profile-start' } | { cmd: 'profile-stop'; file: string }): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-/** What a server under test answers to `stats` (batches and loop from Parley only). */
-interface ServerStats {
-  readonly rss: number;
-  readonly heapUsed: number;
-  readonly batches?: BatchSummary;
-  readonly loop?: LoopSummary;
-}
-
-interface GeneratorHandle {
-  request<T>(req: GeneratorRequest): Promise<T>;
-  stop(): void;
-}
-
-function pin(core: number, pinned: boolean, argv: readonly string[]): [string, string[]] {
-  return pinned ? ['taskset', ['-c', String(core), ...argv]] : [argv[0]!, argv.slice(1)];
-}
-
-async function startServer(
-  kind: ServerKind,
-  o: { dir: string; secret: string; rooms: number; pinned: boolean },
-): Promise<ServerHandle> {
-  const entry = join(ROOT, 'bench', 'servers', `${kind}-server.ts`);
-  // Node's own --cpu-prof of the whole server process, every thread (the SQLite append worker
-  // included), written when it exits; --cpu-prof of run.ts covers the main thread's steps only.
-  const profDir = process.env.PARLEY_BENCH_SERVER_CPU_PROF_DIR;
-  const [cmd, args] = pin(0, o.pinned, [
-    process.execPath,
-    '--expose-gc',
-    ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]),
-    '--import',
-    'tsx',
-    entry,
-  ]);
-  const big = String(1_000_000);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PARLEY_JWT_SECRET: o.secret,
-    PARLEY_DATABASE_URL: `sqlite:${join(o.dir, 'parley.db')}`,
-    PARLEY_LOG_LEVEL: 'warn',
-    PARLEY_DEFAULT_CHANNELS: Array.from({ length: o.rooms }, (_, i) => `r${i}`).join(','),
-    // Rate limits out of the way: the benchmark measures capacity, not the limits.
-    PARLEY_PUBLISH_PER_SECOND: big,
-    PARLEY_PUBLISH_BURST: big,
-    PARLEY_FRAMES_PER_SECOND: big,
-    PARLEY_FRAMES_BURST: big,
-    PARLEY_CONNECT_PER_SECOND_PER_IP: big,
-    PARLEY_CONNECT_BURST_PER_IP: big,
-    PARLEY_HTTP_CONNECTIONS_PER_IP: big,
-    PARLEY_HELLO_TIMEOUT_MS: '60000',
-    PARLEY_SEND_QUEUE_MAX_BYTES: String(16 * 2 ** 20),
-  };
-  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map<number, (v: unknown) => void>();
-  let nextId = 1;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} server did not start in 60 s`)), 60_000);
-    child.on('message', (m: { listening?: number; id?: number }) => {
-      if (m.listening !== undefined) {
-        clearTimeout(timer);
-        resolve(m.listening);
-      } else if (m.id !== undefined) {
-        pending.get(m.id)?.(m);
-        pending.delete(m.id);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} server exited before listening`));
-    });
-  });
-  const ask = (msg: object) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = nextId++;
-      const t = setTimeout(() => reject(new Error('the server did not answer in 60 s')), 60_000);
-      pending.set(id, (v) => {
-        clearTimeout(t);
-        resolve(v);
-      });
-      child.send({ ...msg, id });
-    });
-  return {
-    pid: child.pid!,
-    port,
-    stats: (gc) => ask({ cmd: 'stats', gc }) as Promise<ServerStats>,
-    request: (msg) => ask(msg),
-    stop: async () => {
-      if (child.exitCode === null && child.connected) child.send({ cmd: 'stop' });
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(kill);
-    },
-  };
-}
-
-async function startGenerator(pinned: boolean): Promise<GeneratorHandle> {
-  const entry = join(ROOT, 'bench', 'load-generator.ts');
-  const [cmd, args] = pin(1, pinned, [
-    process.execPath,
-    '--max-old-space-size=4096',
-    '--import',
-    'tsx',
-    entry,
-  ]);
-  const child: ChildProcess = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let waiter: { resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('load generator did not start')), 60_000);
-    child.once('message', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-  await started;
-  child.on('message', (m: { failure?: string }) => {
-    const w = waiter;
-    waiter = undefined;
-    if (m.failure !== undefined) w?.reject(new Error(m.failure));
-    else w?.resolve(m);
-  });
-  child.once('exit', () => waiter?.reject(new Error('load generator exited')));
-  return {
-    request: <T>(req: GeneratorRequest) =>
-      new Promise<T>((resolve, reject) => {
-        // Every request is bounded: setups by their join timeout, steps by their duration.
-        const limit = req.cmd === 'step' ? req.durationMs + req.drainMs + 120_000 : 15 * 60_000;
-        const t = setTimeout(() => reject(new Error(`generator: no answer to ${req.cmd}`)), limit);
-        waiter = {
-          resolve: (v) => {
-            clearTimeout(t);
-            resolve(v as T);
-          },
-          reject: (e) => {
-            clearTimeout(t);
-            reject(e);
-          },
-        };
-        child.send(req);
-      }),
-    stop: () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-    },
-  };
-}
-
-/** The soft open-file limit of this process (children inherit it). */
-function openFileLimit(): number {
-  const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
-  return m === null ? 1024 : Number(m[1]);
-}
-
-function raiseFdLimit(log: (line: string) => void): void {
-  try {
-    execFileSync('prlimit', ['--pid', String(process.pid), '--nofile=200000:200000'], { stdio: 'ignore' });
-  } catch {
-    log('could not raise the open-file limit (prlimit); large idle scenarios may fail');
-  }
 }
 
 function machineInfo(): MachineInfo {

@@ -7,13 +7,16 @@
  *
  * Each scenario gets a fresh server (pinned to core 0 with taskset when there are two cores)
  * and a fresh load generator (core 1). Prints a side-by-side table, writes `latest.json`,
- * `latest.md` and `latest.svg` (plus a dated copy of the JSON) into the output directory.
+ * `latest.md` (issue 15's targets beside the previous `latest.json`'s, then every scenario),
+ * `latest.svg` and one `latest-<scenario>.svg` per scenario (plus a dated copy of the JSON)
+ * into the output directory.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServerKind } from './generator-protocol.js';
-import { renderChart, renderMarkdown } from './report.js';
+import { writeReport } from './render-results.js';
+import type { BenchResult } from './run-benchmark.js';
 import { runBenchmark } from './run-benchmark.js';
 import { FULL_SCENARIOS, QUICK_SCENARIOS } from './scenarios.js';
 
@@ -59,15 +62,17 @@ const result = await runBenchmark({
   log: (line) => process.stdout.write(`${line}\n`),
 });
 
-const markdown = renderMarkdown(result);
-process.stdout.write(`\n${markdown}\n`);
+const prefix = values.quick ? 'quick' : 'latest';
+// The run this one replaces, for the targets table's "previous" column.
+const previous = await readFile(join(out, `${prefix}.json`), 'utf8').then(
+  (text) => JSON.parse(text) as BenchResult,
+  () => undefined,
+);
 const stamp = result.startedAt.replace(/[:.]/g, '-');
 await writeFile(
   join(out, `run-${stamp}${values.quick ? '-quick' : ''}.json`),
   `${JSON.stringify(result, null, 2)}\n`,
 );
-const prefix = values.quick ? 'quick' : 'latest';
 await writeFile(join(out, `${prefix}.json`), `${JSON.stringify(result, null, 2)}\n`);
-await writeFile(join(out, `${prefix}.md`), `${markdown}\n`);
-await writeFile(join(out, `${prefix}.svg`), renderChart(result));
+process.stdout.write(`\n${await writeReport(out, prefix, result, previous)}\n`);
 process.stdout.write(`results: ${join(out, `${prefix}.{json,md,svg}`)}\n`);

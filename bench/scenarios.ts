@@ -1,10 +1,41 @@
 import type { ChurnRequest, ServerKind } from './generator-protocol.js';
 
-/** A publish-rate ramp over a fixed set of connections in rooms. */
-export interface RampScenario {
-  readonly kind: 'ramp';
+/**
+ * How Parley runs in a scenario, when not as `parley serve` does by default (SQLite file,
+ * one process, no compression, no webhooks).
+ */
+export interface ParleyVariant {
+  /** The database: a fresh one on the local server of that kind for each run. */
+  readonly store?: 'sqlite' | 'mysql' | 'postgres';
+  /** Worker processes (node:cluster, one port) on a private Redis for bus, presence and cache. */
+  readonly workers?: number;
+  /** `PARLEY_COMPRESSION=on` (and Socket.IO's `perMessageDeflate`), offered by every client. */
+  readonly compression?: boolean;
+  /** A webhook URL configured (a receiver in the orchestrator answers 200 to each). */
+  readonly webhooks?: boolean;
+  /** `PARLEY_PRESENCE_MAX`: 1 = no presence events or lists (Socket.IO sends none). */
+  readonly presenceMax?: number;
+}
+
+/** What a scenario shares by kind: its name, its title and how the servers run. */
+interface ScenarioBase {
   readonly name: string;
   readonly title: string;
+  readonly variant?: ParleyVariant;
+  /**
+   * A Parley-only variant's comparison: the scenario (in the same run) whose Socket.IO figure
+   * its ratio is taken against, e.g. `fanout` for `fanout-postgres`.
+   */
+  readonly baseline?: string;
+  /** Load generator processes (each holds at most ~19,500 sockets: the open-file limit). */
+  readonly generators?: number;
+  /** Parley only (Socket.IO has no counterpart, or the baseline's Socket.IO run is the one). */
+  readonly parleyOnly?: boolean;
+}
+
+/** A publish-rate ramp over a fixed set of connections in rooms. */
+export interface RampScenario extends ScenarioBase {
+  readonly kind: 'ramp';
   readonly connections: number;
   readonly roomSize: number;
   /** Distinct user ids (connections are spread over them round robin). */
@@ -17,16 +48,13 @@ export interface RampScenario {
   readonly textBytes: number;
   /** History-on-join and resume traffic during every step (Parley only). */
   readonly churn?: ChurnRequest;
-  readonly parleyOnly?: boolean;
   /** The servers this scenario runs on, whatever `--servers` says (a comparison of Parley's wires). */
   readonly servers?: readonly ServerKind[];
 }
 
 /** Idle connections: memory per connection at each checkpoint, and the connect rate. */
-export interface IdleScenario {
+export interface IdleScenario extends ScenarioBase {
   readonly kind: 'idle';
-  readonly name: string;
-  readonly title: string;
   readonly checkpoints: readonly number[];
   readonly roomSize: number;
   readonly concurrency: number;
@@ -38,8 +66,73 @@ export type Scenario = RampScenario | IdleScenario;
 const STEP_MS = 5000;
 const DRAIN_MS = 3000;
 
+/** A Parley-only copy of a scenario under a variant, compared with the original's Socket.IO run. */
+function variantOf<S extends Scenario>(base: S, suffix: string, label: string, variant: ParleyVariant): S {
+  return {
+    ...base,
+    name: `${base.name}-${suffix}`,
+    title: `${base.title} — ${label}`,
+    variant,
+    baseline: base.name,
+    parleyOnly: true,
+  };
+}
+
+/** The issue-15 variants of the base scenarios: other stores, workers, webhooks, compression. */
+function issue15(base: readonly Scenario[], quick: boolean): Scenario[] {
+  const by = (name: string) => {
+    const s = base.find((x) => x.name === name);
+    if (s === undefined) throw new Error(`no base scenario ${name}`);
+    return s;
+  };
+  const fanout = by('fanout') as RampScenario;
+  const small = by('small-rooms') as RampScenario;
+  const idle = by('idle') as IdleScenario;
+  const storm: IdleScenario = { ...idle, checkpoints: [quick ? 1000 : 10_000] };
+  const out: Scenario[] = [];
+  for (const [store, label] of [
+    ['mysql', 'MariaDB'],
+    ['postgres', 'PostgreSQL'],
+  ] as const) {
+    out.push(variantOf(fanout, store === 'mysql' ? 'mariadb' : store, label, { store }));
+    out.push(variantOf(small, store === 'mysql' ? 'mariadb' : store, label, { store }));
+    out.push(variantOf(storm, store === 'mysql' ? 'mariadb' : store, label, { store }));
+  }
+  out.push(variantOf(fanout, 'workers', '--workers 2 on Redis', { workers: 2 }));
+  out.push(variantOf(small, 'workers', '--workers 2 on Redis', { workers: 2 }));
+  out.push(variantOf(small, 'webhooks', 'a webhook URL configured', { webhooks: true }));
+  // The storm without presence: each join in a room of 100 is otherwise a frame to every member.
+  out.push(
+    variantOf(storm, 'presence-off', 'PARLEY_PRESENCE_MAX=1 (no presence events)', { presenceMax: 1 }),
+  );
+  // Compression: ~2 KB texts (English-like, so they compress as chat does), both servers with it on.
+  out.push({
+    ...fanout,
+    name: 'fanout-compression',
+    title: `${fanout.title}, ~2 KB texts, permessage-deflate on`,
+    textBytes: 2000,
+    variant: { compression: true },
+    ramp: quick ? fanout.ramp : fanout.ramp.slice(0, 8),
+  });
+  // Two Parley processes holding ~39,000 connections (two generators: one holds ~19,500).
+  out.push({
+    ...variantOf(idle, 'workers', '--workers 2 on Redis, two load generators', { workers: 2 }),
+    checkpoints: quick ? [2000] : [39_000],
+    generators: 2,
+  });
+  // The same ~2 KB texts without compression, for the bytes and CPU it saves.
+  out.push({
+    ...fanout,
+    name: 'fanout-2kb',
+    title: `${fanout.title}, ~2 KB texts, no compression`,
+    textBytes: 2000,
+    ramp: quick ? fanout.ramp : fanout.ramp.slice(0, 8),
+  });
+  return out;
+}
+
 /** The full benchmark (issue 6). */
-export const FULL_SCENARIOS: readonly Scenario[] = [
+const BASE_SCENARIOS: readonly Scenario[] = [
   {
     kind: 'ramp',
     name: 'fanout',
@@ -121,8 +214,11 @@ export const FULL_SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/** The full benchmark: issue 6's scenarios and issue 15's variants of them. */
+export const FULL_SCENARIOS: readonly Scenario[] = [...BASE_SCENARIOS, ...issue15(BASE_SCENARIOS, false)];
+
 /** The smoke run (`--quick`): small, short, well under a minute for both servers. */
-export const QUICK_SCENARIOS: readonly Scenario[] = [
+const QUICK_BASE: readonly Scenario[] = [
   {
     kind: 'ramp',
     name: 'pusher-fanout',
@@ -151,6 +247,19 @@ export const QUICK_SCENARIOS: readonly Scenario[] = [
     textBytes: 100,
   },
   {
+    kind: 'ramp',
+    name: 'small-rooms',
+    title: 'Many small rooms (quick): 200 × 2',
+    connections: 400,
+    roomSize: 2,
+    users: 400,
+    publishersPerRoom: 2,
+    ramp: [2_000, 5_000],
+    stepMs: 2000,
+    drainMs: 1000,
+    textBytes: 100,
+  },
+  {
     kind: 'idle',
     name: 'idle',
     title: 'Idle connections (quick)',
@@ -174,6 +283,9 @@ export const QUICK_SCENARIOS: readonly Scenario[] = [
     parleyOnly: true,
   },
 ];
+
+/** The smoke run (`--quick`): the quick base scenarios and their issue-15 variants. */
+export const QUICK_SCENARIOS: readonly Scenario[] = [...QUICK_BASE, ...issue15(QUICK_BASE, true)];
 
 /**
  * Publish → ack at 1,000 messages/s (issue 6's target: ack p99 ≤ 10 ms, durable) with light

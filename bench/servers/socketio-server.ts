@@ -1,6 +1,6 @@
 /**
  * The Socket.IO 4.8 server the benchmark compares Parley with: the canonical chat room server.
- * WebSocket transport only, no compression (Socket.IO's default), in-memory adapter, no
+ * WebSocket transport only, no compression (Socket.IO's default; see below), in-memory adapter, no
  * storage. A client joins the room named in its CONNECT packet's auth (`40{"room":"r1"}`) and
  * is told `joined`; `pub(room, text)` broadcasts `msg` with the room, sender and time to the
  * whole room, sender included (`io.to(room).emit`), as Parley delivers to every subscriber.
@@ -12,7 +12,9 @@ import { Server } from 'socket.io';
 import { serveStats } from './server-stats.js';
 
 const http = createServer();
-const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+// `PARLEY_BENCH_SOCKETIO_DEFLATE=1`: permessage-deflate on (ws's defaults: 1 KiB threshold, a context per socket).
+const deflate = process.env.PARLEY_BENCH_SOCKETIO_DEFLATE === '1';
+const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: deflate });
 io.on('connection', (socket) => {
   const auth = socket.handshake.auth as { room?: unknown; user?: unknown };
   const user = typeof auth.user === 'string' ? auth.user : socket.id;

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import { ParleyError } from '../protocol/error-catalogue.js';
-import { JoseTokenVerifier } from './auth/jose-token-verifier.js';
+import { HmacTokenVerifier } from './auth/hmac-token-verifier.js';
 import type { Bus } from './bus/bus.js';
 import { ClusterBus, type IpcChannel } from './bus/cluster-bus.js';
 import { ClusterBusRelay } from './bus/cluster-bus-relay.js';
@@ -128,7 +128,7 @@ async function runNode(config: Config, logger: Logger): Promise<number> {
       store,
       bus,
       presence,
-      verifier: new JoseTokenVerifier(config.jwt),
+      verifier: new HmacTokenVerifier(config.jwt),
       logger,
       metrics,
       ...(cache === undefined ? {} : { cache }),

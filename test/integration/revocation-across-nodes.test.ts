@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
-import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { HmacTokenVerifier } from '../../src/server/auth/hmac-token-verifier.js';
 import { RedisBus } from '../../src/server/bus/redis-bus.js';
 import { type Limits, loadConfig } from '../../src/server/config.js';
 import { ParleyServer } from '../../src/server/parley-server.js';
@@ -120,7 +120,7 @@ class Cluster {
       store: await openStore(this.#db.url),
       bus,
       presence: new MemoryPresence(),
-      verifier: new JoseTokenVerifier(config.jwt),
+      verifier: new HmacTokenVerifier(config.jwt),
       logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
     });
     return {

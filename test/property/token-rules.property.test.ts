@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParleyError } from '../../src/protocol/error-catalogue.js';
-import { JoseTokenVerifier, MAX_NUMERIC_DATE } from '../../src/server/auth/jose-token-verifier.js';
+import { HmacTokenVerifier, MAX_NUMERIC_DATE } from '../../src/server/auth/hmac-token-verifier.js';
 import type { Identity } from '../../src/server/auth/token-verifier.js';
 import { loadConfig } from '../../src/server/config.js';
 
@@ -21,9 +21,9 @@ function signRaw(claimsJson: string): string {
 
 /** The verifiers' clock, set by each run. */
 const clock = { now: 0 };
-const verifiers = new Map<string, JoseTokenVerifier>();
+const verifiers = new Map<string, HmacTokenVerifier>();
 /** One verifier per (tolerance, max age), its clock read from `clock.now`. */
-function verifierFor(toleranceS: number, maxAgeS: number): JoseTokenVerifier {
+function verifierFor(toleranceS: number, maxAgeS: number): HmacTokenVerifier {
   const id = `${toleranceS}/${maxAgeS}`;
   let v = verifiers.get(id);
   if (v === undefined) {
@@ -32,7 +32,7 @@ function verifierFor(toleranceS: number, maxAgeS: number): JoseTokenVerifier {
       PARLEY_JWT_CLOCK_TOLERANCE: `${toleranceS}s`,
       PARLEY_JWT_MAX_AGE: `${maxAgeS}s`,
     }).jwt;
-    v = new JoseTokenVerifier(config, () => clock.now);
+    v = new HmacTokenVerifier(config, () => clock.now);
     verifiers.set(id, v);
   }
   return v;
@@ -143,7 +143,7 @@ function literalOf(spec: TimeSpec, nowMs: number, toleranceS: number, maxAgeS: n
   }
 }
 
-async function outcome(verifier: JoseTokenVerifier, token: string): Promise<Identity | ParleyError> {
+async function outcome(verifier: HmacTokenVerifier, token: string): Promise<Identity | ParleyError> {
   try {
     return await verifier.verify(token);
   } catch (err) {

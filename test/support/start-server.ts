@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
-import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { HmacTokenVerifier } from '../../src/server/auth/hmac-token-verifier.js';
 import { MemoryBus } from '../../src/server/bus/memory-bus.js';
 import { MemoryHistoryCache } from '../../src/server/cache/memory-history-cache.js';
 import { type Limits, loadConfig } from '../../src/server/config.js';
@@ -63,7 +63,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     bus: new MemoryBus(),
     presence: new MemoryPresence(),
     cache: new MemoryHistoryCache(),
-    verifier: new JoseTokenVerifier(config.jwt),
+    verifier: new HmacTokenVerifier(config.jwt),
     logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
     metrics,
   });

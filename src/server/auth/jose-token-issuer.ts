@@ -6,7 +6,7 @@ import type { IssuedToken, TokenIssuer } from './token-issuer.js';
 /**
  * Signs tokens with `jose` using the node's JWT secret and the first allowed HMAC algorithm:
  * the configured user-id and username claims, `iat`, `exp` after `ttlSeconds`, and `iss`/`aud`
- * when configured, so `JoseTokenVerifier` accepts them.
+ * when configured, so `HmacTokenVerifier` accepts them.
  */
 export class JoseTokenIssuer implements TokenIssuer {
   readonly #config: JwtConfig;

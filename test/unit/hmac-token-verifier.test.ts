@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { JoseTokenVerifier, MAX_NUMERIC_DATE } from '../../src/server/auth/jose-token-verifier.js';
+import { HmacTokenVerifier, MAX_NUMERIC_DATE } from '../../src/server/auth/hmac-token-verifier.js';
 import { loadConfig } from '../../src/server/config.js';
 
 const secret = 's'.repeat(48);
@@ -27,8 +27,8 @@ function signRaw(headerJson: string, claimsJson: string, alg: 'sha256' | 'sha512
 const signClaims = (claims: Record<string, unknown>): string =>
   signRaw('{"alg":"HS256"}', JSON.stringify(claims));
 
-function verifierWith(env: Record<string, string> = {}): JoseTokenVerifier {
-  return new JoseTokenVerifier(
+function verifierWith(env: Record<string, string> = {}): HmacTokenVerifier {
+  return new HmacTokenVerifier(
     loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_CLOCK_TOLERANCE: `${TOLERANCE}s`, ...env }).jwt,
     () => NOW_MS,
   );
@@ -48,13 +48,13 @@ async function refused(token: string, code: 'auth_failed' | 'token_expired', mes
   for (const part of token.split('.')) if (part.length > 0) assert.ok(!err.message.includes(part));
 }
 
-describe('JoseTokenVerifier with its keys imported once per algorithm', () => {
+describe('HmacTokenVerifier and its algorithms', () => {
   const sign = (alg: string, k: Uint8Array = key, user = 'ann') =>
     new SignJWT({ user_id: user, username: user.toUpperCase() })
       .setProtectedHeader({ alg })
       .setExpirationTime('5m')
       .sign(k);
-  const realClock = new JoseTokenVerifier(
+  const realClock = new HmacTokenVerifier(
     loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'HS256,HS512' }).jwt,
   );
 
@@ -76,7 +76,7 @@ describe('JoseTokenVerifier with its keys imported once per algorithm', () => {
   });
 
   it('keeps keys per verifier and algorithm: an HS512-only verifier refuses HS256 tokens', async () => {
-    const only512 = new JoseTokenVerifier(
+    const only512 = new HmacTokenVerifier(
       loadConfig({ PARLEY_JWT_SECRET: secret, PARLEY_JWT_ALGORITHMS: 'HS512' }).jwt,
     );
     assert.equal((await only512.verify(await sign('HS512'))).userId, 'ann');
@@ -85,7 +85,7 @@ describe('JoseTokenVerifier with its keys imported once per algorithm', () => {
   });
 });
 
-describe('JoseTokenVerifier: a token’s lifetime is bounded from now', () => {
+describe('HmacTokenVerifier: a token’s lifetime is bounded from now', () => {
   it('refuses an "iat" further ahead of the clock than the tolerance, and accepts one within it', async () => {
     await refused(
       signClaims({ user_id: 'ann', iat: NOW + 3600, exp: NOW + 7200 }),
@@ -175,7 +175,7 @@ describe('JoseTokenVerifier: a token’s lifetime is bounded from now', () => {
   });
 });
 
-describe('JoseTokenVerifier: what a signer could stamp in "iat", "nbf" and "exp"', () => {
+describe('HmacTokenVerifier: what a signer could stamp in "iat", "nbf" and "exp"', () => {
   for (const claim of ['iat', 'nbf', 'exp'] as const) {
     // Each case also carries a valid exp (or iat) so only the claim under test is odd.
     const base = claim === 'exp' ? { user_id: 'ann', iat: NOW } : { user_id: 'ann', exp: NOW + 600 };
@@ -229,7 +229,7 @@ describe('JoseTokenVerifier: what a signer could stamp in "iat", "nbf" and "exp"
   });
 });
 
-describe('JoseTokenVerifier: "iss" and "aud"', () => {
+describe('HmacTokenVerifier: "iss" and "aud"', () => {
   const strict = verifierWith({ PARLEY_JWT_ISSUER: 'https://shop.example', PARLEY_JWT_AUDIENCE: 'parley' });
   const claims = { user_id: 'ann', exp: NOW + 600, iss: 'https://shop.example', aud: 'parley' };
 
@@ -268,7 +268,7 @@ describe('JoseTokenVerifier: "iss" and "aud"', () => {
   });
 });
 
-describe('JoseTokenVerifier: the user id', () => {
+describe('HmacTokenVerifier: the user id', () => {
   const exp = NOW + 600;
   const userId = async (claims: Record<string, unknown>, v = verifier) =>
     (await v.verify(signClaims({ exp, ...claims }))).userId;
@@ -329,7 +329,7 @@ describe('JoseTokenVerifier: the user id', () => {
   });
 });
 
-describe('JoseTokenVerifier: the username', () => {
+describe('HmacTokenVerifier: the username', () => {
   const exp = NOW + 600;
   const username = async (claims: Record<string, unknown>) =>
     (await verifier.verify(signClaims({ exp, user_id: 'ann', ...claims }))).username;
@@ -364,7 +364,7 @@ describe('JoseTokenVerifier: the username', () => {
   });
 });
 
-describe('JoseTokenVerifier: the header', () => {
+describe('HmacTokenVerifier: the header', () => {
   const claims = JSON.stringify({ user_id: 'ann', exp: NOW + 600 });
 
   it('refuses any "crit", even the b64 extension jose itself understands', async () => {
