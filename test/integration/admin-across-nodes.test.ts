@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { JoseTokenVerifier } from '../../src/server/auth/jose-token-verifier.js';
+import { HmacTokenVerifier } from '../../src/server/auth/hmac-token-verifier.js';
 import { RedisBus } from '../../src/server/bus/redis-bus.js';
 import { loadConfig } from '../../src/server/config.js';
 import { ParleyServer } from '../../src/server/parley-server.js';
@@ -38,7 +38,7 @@ describe('admin console across nodes (#17)', {
       store: await openStore(db.url),
       bus: await RedisBus.connect(redisUrl as string, { prefix }),
       presence: new MemoryPresence(),
-      verifier: new JoseTokenVerifier(config.jwt),
+      verifier: new HmacTokenVerifier(config.jwt),
       logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
     });
     servers.push(server);
