@@ -3,6 +3,8 @@ import type {
   ChannelInfo,
   MessageDeletedFrame,
   MessageEditedFrame,
+  ModerateFrame,
+  ModerationFrame,
   ReactionFrame,
   ReadPositionFrame,
   Role,
@@ -320,6 +322,31 @@ export class ParleyClient extends TypedEmitter<ParleyClientEvents> {
     const reply = await this.#requests.call({ type: 'member_remove', channel, user_id: userId }, 'member', {
       idempotent: false,
     });
+    return stripFrame(reply);
+  }
+
+  /**
+   * Bans, unbans, mutes or unmutes `userId` in `channel` (its owners, admins and moderators; a
+   * mute needs `until`). Resolves with what was done, as the channel's `moderation` event says it.
+   */
+  async moderate(
+    channel: string,
+    userId: string,
+    action: ModerateFrame['action'],
+    options: { readonly until?: number; readonly reason?: string } = {},
+  ): Promise<Omit<ModerationFrame, 'type' | 'ref'>> {
+    const reply = await this.#requests.call(
+      {
+        type: 'moderate',
+        channel,
+        user_id: userId,
+        action,
+        ...(options.until === undefined ? {} : { until: options.until }),
+        ...(options.reason === undefined ? {} : { reason: options.reason }),
+      },
+      'moderation',
+      { idempotent: false },
+    );
     return stripFrame(reply);
   }
 

@@ -236,6 +236,22 @@ export interface MemberRemoveFrame {
   readonly channel: string;
   readonly user_id: string;
 }
+/**
+ * Ban, unban, mute or unmute a user in a channel (its owners, admins and moderators): the same
+ * as the HTTP API's `…/bans/:userId` and `…/mutes/:userId`. Answered with a `moderation` frame.
+ */
+export interface ModerateFrame {
+  readonly type: 'moderate';
+  readonly ref?: Ref;
+  readonly channel: string;
+  readonly user_id: string;
+  readonly action: 'ban' | 'unban' | 'mute' | 'unmute';
+  /** When a ban or mute ends, ms since the epoch (a mute needs one; a ban without lasts until lifted). */
+  readonly until?: number;
+  /** Why, for the channel's moderators (1–500 characters). */
+  readonly reason?: string;
+}
+
 /** Open (or get) the direct-message channel with another user. */
 export interface DmOpenFrame {
   readonly type: 'dm_open';
@@ -258,6 +274,7 @@ export type ClientFrame =
   | MemberAddFrame
   | MemberRemoveFrame
   | DmOpenFrame
+  | ModerateFrame
   | MessageEditFrame
   | MessageDeleteFrame
   | ReactFrame
@@ -459,6 +476,8 @@ export interface ErrorFrame {
 /** A moderator banned, unbanned, muted or unmuted a user, or changed slow mode: sent to the channel. */
 export interface ModerationFrame {
   readonly type: 'moderation';
+  /** Set on the reply to a `moderate` frame. */
+  readonly ref?: Ref;
   readonly channel: string;
   readonly action: 'banned' | 'unbanned' | 'muted' | 'unmuted' | 'slow_mode';
   readonly user_id: string | null;

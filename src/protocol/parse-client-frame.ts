@@ -37,6 +37,8 @@ const MAX_TOKEN = 8192;
 // `ref` and `epoch` are the frame's own: echoed back, never stored.
 const MAX_REF = 64;
 const MAX_EPOCH = 64;
+// A moderation reason, as the HTTP API's.
+const MAX_REASON = 500;
 
 class FieldError extends Error {}
 
@@ -229,6 +231,26 @@ const PARSERS: { readonly [K in ClientFrameType]: (o: Obj, ref: Ref | undefined)
       ref,
     ),
   dm_open: (o, ref) => withRef({ type: 'dm_open', user_id: str(o, 'user_id', MAX_USER_ID, true) }, ref),
+  moderate: (o, ref) => {
+    const action = o.action;
+    if (action !== 'ban' && action !== 'unban' && action !== 'mute' && action !== 'unmute')
+      throw new FieldError('"action" must be one of ban, unban, mute, unmute');
+    const until = o.until;
+    if (until !== undefined && (typeof until !== 'number' || !Number.isSafeInteger(until) || until <= 0))
+      throw new FieldError('"until" must be a time in ms since the epoch');
+    const reason = str(o, 'reason', MAX_REASON, false);
+    return withRef(
+      {
+        type: 'moderate',
+        channel: channel(o),
+        user_id: str(o, 'user_id', MAX_USER_ID, true),
+        action,
+        ...(until === undefined ? {} : { until }),
+        ...(reason === undefined ? {} : { reason }),
+      },
+      ref,
+    );
+  },
 };
 
 /**

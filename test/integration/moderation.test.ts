@@ -301,4 +301,48 @@ describe('moderation on one node', { timeout: 60_000 }, () => {
     assert.equal((await api('GET', 'reports?state=resolved')).body.reports[0].id, made.body.report.id);
     assert.equal((await api('GET', 'reports?state=nope')).status, 400);
   });
+  it('bans, mutes, unmutes and unbans with moderate frames over the WebSocket, for moderators only', async () => {
+    const ch = await channel('alice', ['bob', 'carol']);
+    const alice = await subscribed('alice', ch);
+    const bob = await subscribed('bob', ch);
+    const carol = await subscribed('carol', ch);
+
+    const refused = await carol.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'ban' });
+    assert.deepEqual([refused.type, refused.code], ['error', 'forbidden']);
+    const bad = await alice.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'kick' });
+    assert.deepEqual([bad.type, bad.code], ['error', 'bad_request']);
+    const noEnd = await alice.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'mute' });
+    assert.deepEqual([noEnd.type, noEnd.code], ['error', 'bad_request'], 'a mute needs until');
+
+    const until = Date.now() + 60_000;
+    const muted = await alice.request({
+      type: 'moderate',
+      channel: ch,
+      user_id: 'bob',
+      action: 'mute',
+      until,
+      reason: 'cool off',
+    });
+    assert.deepEqual(
+      [muted.type, muted.channel, muted.action, muted.user_id, muted.until, muted.by],
+      ['moderation', ch, 'muted', 'bob', until, 'alice'],
+    );
+    const silent = await bob.request({ type: 'publish', channel: ch, text: 'hi', client_msg_id: 'ws-m1' });
+    assert.deepEqual([silent.code, silent.until], ['muted', until]);
+    const unmuted = await alice.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'unmute' });
+    assert.equal(unmuted.action, 'unmuted');
+    const back = await bob.request({ type: 'publish', channel: ch, text: 'back', client_msg_id: 'ws-m2' });
+    assert.equal(back.type, 'ack', JSON.stringify(back));
+
+    const banned = await alice.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'ban' });
+    assert.deepEqual([banned.action, banned.until], ['banned', null]);
+    const ended = await bob.next((f) => f.type === 'unsubscribed');
+    assert.equal(ended.reason, 'banned');
+    const lifted = await alice.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'unban' });
+    assert.equal(lifted.action, 'unbanned');
+    const twice = await alice.request({ type: 'moderate', channel: ch, user_id: 'bob', action: 'unban' });
+    assert.deepEqual([twice.type, twice.code], ['error', 'not_found']);
+    const rejoined = await bob.request({ type: 'subscribe', channel: ch, history: 0 });
+    assert.equal(rejoined.type, 'subscribed', 'an unbanned user may come back');
+  });
 });

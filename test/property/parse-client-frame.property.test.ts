@@ -40,6 +40,7 @@ const TYPES: readonly ClientFrameType[] = [
   'member_add',
   'member_remove',
   'dm_open',
+  'moderate',
 ];
 
 /** The codes the parser's doc comment promises for refusals. */
@@ -114,6 +115,15 @@ function ruleProblem(frame: ClientFrame): string | undefined {
         : 'member';
     case 'dm_open':
       return frame.user_id.length >= 1 && frame.user_id.length <= MAX_USER_ID ? undefined : 'user_id';
+    case 'moderate':
+      if (!['ban', 'unban', 'mute', 'unmute'].includes(frame.action)) return 'action';
+      if (frame.until !== undefined && !(Number.isSafeInteger(frame.until) && frame.until > 0))
+        return 'until';
+      if (frame.reason !== undefined && (frame.reason.length < 1 || frame.reason.length > 500))
+        return 'reason';
+      return isChannelId(frame.channel) && frame.user_id.length >= 1 && frame.user_id.length <= MAX_USER_ID
+        ? undefined
+        : 'member';
   }
 }
 
@@ -322,6 +332,11 @@ const validFrame: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   shape('member_add', { channel: channelId, user_id: userId }, { role: fc.constantFrom(...ROLES) }),
   shape('member_remove', { channel: channelId, user_id: userId }),
   shape('dm_open', { user_id: userId }),
+  shape(
+    'moderate',
+    { channel: channelId, user_id: userId, action: fc.constantFrom('ban', 'unban', 'mute', 'unmute') },
+    { until: fc.integer({ min: 1, max: 8_640_000_000_000 }), reason: nonEmpty(500) },
+  ),
 );
 
 describe('parseClientFrame, for frames of the documented shapes', () => {

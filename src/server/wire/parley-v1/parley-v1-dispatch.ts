@@ -121,6 +121,29 @@ export async function dispatch(
       case 'member_remove':
         reply(peer, ref, v1Frame(await chat.channels.removeMember(session, frame.channel, frame.user_id)));
         return;
+      case 'moderate': {
+        const kind = frame.action === 'ban' || frame.action === 'unban' ? 'ban' : 'mute';
+        let until: number | null = null;
+        if (frame.action === 'ban' || frame.action === 'mute') {
+          const input = {
+            ...(frame.until === undefined ? {} : { until: frame.until }),
+            ...(frame.reason === undefined ? {} : { reason: frame.reason }),
+          };
+          until = (await chat.moderation.sanction(session, frame.channel, frame.user_id, kind, input)).until;
+        } else {
+          await chat.moderation.lift(session, frame.channel, frame.user_id, kind);
+        }
+        const done = { ban: 'banned', unban: 'unbanned', mute: 'muted', unmute: 'unmuted' } as const;
+        reply(peer, ref, {
+          type: 'moderation',
+          channel: frame.channel,
+          action: done[frame.action],
+          user_id: frame.user_id,
+          until,
+          by: session.user.id,
+        });
+        return;
+      }
       case 'dm_open':
         reply(peer, ref, { type: 'channel', channel: await chat.channels.openDm(session, frame.user_id) });
         return;
