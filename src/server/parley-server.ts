@@ -13,6 +13,7 @@ import type { Bus } from './bus/bus.js';
 import type { HistoryCache } from './cache/history-cache.js';
 import { trustedProxySet } from './client-ip.js';
 import type { Config } from './config.js';
+import { attachmentExport } from './core/attachment-export.js';
 import { ChatService } from './core/chat-service.js';
 import { DebugTap } from './core/debug-tap.js';
 import { Erasure } from './core/erasure.js';
@@ -261,7 +262,11 @@ export class ParleyServer {
       push,
       accounts,
       retention: {
-        exports: new Exports({ store: parts.store, pageRows }),
+        exports: new Exports({
+          store: parts.store,
+          pageRows,
+          userSections: [attachmentExport(parts.store, pageRows)],
+        }),
         erasure: new Erasure({
           store: parts.store,
           pageRows,

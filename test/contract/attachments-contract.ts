@@ -61,6 +61,26 @@ export function attachmentsContract(name: string, make: () => Promise<StoreHarne
       await assert.rejects(store.createAttachment(a), { code: 'conflict' });
     });
 
+    it("userAttachments pages a user's uploads by id, no one else's", async () => {
+      const uploader = `exporter-${randomUUID().slice(0, 8)}`;
+      const mine = [];
+      for (let i = 0; i < 5; i++) mine.push(await upload({ uploaderId: uploader, name: `f${i}.png` }));
+      await upload();
+      const ids = mine.map((a) => a.id).sort();
+      const first = await store.userAttachments(uploader, undefined, 3);
+      assert.deepEqual(
+        first.map((a) => a.id),
+        ids.slice(0, 3),
+      );
+      const rest = await store.userAttachments(uploader, first.at(-1)?.id, 3);
+      assert.deepEqual(
+        rest.map((a) => a.id),
+        ids.slice(3),
+      );
+      assert.equal(rest[0]?.uploaderId, uploader);
+      assert.deepEqual(await store.userAttachments('nobody-uploads', undefined, 3), []);
+    });
+
     it('append attaches the files and the message carries their records everywhere it is read', async () => {
       const a = await upload({ name: 'report.pdf', type: 'application/pdf', width: null, height: null });
       store.routeWebhooks({ urls: ['http://127.0.0.1:9/hook'], retryWindowMs: 60_000 });

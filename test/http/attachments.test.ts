@@ -103,6 +103,27 @@ describe('attachments over HTTP (issue 16)', () => {
     await hooks?.close();
   });
 
+  it("lists a user's files in their export, attached or not", async () => {
+    const kept = await upload('bob', 'team', await png(), 'export-me.png', 'image/png');
+    assert.equal(kept.status, 201, JSON.stringify(kept.body));
+    const response = await fetch(`${server.httpUrl}/api/server/users/bob/export`, {
+      headers: { 'X-Api-Key': API_KEY },
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(response.status, 200);
+    const records = (await response.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const files = records.filter((r) => r.type === 'attachment').map((r) => r.attachment);
+    const mine = files.find((f) => f.id === kept.body.attachment.id);
+    assert.deepEqual(
+      [mine?.channel, mine?.name, mine?.type, mine?.size, mine?.message_id],
+      ['team', 'export-me.png', 'image/png', kept.body.attachment.size, null],
+    );
+    assert.deepEqual(records.at(-1), { type: 'end', records: records.length - 1 });
+  });
+
   it('refuses an upload without a token, and from who may not post there', async () => {
     const bytes = await png();
     const anonymous = await upload(undefined, 'team', bytes, 'a.png', 'image/png');

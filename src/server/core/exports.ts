@@ -15,7 +15,7 @@ export interface ExportsDeps {
   readonly store: Store;
   /** Rows read per page (`PARLEY_EXPORT_PAGE_ROWS`). */
   readonly pageRows: number;
-  /** More records per user (none in this build: attachments plug in here). */
+  /** More records per user, after the built-in ones (the node adds the attachment list). */
   readonly userSections?: readonly UserExportSection[];
 }
 

@@ -44,6 +44,15 @@ export interface AttachmentStore {
     readonly unattachedBefore: number;
     readonly limit: number;
   }): Promise<readonly StoredAttachment[]>;
+  /**
+   * Up to `limit` of the files `userId` uploaded, by id, after the id `after` (paging a user's
+   * export).
+   */
+  userAttachments(
+    userId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly StoredAttachment[]>;
   /** Forgets these attachment rows (their files are the caller's to remove first). */
   deleteAttachments(ids: readonly string[]): Promise<void>;
 }

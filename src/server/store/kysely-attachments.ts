@@ -88,6 +88,19 @@ export class KyselyAttachments {
     });
   }
 
+  userAttachments(
+    userId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly StoredAttachment[]> {
+    return this.#run.guard("reading a user's attachments", async () => {
+      let q = this.#run.db.selectFrom('attachments').selectAll().where('uploader_id', '=', userId);
+      if (after !== undefined) q = q.where('id', '>', after);
+      const rows = await q.orderBy('id').limit(limit).execute();
+      return rows.map(toAttachment);
+    });
+  }
+
   staleAttachments(query: {
     readonly unattachedBefore: number;
     readonly limit: number;

@@ -464,6 +464,14 @@ export class KyselyStore implements Store {
     return this.#attachments.staleAttachments(query);
   }
 
+  userAttachments(
+    userId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly StoredAttachment[]> {
+    return this.#attachments.userAttachments(userId, after, limit);
+  }
+
   deleteAttachments(ids: readonly string[]): Promise<void> {
     return this.#attachments.deleteAttachments(ids);
   }
