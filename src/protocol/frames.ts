@@ -2,6 +2,9 @@
  * Parley's wire protocol: JSON text frames over one WebSocket, in both directions. Every frame
  * is an object with a `type`. A client request may carry `ref` (a string or integer of its
  * choosing); the reply echoes it. docs/protocol.md is the prose version of this file.
+ *
+ * One file of ~500 lines on purpose: it is the protocol, read beside docs/protocol.md, and it
+ * holds only types; were it to grow, client frames and server frames would be its two halves.
  */
 
 /** A channel's kind: anyone may join a public one; private ones and DMs are members only. */

@@ -1,17 +1,10 @@
-import {
-  type ColumnDefinitionBuilder,
-  type CreateTableBuilder,
-  type Kysely,
-  type Migration,
-  Migrator,
-  sql,
-} from 'kysely';
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { migration0007 } from './migration-0007.js';
+import { migration0008 } from './migration-0008.js';
 import { migration0009 } from './migration-0009.js';
 import { migration0010 } from './migration-0010.js';
+import { type AnyDb, schemaOf } from './migration-schema.js';
 import { DIALECT_CAPABILITIES, type StoreDialect } from './store-dialect.js';
-
-// Kysely's migrations are written against an unknown schema: they create it.
-type AnyDb = Kysely<unknown>;
 
 /**
  * The schema's migrations, in the order they apply (Kysely sorts them by name), written for
@@ -107,7 +100,7 @@ export function migrations(dialect: StoreDialect): Readonly<Record<string, Migra
     '0005_webhook_outbox': migration0005(dialect),
     '0006_online_users': migration0006(dialect),
     '0007_attachments': migration0007(dialect),
-    '0008_push': migrationPush(dialect),
+    '0008_push': migration0008(dialect),
     '0009_moderation': migration0009(dialect, schemaOf(dialect)),
     '0010_retention': migration0010(dialect),
     '0011_admin': migration0011(),
@@ -417,169 +410,6 @@ function migration0011(): Migration {
     async down(db: AnyDb): Promise<void> {
       await db.schema.alterTable('users').dropColumn('admin').execute();
     },
-  };
-}
-
-/**
- * Attachments (issue 16): `attachments` holds one row per uploaded file, with where its bytes
- * are (`file_key`, `thumbnail_key` in the file store) and the message it was attached to
- * (`message_id`, NULL until then). No foreign key to `messages`: a message removed by any path
- * (delete, retention, erase) leaves its rows for the attachment sweep, which removes the files
- * and then the rows. `messages.attachments` keeps the message's attachment records as JSON, so
- * history, search and webhooks read them with the message.
- */
-function migration0007(dialect: StoreDialect): Migration {
-  return {
-    async up(db: AnyDb): Promise<void> {
-      const { id, table } = schemaOf(dialect);
-      await table(
-        db.schema
-          .createTable('attachments')
-          .addColumn('id', 'varchar(36)', (c) => id(c).primaryKey())
-          .addColumn('channel_id', 'varchar(100)', (c) => id(c).notNull())
-          .addColumn('uploader_id', 'varchar(128)', (c) => id(c).notNull())
-          .addColumn('name', 'varchar(255)', (c) => c.notNull())
-          .addColumn('type', 'varchar(100)', (c) => c.notNull())
-          .addColumn('size', 'bigint', (c) => c.notNull())
-          .addColumn('width', 'integer')
-          .addColumn('height', 'integer')
-          .addColumn('file_key', 'varchar(200)', (c) => c.notNull())
-          .addColumn('thumbnail_key', 'varchar(200)')
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addColumn('message_id', 'varchar(36)', (c) => id(c)),
-      ).execute();
-      await db.schema.createIndex('attachments_message').on('attachments').column('message_id').execute();
-      await db.schema
-        .createIndex('attachments_uploader')
-        .on('attachments')
-        .columns(['uploader_id', 'created_at'])
-        .execute();
-      await db.schema.alterTable('messages').addColumn('attachments', 'text').execute();
-    },
-
-    async down(db: AnyDb): Promise<void> {
-      await db.schema.alterTable('messages').dropColumn('attachments').execute();
-      await db.schema.dropTable('attachments').ifExists().execute();
-    },
-  };
-}
-
-/**
- * Web Push (issue 16): each user's browser subscriptions (`push_subscriptions`, one row per
- * endpoint, keyed by the endpoint's SHA-256 so the key stays short), their per-channel choice
- * (`push_settings`), the pushes waiting for their grace period or their turn (`push_pending`,
- * one row per user and channel: the collapse), each user's pushes in the current rate window
- * (`push_rate`) and the VAPID key pair every node signs with (`push_keys`). Every per-user table
- * goes with its user (ON DELETE CASCADE), and the per-channel ones with their channel.
- */
-function migrationPush(dialect: StoreDialect): Migration {
-  return {
-    async up(db: AnyDb): Promise<void> {
-      const { id, table } = schemaOf(dialect);
-      await table(
-        db.schema
-          .createTable('push_subscriptions')
-          .addColumn('id', 'varchar(36)', (c) => id(c).primaryKey())
-          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
-          .addColumn('endpoint_hash', 'varchar(64)', (c) => id(c).notNull().unique())
-          .addColumn('endpoint', 'varchar(2048)', (c) => c.notNull())
-          .addColumn('p256dh', 'varchar(128)', (c) => c.notNull())
-          .addColumn('auth', 'varchar(64)', (c) => c.notNull())
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addForeignKeyConstraint('push_subscriptions_user_fk', ['user_id'], 'users', ['id'], (fk) =>
-            fk.onDelete('cascade'),
-          ),
-      ).execute();
-      await db.schema
-        .createIndex('push_subscriptions_user')
-        .on('push_subscriptions')
-        .column('user_id')
-        .execute();
-      await table(
-        db.schema
-          .createTable('push_settings')
-          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
-          .addColumn('channel_id', 'varchar(100)', (c) => id(c).notNull())
-          .addColumn('level', 'varchar(8)', (c) => c.notNull())
-          .addPrimaryKeyConstraint('push_settings_pk', ['user_id', 'channel_id'])
-          .addForeignKeyConstraint('push_settings_user_fk', ['user_id'], 'users', ['id'], (fk) =>
-            fk.onDelete('cascade'),
-          )
-          .addForeignKeyConstraint('push_settings_channel_fk', ['channel_id'], 'channels', ['id'], (fk) =>
-            fk.onDelete('cascade'),
-          ),
-      ).execute();
-      await db.schema
-        .createIndex('push_settings_channel')
-        .on('push_settings')
-        .columns(['channel_id', 'level'])
-        .execute();
-      await table(
-        db.schema
-          .createTable('push_pending')
-          .addColumn('user_id', 'varchar(128)', (c) => id(c).notNull())
-          .addColumn('channel_id', 'varchar(100)', (c) => id(c).notNull())
-          .addColumn('last_seq', 'bigint', (c) => c.notNull())
-          .addColumn('last_message_id', 'varchar(36)', (c) => id(c).notNull())
-          .addColumn('messages', 'integer', (c) => c.notNull())
-          .addColumn('urgent', 'integer', (c) => c.notNull())
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addColumn('due_at', 'bigint', (c) => c.notNull())
-          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-          .addColumn('claimed_by', 'varchar(64)')
-          .addPrimaryKeyConstraint('push_pending_pk', ['user_id', 'channel_id'])
-          .addForeignKeyConstraint('push_pending_user_fk', ['user_id'], 'users', ['id'], (fk) =>
-            fk.onDelete('cascade'),
-          )
-          .addForeignKeyConstraint('push_pending_channel_fk', ['channel_id'], 'channels', ['id'], (fk) =>
-            fk.onDelete('cascade'),
-          ),
-      ).execute();
-      await db.schema.createIndex('push_pending_due').on('push_pending').column('due_at').execute();
-      await db.schema.createIndex('push_pending_claim').on('push_pending').column('claimed_by').execute();
-      await table(
-        db.schema
-          .createTable('push_rate')
-          .addColumn('user_id', 'varchar(128)', (c) => id(c).primaryKey())
-          .addColumn('window_start', 'bigint', (c) => c.notNull())
-          .addColumn('sent', 'integer', (c) => c.notNull())
-          .addForeignKeyConstraint('push_rate_user_fk', ['user_id'], 'users', ['id'], (fk) =>
-            fk.onDelete('cascade'),
-          ),
-      ).execute();
-      await table(
-        db.schema
-          .createTable('push_keys')
-          .addColumn('id', 'varchar(16)', (c) => id(c).primaryKey())
-          .addColumn('public_key', 'varchar(128)', (c) => c.notNull())
-          .addColumn('private_key', 'varchar(64)', (c) => c.notNull())
-          .addColumn('created_at', 'bigint', (c) => c.notNull()),
-      ).execute();
-    },
-
-    async down(db: AnyDb): Promise<void> {
-      for (const name of ['push_keys', 'push_rate', 'push_pending', 'push_settings', 'push_subscriptions'])
-        await db.schema.dropTable(name).ifExists().execute();
-    },
-  };
-}
-
-/**
- * The dialect's column and table modifiers (see `migrations`): `id` gives an id column its
- * code-point collation on PostgreSQL, `table` makes a MySQL/MariaDB table InnoDB, utf8mb4, binary.
- */
-function schemaOf(dialect: StoreDialect): {
-  readonly id: (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
-  readonly table: <T extends string, C extends string>(
-    builder: CreateTableBuilder<T, C>,
-  ) => CreateTableBuilder<T, C>;
-} {
-  return {
-    id: (col) => (dialect === 'postgres' ? col.modifyEnd(sql`collate "C"`) : col),
-    table: (builder) =>
-      dialect === 'mysql'
-        ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
-        : builder,
   };
 }
 
