@@ -5,7 +5,7 @@
  * buildWeb() with their own directory so they always test the current sources.
  */
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -29,65 +29,40 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<string> {
   await rm(outdir, { recursive: true, force: true });
   await mkdir(join(outdir, 'assets'), { recursive: true });
 
-  const app = await build({
-    entryPoints: { app: join(WEB, 'src', 'main.tsx') },
-    outdir: join(outdir, 'assets'),
-    entryNames: '[name]-[hash]',
-    bundle: true,
-    format: 'esm',
-    target: TARGET,
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    minify,
-    sourcemap: 'linked',
-    metafile: true,
-    legalComments: 'linked',
-    logLevel: 'warning',
-  });
-  const outputs = Object.keys(app.metafile.outputs).map((file) => basename(file));
-  const js = outputs.find((f) => f.startsWith('app-') && f.endsWith('.js'));
-  const css = outputs.find((f) => f.startsWith('app-') && f.endsWith('.css'));
-  if (js === undefined || css === undefined)
-    throw new Error(`the app build made no bundle: ${outputs.join(', ')}`);
-
-  await build({
-    entryPoints: [join(WEB, 'src', 'widget.ts')],
-    outfile: join(outdir, 'widget.js'),
-    bundle: true,
-    format: 'iife',
-    target: TARGET,
-    minify,
-    logLevel: 'warning',
-  });
-
-  // The service worker under a fixed name at the top, so its scope can be the page's directory.
-  await build({
-    entryPoints: [join(WEB, 'src', 'sw.ts')],
-    outfile: join(outdir, 'sw.js'),
-    bundle: true,
-    format: 'iife',
-    target: TARGET,
-    minify,
-    logLevel: 'warning',
-  });
-
   // Relative URLs, so the page also works behind a proxy under a path (/chat/).
-  const html = (await readFile(join(WEB, 'index.html'), 'utf8'))
-    .replace('<!-- parley:css -->', `<link rel="stylesheet" href="assets/${css}">`)
-    .replace('<!-- parley:js -->', `<script type="module" src="assets/${js}"></script>`);
-  await writeFile(join(outdir, 'index.html'), html);
+  await buildPage('app', join(WEB, 'src', 'main.tsx'), join(WEB, 'index.html'), outdir, '', minify);
+  await buildScript(join(WEB, 'src', 'widget.ts'), join(outdir, 'widget.js'), minify);
+  // The service worker under a fixed name at the top, so its scope can be the page's directory.
+  await buildScript(join(WEB, 'src', 'sw.ts'), join(outdir, 'sw.js'), minify);
   await copyFile(join(WEB, 'public', 'favicon.svg'), join(outdir, 'favicon.svg'));
-  await buildAdmin(outdir, minify);
+  // The admin console (#17): its own entry, admin/index.html pointing one level up at assets/
+  // (it is served at /admin/).
+  await mkdir(join(outdir, 'admin'), { recursive: true });
+  await buildPage(
+    'admin',
+    join(WEB, 'admin', 'main.tsx'),
+    join(WEB, 'admin', 'index.html'),
+    outdir,
+    '../',
+    minify,
+  );
   return outdir;
 }
 
 /**
- * The admin console (#17), its own entry like the page's: admin-[hash].js and .css under
- * assets/, and admin/index.html pointing one level up at them (it is served at /admin/).
+ * One preact entry as `assets/NAME-[hash].js|css`, and its HTML (the template's `parley:css` and
+ * `parley:js` markers filled, the assets reached through `up`) at the template's place in `outdir`.
  */
-async function buildAdmin(outdir: string, minify: boolean): Promise<void> {
-  const admin = await build({
-    entryPoints: { admin: join(WEB, 'admin', 'main.tsx') },
+async function buildPage(
+  name: string,
+  entry: string,
+  template: string,
+  outdir: string,
+  up: string,
+  minify: boolean,
+): Promise<void> {
+  const result = await build({
+    entryPoints: { [name]: entry },
     outdir: join(outdir, 'assets'),
     entryNames: '[name]-[hash]',
     bundle: true,
@@ -101,16 +76,28 @@ async function buildAdmin(outdir: string, minify: boolean): Promise<void> {
     legalComments: 'linked',
     logLevel: 'warning',
   });
-  const outputs = Object.keys(admin.metafile.outputs).map((file) => basename(file));
-  const js = outputs.find((f) => f.startsWith('admin-') && f.endsWith('.js'));
-  const css = outputs.find((f) => f.startsWith('admin-') && f.endsWith('.css'));
+  const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
+  const js = outputs.find((f) => f.startsWith(`${name}-`) && f.endsWith('.js'));
+  const css = outputs.find((f) => f.startsWith(`${name}-`) && f.endsWith('.css'));
   if (js === undefined || css === undefined)
-    throw new Error(`the admin build made no bundle: ${outputs.join(', ')}`);
-  const html = (await readFile(join(WEB, 'admin', 'index.html'), 'utf8'))
-    .replace('<!-- parley:css -->', `<link rel="stylesheet" href="../assets/${css}">`)
-    .replace('<!-- parley:js -->', `<script type="module" src="../assets/${js}"></script>`);
-  await mkdir(join(outdir, 'admin'), { recursive: true });
-  await writeFile(join(outdir, 'admin', 'index.html'), html);
+    throw new Error(`the ${name} build made no bundle: ${outputs.join(', ')}`);
+  const html = (await readFile(template, 'utf8'))
+    .replace('<!-- parley:css -->', `<link rel="stylesheet" href="${up}assets/${css}">`)
+    .replace('<!-- parley:js -->', `<script type="module" src="${up}assets/${js}"></script>`);
+  await writeFile(join(outdir, relative(WEB, template)), html);
+}
+
+/** A classic script (the widget, the service worker): one IIFE file under a fixed name. */
+async function buildScript(entry: string, outfile: string, minify: boolean): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'iife',
+    target: TARGET,
+    minify,
+    logLevel: 'warning',
+  });
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

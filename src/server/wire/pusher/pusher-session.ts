@@ -1,3 +1,5 @@
+// One Pusher connection's state machine, in one file of ~500 lines on purpose: see the class's
+// comment for why it is not split, and where it would split.
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData } from 'ws';
