@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
-import { AfterTick } from './after-tick.js';
+import { AfterPoll } from './after-poll.js';
 import { deflateFrame, type OutFrame, textFrame } from './text-frame.js';
 
 const OPEN = 1;
@@ -11,9 +11,10 @@ const OPEN = 1;
 const WRITE_COST_BYTES = 64;
 const OWNER = Symbol('parley socket');
 type Owned = WebSocket & { [OWNER]?: WsSocket };
-// Everything written to one socket in a tick leaves in one write: the socket is corked at the
-// tick's first send and uncorked, with every other socket corked in that tick, at its end.
-const afterTick = new AfterTick();
+// Everything written to one socket in a loop turn leaves in one write: the socket is corked at
+// the turn's first send and uncorked, with every other socket corked in that turn, once the
+// turn's I/O callbacks have run.
+const afterPoll = new AfterPoll();
 
 /** What a wire's session hears from its socket. */
 export interface SocketListener {
@@ -21,13 +22,13 @@ export interface SocketListener {
   message(data: RawData, isBinary: boolean): void;
   /** The socket closed (for whatever reason, once). */
   closed(): void;
-  /** What earlier ticks left unsent passed the send-queue limit; the socket stays open. */
+  /** What earlier loop turns left unsent passed the send-queue limit; the socket stays open. */
   overflow(): void;
 }
 
 /** How a WsSocket writes. */
 export interface WsSocketOptions {
-  /** Unsent bytes (what earlier ticks left) beyond which `overflow` is reported. */
+  /** Unsent bytes (what earlier loop turns left) beyond which `overflow` is reported. */
   readonly sendQueueMaxBytes: number;
   /**
    * Smallest payload sent compressed, when the peer negotiated permessage-deflate with a full
@@ -38,7 +39,7 @@ export interface WsSocketOptions {
 
 /**
  * One WebSocket's bytes out: pre-framed messages written straight to its TCP socket, corked per
- * tick, the send-queue bound judged at each tick's first write, the shared compressed bytes for
+ * loop turn, the send-queue bound judged at each turn's first write, the shared compressed bytes for
  * a peer that negotiated them. And the few things in: messages, pongs, the close. Uses only
  * ws's public API; the TCP socket is the one the gateway upgraded.
  */
@@ -52,7 +53,7 @@ export class WsSocket {
   readonly #compressMin: number | undefined;
   #listener: SocketListener | undefined;
   #corked = false;
-  /** This tick's charge against the send budget: the backlog at its start, plus own replies. */
+  /** This turn's charge against the send budget: the backlog at its start, plus own replies. */
   #charged = 0;
   /** Frames written and not yet handed to the kernel. */
   #unflushed = 0;
@@ -117,10 +118,10 @@ export class WsSocket {
     this.#write(this.#compressMin === undefined ? plain : deflateFrame(plain, this.#compressMin), true);
   }
 
-  // The send budget (docs/operations.md, "Memory under hostile clients"): at a tick's first
-  // send, what earlier ticks left unsent, each frame's bytes plus WRITE_COST_BYTES, must be at
+  // The send budget (docs/operations.md, "Memory under hostile clients"): at a turn's first
+  // send, what earlier loop turns left unsent, each frame's bytes plus WRITE_COST_BYTES, must be at
   // most sendQueueMaxBytes, or the socket is reported over budget and takes nothing more.
-  // Within a tick, broadcast frames pile up by design (bounded by a commit batch, and the same
+  // Within a turn, broadcast frames pile up by design (bounded by a commit batch, and the same
   // bytes are shared by every socket, not copied). The socket's own replies, which nothing
   // shares, are charged on top of that backlog and start only while it is within the budget:
   // a peer that pipelines history requests and never reads holds at most the budget plus one
@@ -137,7 +138,7 @@ export class WsSocket {
       this.#charged = backlog;
       this.#corked = true;
       socket.cork();
-      afterTick.push(WsSocket.#uncork, this);
+      afterPoll.push(WsSocket.#uncork, this);
     }
     if (own) {
       if (this.#charged > this.#sendQueueMaxBytes) {
